@@ -1,0 +1,51 @@
+"""voiceline: a voice hotline that always reaches a human on duty."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app: settings from the environment, then `config` on top."""
+    from voiceline import appdb, cli, config as settings
+    from voiceline import api, calls, jobs, web, webhooks
+
+    app = Flask(__name__, instance_relative_config=True)
+    if config and config.get("INSTANCE_PATH"):
+        app.instance_path = str(config["INSTANCE_PATH"])
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(settings.load_settings(os.environ))
+    if config:
+        app.config.update(config)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'voiceline.db'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.ensure_secret_key(app.instance_path)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    appdb.init_app(app)
+    webhooks.init_app(app)
+    calls.init_app(app)
+    jobs.init_app(app)
+    web.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+
+    @app.get("/healthz")
+    def healthz():
+        from voiceline.health import health_report
+
+        report = health_report()
+        return report, (200 if report["ok"] else 503)
+
+    return app

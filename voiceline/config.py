@@ -1,0 +1,91 @@
+"""Settings: defaults in code, values from the environment, read once in create_app.
+
+Every setting is listed here with its environment variable, its default and a
+one-line meaning; `.env.example` mirrors this table. Areas add their own
+settings to their section of SETTINGS.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {text!r}")
+
+
+def _list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: Flask config name, environment variable, default, parser."""
+
+    key: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- foundation ---------------------------------------------------------
+    Setting("DATABASE_URL", "VOICELINE_DATABASE_URL", None, str,
+            "SQLAlchemy URL; default: SQLite file instance/voiceline.db (WAL)"),
+    Setting("SECRET_KEY", "VOICELINE_SECRET_KEY", None, str,
+            "session signing key; default: generated into instance/secret_key on first run"),
+    Setting("PUBLIC_URL", "VOICELINE_PUBLIC_URL", None, str,
+            "base URL Twilio calls, e.g. https://hotline.example.org; signatures are checked against it"),
+    Setting("TWILIO_ACCOUNT_SID", "TWILIO_ACCOUNT_SID", None, str,
+            "Twilio account SID; without it no SMS or call leaves (the outbox holds them)"),
+    Setting("TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN", None, str,
+            "Twilio auth token; signs and verifies webhooks"),
+    Setting("FALLBACK_NUMBERS", "VOICELINE_FALLBACK_NUMBERS", [], _list,
+            "comma-separated E.164 numbers dialled when anything fails"),
+    Setting("DEFAULT_REGION", "VOICELINE_DEFAULT_REGION", "US", str,
+            "region for parsing national-format phone numbers (ISO 3166 alpha-2)"),
+    Setting("LOG_LEVEL", "VOICELINE_LOG_LEVEL", "INFO", str,
+            "Python logging level"),
+    # --- calls ----------------------------------------------------------------
+    # --- clock work -----------------------------------------------------------
+    # --- web ------------------------------------------------------------------
+)
+
+
+def load_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return the config mapping for every setting, parsed from `environ` or defaulted."""
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        if raw is None or raw == "":
+            config[setting.key] = setting.default
+            continue
+        try:
+            config[setting.key] = setting.parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"{setting.env}: {exc}") from None
+    return config
+
+
+def ensure_secret_key(instance_path: str) -> str:
+    """Read instance/secret_key, creating it (mode 0600) on first use."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,1 @@
+"""Tables of the calls area (filled in by that area)."""

@@ -1,0 +1,82 @@
+"""Directory: responders (people), callers (officials) and hotlines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from voiceline.db import Base, UTCDateTime, utcnow
+
+CALLER_POLICIES = ("allowlist", "pin", "open")
+
+
+class Person(Base):
+    """A responder who can be on duty and is rung."""
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    reminder_minutes: Mapped[int | None] = mapped_column()  # pre-shift reminder, None = none
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Caller(Base):
+    """An official allowed to use the hotline; PINs are argon2 hashes."""
+
+    __tablename__ = "callers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str | None] = mapped_column(String(16))  # e.g. ru-RU
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    duress_pin_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    phones: Mapped[list[CallerPhone]] = relationship(
+        back_populates="caller", cascade="all, delete-orphan", order_by="CallerPhone.position"
+    )
+
+    @property
+    def numbers(self) -> list[str]:
+        """The caller's numbers in E.164, in file order."""
+        return [phone.number for phone in self.phones]
+
+
+class CallerPhone(Base):
+    """One number of a caller; a number belongs to at most one caller."""
+
+    __tablename__ = "caller_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caller_id: Mapped[str] = mapped_column(ForeignKey("callers.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    caller: Mapped[Caller] = relationship(back_populates="phones")
+
+
+class Hotline(Base):
+    """A dialled number: its escalation policy, languages and caller policy."""
+
+    __tablename__ = "hotlines"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)  # e.g. ["en-US", "ru-RU"]
+    caller_policy: Mapped[str] = mapped_column(String(16), default="pin")
+    ask_priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,1 @@
+"""Tables of the jobs area (filled in by that area)."""

@@ -1,0 +1,136 @@
+"""Rotas, their versioned layers, overrides, swaps and escalation policies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from voiceline.db import Base, UTCDateTime, utcnow
+
+
+class Rota(Base):
+    """A schedule of responders in one time zone."""
+
+    __tablename__ = "rotas"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    # clock work: opt-in reachability check N minutes before a handoff
+    reachability_minutes: Mapped[int | None] = mapped_column()
+    notify_outgoing: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    layers: Mapped[list[Layer]] = relationship(
+        back_populates="rota", cascade="all, delete-orphan", order_by="Layer.position"
+    )
+    overrides: Mapped[list[Override]] = relationship(
+        back_populates="rota", cascade="all, delete-orphan", order_by="Override.start"
+    )
+
+
+class Layer(Base):
+    """A rotation within a rota; its content lives in versions."""
+
+    __tablename__ = "layers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rota_id: Mapped[str] = mapped_column(ForeignKey("rotas.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    priority: Mapped[int] = mapped_column(default=0)
+
+    rota: Mapped[Rota] = relationship(back_populates="layers")
+    versions: Mapped[list[LayerVersion]] = relationship(
+        back_populates="layer", cascade="all, delete-orphan", order_by="LayerVersion.id"
+    )
+
+
+class LayerVersion(Base):
+    """One version of a layer, valid over [valid_from, valid_until) in UTC; past ones never change."""
+
+    __tablename__ = "layer_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"), index=True)
+    members: Mapped[list[str | None]] = mapped_column(JSON)  # person ids; null = empty slot
+    anchor: Mapped[str] = mapped_column(String(19))  # local ISO date-time "2026-01-05T09:00"
+    period: Mapped[str] = mapped_column(String(16))  # "12h", "1d", "1w", "1mo"
+    windows: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+
+    layer: Mapped[Layer] = relationship(back_populates="versions")
+
+
+class Override(Base):
+    """A UTC range that adds, removes or replaces a person in a rota."""
+
+    __tablename__ = "overrides"
+    __table_args__ = (Index("ix_overrides_rota_range", "rota_id", "start", "end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rota_id: Mapped[str] = mapped_column(ForeignKey("rotas.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # add | remove | replace
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))  # added / removed / the one taking over
+    replaces_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+
+    rota: Mapped[Rota] = relationship(back_populates="overrides")
+
+
+class Swap(Base):
+    """A responder offers a range of their duty; when taken it becomes a replace override."""
+
+    __tablename__ = "swaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rota_id: Mapped[str] = mapped_column(ForeignKey("rotas.id", ondelete="CASCADE"), index=True)
+    offered_by: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    taken_by: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | taken | cancelled
+    override_id: Mapped[int | None] = mapped_column(ForeignKey("overrides.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Policy(Base):
+    """An escalation policy: ordered steps, repeated `repeat` more times."""
+
+    __tablename__ = "policies"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    repeat: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    steps: Mapped[list[PolicyStep]] = relationship(
+        back_populates="policy", cascade="all, delete-orphan", order_by="PolicyStep.position"
+    )
+
+
+class PolicyStep(Base):
+    """One escalation step: rotas and/or named people rung for `ring_seconds`."""
+
+    __tablename__ = "policy_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    rotas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    people: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ring_seconds: Mapped[int] = mapped_column(default=25)
+
+    policy: Mapped[Policy] = relationship(back_populates="steps")

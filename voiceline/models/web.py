@@ -1,0 +1,1 @@
+"""Tables of the web area (filled in by that area)."""

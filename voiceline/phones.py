@@ -1,0 +1,40 @@
+"""Phone numbers: everything voiceline stores or compares is E.164, parsed by phonenumbers."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+class InvalidNumber(ValueError):
+    """A phone number that cannot be parsed or is not a valid number."""
+
+
+def to_e164(text: str, region: str = "US") -> str:
+    """Parse `text` (international, or national in `region`) and return it as E.164."""
+    raw = (text or "").strip()
+    if not raw:
+        raise InvalidNumber("empty phone number")
+    try:
+        number = phonenumbers.parse(raw, region.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(f"{raw!r} is not a phone number ({exc._msg})") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidNumber(f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_e164(text: str | None, region: str = "US") -> str | None:
+    """Like to_e164 but None for anything unparseable (caller IDs such as 'anonymous')."""
+    try:
+        return to_e164(text or "", region)
+    except InvalidNumber:
+        return None
+
+
+def pretty(e164: str) -> str:
+    """Format an E.164 number for people (international format)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

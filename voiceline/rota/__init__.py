@@ -1,0 +1,46 @@
+"""Pure rota engine: who is on duty when, with no Flask, Twilio or database imports."""
+
+from .edit import edit_layer
+from .model import (
+    Gap,
+    Layer,
+    LayerVersion,
+    OnDuty,
+    Override,
+    Period,
+    Policy,
+    PolicyStep,
+    ResolvedStep,
+    Rota,
+    Segment,
+    Unit,
+    Window,
+    load_zone,
+)
+from .policy import policy_gaps, resolve_policy
+from .query import CompiledRota, compile_rota, gaps, on_duty, shifts
+
+__all__ = [
+    "CompiledRota",
+    "Gap",
+    "Layer",
+    "LayerVersion",
+    "OnDuty",
+    "Override",
+    "Period",
+    "Policy",
+    "PolicyStep",
+    "ResolvedStep",
+    "Rota",
+    "Segment",
+    "Unit",
+    "Window",
+    "compile_rota",
+    "edit_layer",
+    "gaps",
+    "load_zone",
+    "on_duty",
+    "policy_gaps",
+    "resolve_policy",
+    "shifts",
+]

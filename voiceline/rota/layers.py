@@ -1,0 +1,110 @@
+"""Layers: which version is in force, whose turn it is, and precedence between layers.
+
+Precedence: layers are grouped by priority, highest first. The first group in
+which some layer has a person on duty decides; equal-priority layers in that
+group union their people in layer order. A layer counts as *active* only while
+it has someone on duty: outside its windows, outside its versions, or on an
+empty slot (None) it hides nothing and lower layers show through. An empty slot
+therefore only makes a gap when no lower layer has anyone either; to force
+nobody on duty, use a remove override.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import takewhile
+from zoneinfo import ZoneInfo
+
+from .model import Layer, LayerVersion
+from .recurrence import handoffs, in_windows, member_at, window_edges
+
+_EPOCH_MIN = datetime.min.replace(tzinfo=UTC)
+_TICK = timedelta(microseconds=1)
+
+
+class CompiledLayer:
+    """A layer with a bisectable index of its versions' start instants."""
+
+    __slots__ = ("layer", "_froms")
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+        self._froms = [v.valid_from or _EPOCH_MIN for v in layer.versions]
+
+    def version_at(self, at: datetime) -> LayerVersion | None:
+        """The version in force at `at`, None outside every version."""
+        i = bisect_right(self._froms, at) - 1
+        if i < 0:
+            return None
+        version = self.layer.versions[i]
+        if version.valid_until is not None and at >= version.valid_until:
+            return None
+        return version
+
+    def person_at(self, zone: ZoneInfo, at: datetime) -> str | None:
+        """The person this layer puts on duty at `at`, None if none (inactive or empty slot)."""
+        version = self.version_at(at)
+        if version is None or not in_windows(version.windows, zone, at):
+            return None
+        return member_at(version, zone, at)
+
+    def change_points(self, zone: ZoneInfo, at: datetime, limit: datetime, *,
+                      forward: bool) -> list[Iterator[datetime]]:
+        """Sorted iterators of every instant where this layer may change, beyond `at`.
+
+        Forward: instants in (at, ...); backward: instants in (..., at], descending.
+        `limit` only prunes versions that lie wholly beyond the search range.
+        """
+        out: list[Iterator[datetime]] = []
+        for version in self.layer.versions:
+            vf, vu = version.valid_from, version.valid_until
+            if forward:
+                if (vu is not None and vu <= at) or (vf is not None and vf > limit):
+                    continue
+                out.append(iter(sorted(p for p in (vf, vu) if p is not None and p > at)))
+                lo = at if vf is None or vf < at else vf
+                bounded = _bounded(vu, forward=True)
+            else:
+                if (vf is not None and vf > at) or (vu is not None and vu <= limit):
+                    continue
+                out.append(iter(sorted((p for p in (vf, vu) if p is not None and p <= at),
+                                       reverse=True)))
+                lo = at if vu is None or at < vu else vu - _TICK
+                bounded = _bounded(vf, forward=False)
+            if len(set(version.members)) > 1:
+                out.append(bounded(handoffs(version, zone, lo, forward=forward)))
+            for window in version.windows:
+                out.append(bounded(window_edges(window, zone, lo, forward=forward)))
+        return out
+
+
+def _bounded(edge: datetime | None, *, forward: bool):
+    """Cut an iterator at a version boundary (exclusive), which is emitted on its own."""
+    if edge is None:
+        return lambda it: it
+    if forward:
+        return lambda it: takewhile(lambda t: t < edge, it)
+    return lambda it: takewhile(lambda t: t > edge, it)
+
+
+def group_by_priority(layers: tuple[Layer, ...]) -> list[list[CompiledLayer]]:
+    """Compiled layers grouped by priority, highest first, layer order kept inside a group."""
+    groups: dict[int, list[CompiledLayer]] = {}
+    for layer in layers:
+        groups.setdefault(layer.priority, []).append(CompiledLayer(layer))
+    return [groups[p] for p in sorted(groups, reverse=True)]
+
+
+def layer_people(groups: list[list[CompiledLayer]], zone: ZoneInfo, at: datetime) -> list[str]:
+    """People on duty at `at` from layers alone, in rota order."""
+    for group in groups:
+        people: list[str] = []
+        for layer in group:
+            person = layer.person_at(zone, at)
+            if person is not None and person not in people:
+                people.append(person)
+        if people:
+            return people
+    return []

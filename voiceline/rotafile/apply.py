@@ -1,0 +1,198 @@
+"""Write a validated rota-file plan: upsert what changed, version edited layers, nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voiceline import audit
+from voiceline import models as m
+from voiceline.db import utcnow
+from voiceline.rota import Period, Window, edit_layer
+from voiceline.rota.store import layer_to_engine
+from voiceline.rotafile.parse import Plan
+
+
+@dataclass
+class ImportReport:
+    """What an import changed, as 'kind id' strings."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.removed)
+
+
+def _assign(row: Any, values: dict[str, Any]) -> bool:
+    """Set attributes that differ; True when any did (untouched rows keep updated_at)."""
+    changed = False
+    for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+            changed = True
+    return changed
+
+
+def _upsert(session: Session, report: ImportReport, model: type, kind: str, key: str,
+            values: dict[str, Any]) -> Any:
+    row = session.get(model, key)
+    if row is None:
+        row = model(id=key, **values)
+        session.add(row)
+        report.created.append(f"{kind} {key}")
+    elif _assign(row, values):
+        report.updated.append(f"{kind} {key}")
+    return row
+
+
+def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None = None) -> ImportReport:
+    """Write the plan in the session's transaction and audit it; the caller commits."""
+    now = at or utcnow()
+    report = ImportReport()
+    for p in plan.people:
+        _upsert(session, report, m.Person, "person", p["id"], {k: v for k, v in p.items() if k != "id"})
+    session.flush()
+    for c in plan.callers:
+        row = _upsert(session, report, m.Caller, "caller", c["id"],
+                      {"name": c["name"], "org": c["org"], "language": c["language"]})
+        if row.numbers != c["phones"]:
+            _replace_phones(session, row, c["phones"])
+            if f"caller {c['id']}" not in report.created:
+                report.updated.append(f"caller {c['id']} phones")
+    session.flush()
+    for r in plan.rotas:
+        _apply_rota(session, report, r, now)
+    session.flush()
+    for p in plan.policies:
+        row = _upsert(session, report, m.Policy, "policy", p["id"],
+                      {"name": p["name"], "repeat": p["repeat"]})
+        current = [{"rotas": s.rotas, "people": s.people, "ring_seconds": s.ring_seconds}
+                   for s in row.steps]
+        if current != p["steps"]:
+            row.steps = [m.PolicyStep(position=i, **s) for i, s in enumerate(p["steps"])]
+            if f"policy {p['id']}" not in report.created:
+                report.updated.append(f"policy {p['id']} steps")
+    session.flush()
+    for h in plan.hotlines:
+        _upsert(session, report, m.Hotline, "hotline", h["id"],
+                {"number": h["number"], "name": h["name"], "policy_id": h["policy"],
+                 "languages": h["languages"], "caller_policy": h["caller_policy"],
+                 "ask_priority": h["ask_priority"]})
+    session.flush()
+    if report.changed:
+        audit.record(session, actor, "rota.import", "directory", created=report.created,
+                     updated=report.updated, removed=report.removed)
+    return report
+
+
+def _replace_phones(session: Session, caller: m.Caller, numbers: list[str]) -> None:
+    # A number may move between callers: free it first so the unique index holds.
+    caller.phones.clear()
+    session.flush()
+    for number in numbers:
+        other = session.scalar(select(m.CallerPhone).where(m.CallerPhone.number == number))
+        if other is not None:
+            session.delete(other)
+    session.flush()
+    caller.phones.extend(m.CallerPhone(number=n, position=i) for i, n in enumerate(numbers))
+
+
+def _apply_rota(session: Session, report: ImportReport, r: dict, now: datetime) -> None:
+    rota = _upsert(session, report, m.Rota, "rota", r["id"],
+                   {"name": r["name"], "timezone": r["timezone"],
+                    "reachability_minutes": r["reachability_minutes"],
+                    "notify_outgoing": r["notify_outgoing"]})
+    session.flush()
+    active = active_layers(rota)
+    next_position = max((layer.position for layer in rota.layers), default=-1) + 1
+    for position, spec in enumerate(r["layers"]):
+        layer = active[position] if position < len(active) else None
+        if layer is None:
+            layer = m.Layer(position=next_position, name=spec["name"], priority=spec["priority"])
+            next_position += 1
+            layer.versions.append(m.LayerVersion(members=spec["members"], anchor=spec["anchor"],
+                                                 period=spec["every"], windows=spec["windows"]))
+            rota.layers.append(layer)
+            report.created.append(f"rota {r['id']} layer {position}")
+            continue
+        if _assign(layer, {"name": spec["name"], "priority": spec["priority"]}):
+            report.updated.append(f"rota {r['id']} layer {position}")
+        if _edit_layer_content(session, rota, layer, spec, now):
+            report.updated.append(f"rota {r['id']} layer {position} (new version)")
+    for layer in active[len(r["layers"]):]:
+        for version in layer.versions:
+            if version.valid_until is None or version.valid_until > now:
+                # A layer leaves the file: end it now, keep its history.
+                version.valid_until = max(now, version.valid_from or now)
+        report.removed.append(f"rota {r['id']} layer {layer.position}")
+    _sync_overrides(session, report, rota, r["overrides"], now)
+
+
+def newest_version(layer: m.Layer) -> m.LayerVersion:
+    """The layer's most recent version (the one edits build on)."""
+    return max(layer.versions, key=lambda v: v.id or 0)
+
+
+def active_layers(rota: m.Rota) -> list[m.Layer]:
+    """Layers whose newest version is open-ended, in position order (ended ones are history)."""
+    return [layer for layer in rota.layers
+            if layer.versions and newest_version(layer).valid_until is None]
+
+
+def _edit_layer_content(session: Session, rota: m.Rota, layer: m.Layer, spec: dict,
+                        now: datetime) -> bool:
+    """Add a new layer version when content differs from the newest one."""
+    newest = newest_version(layer)
+    wanted = {"members": spec["members"], "anchor": spec["anchor"], "period": spec["every"],
+              "windows": spec["windows"]}
+    if all(getattr(newest, k) == v for k, v in wanted.items()) and newest.valid_until is None:
+        return False
+    edited = edit_layer(
+        layer_to_engine(layer), rota.timezone, at=now, members=tuple(spec["members"]),
+        anchor=datetime.fromisoformat(spec["anchor"]), period=Period.parse(spec["every"]),
+        windows=tuple(Window.parse(w) for w in spec["windows"]),
+    )
+    rows = sorted(layer.versions, key=lambda v: (v.valid_from is not None, v.valid_from or now))
+    for row, version in zip(rows, edited.versions, strict=False):
+        row.valid_from, row.valid_until = version.valid_from, version.valid_until
+    for version in edited.versions[len(rows):]:
+        layer.versions.append(m.LayerVersion(
+            members=list(version.members), anchor=version.anchor.strftime("%Y-%m-%dT%H:%M"),
+            period=str(version.period), windows=[w.to_dict() for w in version.windows],
+            valid_from=version.valid_from, valid_until=version.valid_until))
+    session.flush()
+    return True
+
+
+def _sync_overrides(session: Session, report: ImportReport, rota: m.Rota, wanted: list[dict],
+                    now: datetime) -> None:
+    """The file is authoritative for a rota's current and future overrides; past ones stay."""
+    def key(kind, person, replaces, start, end):
+        return (kind, person, replaces, start, end)
+
+    existing = {key(o.kind, o.person_id, o.replaces_id, o.start, o.end): o for o in rota.overrides}
+    wanted_keys = set()
+    for o in wanted:
+        k = key(o["kind"], o["person"], o["replaces"], o["start"], o["end"])
+        wanted_keys.add(k)
+        if k not in existing:
+            rota.overrides.append(m.Override(kind=o["kind"], person_id=o["person"],
+                                             replaces_id=o["replaces"], start=o["start"],
+                                             end=o["end"], note=o["note"], created_by="import"))
+            report.created.append(f"rota {rota.id} override {o['kind']} {o['person']} "
+                                  f"{o['start']:%Y-%m-%dT%H:%MZ}")
+        elif existing[k].note != o["note"]:
+            existing[k].note = o["note"]
+    for k, row in existing.items():
+        if k not in wanted_keys and row.end > now:
+            rota.overrides.remove(row)
+            session.delete(row)
+            report.removed.append(f"rota {rota.id} override {row.kind} {row.person_id} "
+                                  f"{row.start:%Y-%m-%dT%H:%MZ}")

@@ -1,0 +1,255 @@
+"""Validation of each section of a rota file (people, callers, rotas, policies, hotlines)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from voiceline.models.directory import CALLER_POLICIES
+from voiceline.rotafile.parse import Plan, _Checker, parse_period, parse_window
+
+PERSON_KEYS = {"id", "name", "phone", "languages", "timezone", "reminder_minutes"}
+CALLER_KEYS = {"id", "name", "org", "phones", "language"}
+ROTA_KEYS = {"id", "name", "timezone", "layers", "overrides", "reachability_minutes",
+             "notify_outgoing"}
+LAYER_KEYS = {"name", "members", "anchor", "every", "windows", "priority"}
+OVERRIDE_KEYS = {"start", "end", "add", "remove", "replace", "with", "note"}
+POLICY_KEYS = {"id", "name", "steps", "repeat"}
+STEP_KEYS = {"rotas", "people", "ring_seconds"}
+HOTLINE_KEYS = {"id", "name", "number", "policy", "languages", "callers", "priority"}
+
+
+def parse_people(check: _Checker, doc: dict, plan: Plan) -> set[str]:
+    """Validate people; return their ids."""
+    seen: set[str] = set()
+    for where, entry in check.items(doc, "people"):
+        if not check.keys(where, entry, PERSON_KEYS, {"id", "name", "phone"}):
+            continue
+        pid = check.ident(f"{where}.id", entry.get("id"))
+        check.unique(f"{where}.id", seen, pid, "person")
+        person = {
+            "id": pid,
+            "name": check.text(f"{where}.name", entry.get("name")),
+            "phone": check.phone(f"{where}.phone", entry.get("phone")),
+            "languages": check.languages(f"{where}.languages", entry.get("languages")),
+            "timezone": None,
+            "reminder_minutes": None,
+        }
+        if not person["name"]:
+            check.fail(f"{where}.name", "must not be empty")
+        if entry.get("timezone") is not None:
+            person["timezone"] = check.zone(f"{where}.timezone", entry["timezone"])
+        if entry.get("reminder_minutes") is not None:
+            person["reminder_minutes"] = check.integer(
+                f"{where}.reminder_minutes", entry["reminder_minutes"], 1, 24 * 60)
+        plan.people.append(person)
+    return seen
+
+
+def parse_callers(check: _Checker, doc: dict, plan: Plan) -> None:
+    """Validate callers; each number may belong to one caller only."""
+    seen: set[str] = set()
+    numbers: dict[str, str] = {}
+    for where, entry in check.items(doc, "callers"):
+        if not check.keys(where, entry, CALLER_KEYS, {"id", "name", "phones"}):
+            continue
+        cid = check.ident(f"{where}.id", entry.get("id"))
+        check.unique(f"{where}.id", seen, cid, "caller")
+        phones = entry.get("phones")
+        if not isinstance(phones, list) or not phones:
+            check.fail(f"{where}.phones", "must be a non-empty list of numbers")
+            phones = []
+        parsed = []
+        for i, raw in enumerate(phones):
+            number = check.phone(f"{where}.phones[{i}]", raw)
+            if number is None:
+                continue
+            if number in numbers:
+                check.fail(f"{where}.phones[{i}]", f"{number} already belongs to caller "
+                           f"{numbers[number]!r}")
+            numbers[number] = cid
+            parsed.append(number)
+        language = entry.get("language")
+        if language is not None:
+            language = (check.languages(f"{where}.language", [language], full=True) or [None])[0]
+        caller = {"id": cid, "name": check.text(f"{where}.name", entry.get("name")),
+                  "org": check.text(f"{where}.org", entry.get("org")), "phones": parsed,
+                  "language": language}
+        if not caller["name"]:
+            check.fail(f"{where}.name", "must not be empty")
+        plan.callers.append(caller)
+
+
+def parse_rotas(check: _Checker, doc: dict, plan: Plan, people: set[str], zone: str) -> set[str]:
+    """Validate rotas, layers and overrides; return rota ids."""
+    seen: set[str] = set()
+    for where, entry in check.items(doc, "rotas"):
+        if not check.keys(where, entry, ROTA_KEYS, {"id", "layers"}):
+            continue
+        rid = check.ident(f"{where}.id", entry.get("id"))
+        check.unique(f"{where}.id", seen, rid, "rota")
+        rota = {
+            "id": rid, "name": check.text(f"{where}.name", entry.get("name"), rid or ""),
+            "timezone": check.zone(f"{where}.timezone", entry.get("timezone", zone)),
+            "reachability_minutes": None, "notify_outgoing": bool(entry.get("notify_outgoing")),
+            "layers": [], "overrides": [],
+        }
+        if entry.get("reachability_minutes") is not None:
+            rota["reachability_minutes"] = check.integer(
+                f"{where}.reachability_minutes", entry["reachability_minutes"], 1, 24 * 60)
+        layers = entry.get("layers")
+        if not isinstance(layers, list):
+            check.fail(f"{where}.layers", "must be a list")
+            layers = []
+        for i, layer in enumerate(layers):
+            rota["layers"].append(_parse_layer(check, f"{where}.layers[{i}]", layer, people))
+        overrides = entry.get("overrides") or []
+        if not isinstance(overrides, list):
+            check.fail(f"{where}.overrides", "must be a list")
+            overrides = []
+        for i, override in enumerate(overrides):
+            parsed = _parse_override(check, f"{where}.overrides[{i}]", override, people)
+            if parsed:
+                rota["overrides"].append(parsed)
+        _check_override_overlaps(check, where, rota["overrides"])
+        plan.rotas.append(rota)
+    return seen
+
+
+def _parse_layer(check: _Checker, where: str, layer: Any, people: set[str]) -> dict:
+    out: dict[str, Any] = {"name": "", "members": [], "anchor": None, "every": None,
+                           "windows": [], "priority": 0}
+    if not check.keys(where, layer, LAYER_KEYS, {"members", "anchor", "every"}):
+        return out
+    out["name"] = check.text(f"{where}.name", layer.get("name"))
+    members = layer.get("members")
+    if not isinstance(members, list) or not members:
+        check.fail(f"{where}.members", "must be a non-empty list (null for an empty slot)")
+        members = []
+    for j, member in enumerate(members):
+        if member is not None and member not in people:
+            check.fail(f"{where}.members[{j}]", f"unknown person {member!r}")
+        out["members"].append(member)
+    try:
+        anchor = datetime.fromisoformat(str(layer.get("anchor")))
+        if anchor.tzinfo is not None:
+            check.fail(f"{where}.anchor", "is a local time in the rota's zone: give no offset")
+        out["anchor"] = anchor.strftime("%Y-%m-%dT%H:%M")
+    except ValueError:
+        check.fail(f"{where}.anchor", f"{layer.get('anchor')!r} is not a local date-time "
+                   "like 2026-01-05T09:00")
+    out["every"] = parse_period(check, f"{where}.every", layer.get("every"))
+    windows = layer.get("windows") or []
+    if not isinstance(windows, list):
+        check.fail(f"{where}.windows", "must be a list")
+        windows = []
+    out["windows"] = [parse_window(check, f"{where}.windows[{k}]", w) for k, w in enumerate(windows)]
+    if layer.get("priority") is not None:
+        out["priority"] = check.integer(f"{where}.priority", layer["priority"], -100, 100) or 0
+    return out
+
+
+def _parse_override(check: _Checker, where: str, entry: Any, people: set[str]) -> dict | None:
+    if not check.keys(where, entry, OVERRIDE_KEYS, {"start", "end"}):
+        return None
+    kinds = [k for k in ("add", "remove", "replace") if k in entry]
+    if len(kinds) != 1:
+        check.fail(where, "needs exactly one of add, remove, replace")
+        return None
+    kind = kinds[0]
+    start = check.instant(f"{where}.start", entry.get("start"))
+    end = check.instant(f"{where}.end", entry.get("end"))
+    if start and end and start >= end:
+        check.fail(f"{where}.end", "must be after start")
+    person, replaces = entry[kind], None
+    if kind == "replace":
+        replaces, person = entry["replace"], entry.get("with")
+        if person is None:
+            check.fail(f"{where}.with", "missing: who replaces the person")
+    elif "with" in entry:
+        check.fail(f"{where}.with", "only a replace override takes 'with'")
+    for key, pid in (("with" if kind == "replace" else kind, person), ("replace", replaces)):
+        if pid is not None and pid not in people:
+            check.fail(f"{where}.{key}", f"unknown person {pid!r}")
+    if replaces is not None and replaces == person:
+        check.fail(f"{where}.with", "a person cannot replace themselves")
+    return {"kind": kind, "person": person, "replaces": replaces, "start": start, "end": end,
+            "note": check.text(f"{where}.note", entry.get("note")), "where": where}
+
+
+def _check_override_overlaps(check: _Checker, where: str, overrides: list[dict]) -> None:
+    """One person may not be in two overlapping overrides of the same rota."""
+    by_person: dict[str, list[dict]] = {}
+    for o in overrides:
+        if o["start"] is None or o["end"] is None:
+            continue
+        for pid in {o["person"], o["replaces"]} - {None}:
+            by_person.setdefault(pid, []).append(o)
+    for pid, items in sorted(by_person.items()):
+        items.sort(key=lambda o: o["start"])
+        for a, b in zip(items, items[1:], strict=False):
+            if b["start"] < a["end"]:
+                check.fail(b["where"], f"overlaps {a['where']} for person {pid!r}")
+
+
+def parse_policies(check: _Checker, doc: dict, plan: Plan, people: set[str],
+                   rotas: set[str]) -> set[str]:
+    """Validate escalation policies; return their ids."""
+    seen: set[str] = set()
+    for where, entry in check.items(doc, "policies"):
+        if not check.keys(where, entry, POLICY_KEYS, {"id", "steps"}):
+            continue
+        pid = check.ident(f"{where}.id", entry.get("id"))
+        check.unique(f"{where}.id", seen, pid, "policy")
+        steps = entry.get("steps")
+        if not isinstance(steps, list) or not steps:
+            check.fail(f"{where}.steps", "must be a non-empty list")
+            steps = []
+        parsed = []
+        for i, step in enumerate(steps):
+            sw = f"{where}.steps[{i}]"
+            if not check.keys(sw, step, STEP_KEYS, set()):
+                continue
+            step_rotas, step_people = step.get("rotas") or [], step.get("people") or []
+            if not step_rotas and not step_people:
+                check.fail(sw, "names no rota and no person")
+            for j, rid in enumerate(step_rotas):
+                if rid not in rotas:
+                    check.fail(f"{sw}.rotas[{j}]", f"unknown rota {rid!r}")
+            for j, person in enumerate(step_people):
+                if person not in people:
+                    check.fail(f"{sw}.people[{j}]", f"unknown person {person!r}")
+            ring = check.integer(f"{sw}.ring_seconds", step.get("ring_seconds", 25), 5, 600)
+            parsed.append({"rotas": list(step_rotas), "people": list(step_people),
+                           "ring_seconds": ring or 25})
+        repeat = check.integer(f"{where}.repeat", entry.get("repeat", 0), 0, 10)
+        plan.policies.append({"id": pid, "name": check.text(f"{where}.name", entry.get("name"), pid),
+                              "steps": parsed, "repeat": repeat or 0})
+    return seen
+
+
+def parse_hotlines(check: _Checker, doc: dict, plan: Plan, policies: set[str]) -> None:
+    """Validate hotlines: number, policy, languages and caller policy."""
+    seen_ids: set[str] = set()
+    seen_numbers: set[str] = set()
+    for where, entry in check.items(doc, "hotlines"):
+        if not check.keys(where, entry, HOTLINE_KEYS, {"number", "policy"}):
+            continue
+        number = check.phone(f"{where}.number", entry.get("number"))
+        check.unique(f"{where}.number", seen_numbers, number, "hotline number")
+        hid = entry.get("id") or (number.lstrip("+") if number else None)
+        if entry.get("id") is not None:
+            check.ident(f"{where}.id", hid)
+        check.unique(f"{where}.id", seen_ids, hid, "hotline")
+        if entry.get("policy") not in policies:
+            check.fail(f"{where}.policy", f"unknown policy {entry.get('policy')!r}")
+        languages = check.languages(f"{where}.languages", entry.get("languages", ["en-US"]), True)
+        if not languages:
+            check.fail(f"{where}.languages", "must name at least one language like en-US")
+        mode = entry.get("callers", "pin")
+        if mode not in CALLER_POLICIES:
+            check.fail(f"{where}.callers", f"{mode!r} is not one of {', '.join(CALLER_POLICIES)}")
+        plan.hotlines.append({"id": hid, "number": number, "policy": entry.get("policy"),
+                              "name": check.text(f"{where}.name", entry.get("name")),
+                              "languages": languages, "caller_policy": mode,
+                              "ask_priority": bool(entry.get("priority", False))})
