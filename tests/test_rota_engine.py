@@ -351,3 +351,9 @@ def test_policy_step_with_nothing_is_a_gap_throughout():
     policy = Policy("p", (PolicyStep(),))
     assert policy_gaps(policy, {}, utc(2026, 1, 1), utc(2026, 1, 2)) == [
         Gap(utc(2026, 1, 1), utc(2026, 1, 2), policy="p", step=1)]
+
+
+def test_since_is_a_change_point_even_with_nothing_earlier():
+    r = rota(layer(["solo"]), overrides=[Override(utc(2026, 1, 5, 10), utc(2026, 1, 5, 11), "add", "x")])
+    assert on_duty(r, utc(2026, 1, 5, 10)) == OnDuty(("solo", "x"), utc(2026, 1, 5, 10), utc(2026, 1, 5, 11))
+    assert on_duty(r, utc(2026, 1, 5, 12)) == OnDuty(("solo",), utc(2026, 1, 5, 11), None)

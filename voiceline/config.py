@@ -57,6 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
             "region for parsing national-format phone numbers (ISO 3166 alpha-2)"),
     Setting("LOG_LEVEL", "VOICELINE_LOG_LEVEL", "INFO", str,
             "Python logging level"),
+    Setting("LINETEST_FROM", "VOICELINE_LINETEST_FROM", None, str,
+            "E.164 Twilio number the scheduled line test calls from; /voice/incoming recognises it"),
     # --- calls ----------------------------------------------------------------
     # --- clock work -----------------------------------------------------------
     # --- web ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from voiceline.db import Base, UTCDateTime, utcnow
 
 CALLER_POLICIES = ("allowlist", "pin", "open")
+PERSON_ROLES = ("manager", "supervisor")
 
 
 class Person(Base):
@@ -23,6 +24,8 @@ class Person(Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str | None] = mapped_column(String(64))
     reminder_minutes: Mapped[int | None] = mapped_column()  # pre-shift reminder, None = none
+    # "manager": coverage, reachability, line-test and voicemail alerts; "supervisor": duress alerts
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -17,6 +17,8 @@ from .layers import CompiledLayer, group_by_priority, layer_people
 from .model import Gap, OnDuty, Rota, Segment, load_zone, require_aware
 from .overrides import OverrideIndex, apply_overrides
 
+_TICK = timedelta(microseconds=1)
+
 
 class CompiledRota:
     """A rota with its zone loaded, layers grouped by priority and overrides indexed."""
@@ -76,17 +78,15 @@ def on_duty(rota: Rota | CompiledRota, at: datetime, *,
             until = point
             break
 
-    # Walking back over change points p1 > p2 > ...: the people on [p2, p1) are
-    # those at p2, so the set last changed at the first p1 whose predecessor differs.
+    # The people are constant between change points, so one tick before a change
+    # point shows the whole stretch before it (instants have microsecond resolution).
     since = None
-    newer = None
     for point in compiled.change_points(at, at - horizon, forward=False):
         if point < at - horizon:
             break
-        if newer is not None and set(compiled.people_at(point)) != current:
-            since = newer
+        if set(compiled.people_at(point - _TICK)) != current:
+            since = point
             break
-        newer = point
     return OnDuty(people, since, until)
 
 

@@ -26,7 +26,8 @@ def export_document(session: Session) -> dict[str, Any]:
     doc: dict[str, Any] = {"timezone": "UTC"}
     doc["people"] = [
         _compact({"id": p.id, "name": p.name, "phone": p.phone, "languages": p.languages,
-                  "timezone": p.timezone, "reminder_minutes": p.reminder_minutes})
+                  "timezone": p.timezone, "reminder_minutes": p.reminder_minutes,
+                  "roles": p.roles})
         for p in session.scalars(select(m.Person).order_by(m.Person.id))
     ]
     doc["callers"] = [

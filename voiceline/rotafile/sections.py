@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from voiceline.models.directory import CALLER_POLICIES
+from voiceline.models.directory import CALLER_POLICIES, PERSON_ROLES
 from voiceline.rotafile.parse import Plan, _Checker, parse_period, parse_window
 
-PERSON_KEYS = {"id", "name", "phone", "languages", "timezone", "reminder_minutes"}
+PERSON_KEYS = {"id", "name", "phone", "languages", "timezone", "reminder_minutes", "roles"}
 CALLER_KEYS = {"id", "name", "org", "phones", "language"}
 ROTA_KEYS = {"id", "name", "timezone", "layers", "overrides", "reachability_minutes",
              "notify_outgoing"}
@@ -34,7 +34,13 @@ def parse_people(check: _Checker, doc: dict, plan: Plan) -> set[str]:
             "languages": check.languages(f"{where}.languages", entry.get("languages")),
             "timezone": None,
             "reminder_minutes": None,
+            "roles": [],
         }
+        roles = entry.get("roles") or []
+        if not isinstance(roles, list) or any(r not in PERSON_ROLES for r in roles):
+            check.fail(f"{where}.roles", f"{roles!r}: a list of {', '.join(PERSON_ROLES)}")
+        else:
+            person["roles"] = sorted(set(roles))
         if not person["name"]:
             check.fail(f"{where}.name", "must not be empty")
         if entry.get("timezone") is not None:

@@ -74,6 +74,7 @@ def upgrade() -> None:
     sa.Column('languages', sa.JSON(), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('reminder_minutes', sa.Integer(), nullable=True),
+    sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', voiceline.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', voiceline.db.UTCDateTime(), nullable=False),

@@ -1,0 +1,70 @@
+"""X-Twilio-Signature checking and the one TwiML response helper of every webhook."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import Response, abort, current_app, request
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.twiml.voice_response import VoiceResponse
+
+log = logging.getLogger(__name__)
+
+
+def validation_url() -> str:
+    """The URL Twilio signed: VOICELINE_PUBLIC_URL + path + query, or the request's own URL."""
+    public = current_app.config.get("PUBLIC_URL")
+    if not public:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return public.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def public_url(path: str) -> str:
+    """An absolute URL for `path` (from url_for(..., _external=False)) as Twilio must call it."""
+    public = current_app.config.get("PUBLIC_URL")
+    base = public.rstrip("/") if public else request.host_url.rstrip("/")
+    return base + path
+
+
+def signature_is_valid() -> bool:
+    """True when the request carries a valid X-Twilio-Signature for the configured token."""
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature:
+        return False
+    settings = request.headers.get("X-Twilio-Webhooks-Signature-Settings")
+    algorithm = get_signature_algorithm(settings) if settings else None
+    return RequestValidator(token).validate(validation_url(), request.form, signature, algorithm)
+
+
+def twilio_signed(view):
+    """Decorator: refuse (403, audited) any request without a valid Twilio signature."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not signature_is_valid():
+            _audit_bad_signature()
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _audit_bad_signature() -> None:
+    from voiceline import appdb, audit
+
+    log.warning("rejected webhook with a bad or missing signature: %s", request.path)
+    try:
+        session = appdb.db_session()
+        audit.record(session, "twilio?", "webhook.bad_signature", request.path,
+                     remote_addr=request.remote_addr,
+                     had_signature=bool(request.headers.get("X-Twilio-Signature")),
+                     call_sid=request.form.get("CallSid", "")[:64])
+        session.commit()
+    except Exception:  # the refusal stands even when the audit cannot be written
+        log.exception("could not audit a bad webhook signature")
+
+
+def twiml_response(response: VoiceResponse | str, status: int = 200) -> Response:
+    """Send TwiML as text/xml."""
+    return Response(str(response), status=status, mimetype="text/xml")
