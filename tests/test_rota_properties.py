@@ -5,7 +5,17 @@ from datetime import UTC, datetime, time, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voiceline.rota import Layer, LayerVersion, Override, Period, Rota, Window, edit_layer, on_duty, shifts
+from voiceline.rota import (
+    Layer,
+    LayerVersion,
+    Override,
+    Period,
+    Rota,
+    Window,
+    edit_layer,
+    on_duty,
+    shifts,
+)
 
 ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata",
          "America/Santiago"]
@@ -84,13 +94,23 @@ def test_edit_never_changes_who_is_on_duty_now(rota, at, members, period):
     layer = rota.layers[0]
     edited = edit_layer(layer, rota.timezone, at=at, members=tuple(members), period=period)
     after = Rota(rota.id, rota.timezone, (edited, *rota.layers[1:]), rota.overrides)
-    assert on_duty(after, at).people == on_duty(rota, at).people
     cut = edited.versions[1].valid_from
     assert cut >= at
+    if cut > at:  # mid-shift; an edit exactly at a handoff takes effect at once
+        assert on_duty(after, at).people == on_duty(rota, at).people
     # Up to the cut the rota is unchanged; from the cut the new version is in force.
     assert shifts(after, at - timedelta(days=3), cut) == shifts(rota, at - timedelta(days=3), cut)
     assert edited.versions[0].valid_until == cut
     assert edited.versions[1].members == tuple(members)
+    # Across the version boundary, shifts still agree with point queries.
+    lo, hi = at - timedelta(days=1), cut + timedelta(days=20)
+    segments = shifts(after, lo, hi)
+    assert (segments[0].start, segments[-1].end) == (lo, hi)
+    for before, nxt in zip(segments, segments[1:], strict=False):
+        assert before.end == nxt.start and set(before.people) != set(nxt.people)
+        duty = on_duty(after, nxt.start)
+        assert (duty.people, duty.since) == (nxt.people, nxt.start)
+        assert on_duty(after, nxt.start - timedelta(microseconds=1)).until == nxt.start
 
 
 @settings(max_examples=100, deadline=None)

@@ -6,9 +6,12 @@ exactly a handoff), and starts a new version there with the changed fields;
 fields not given are copied. So whoever is on duty at T stays on duty until
 their shift ends, and the new version decides from then on. The new version
 keeps the old anchor unless a new one is given, so the rotation count carries
-on. Earlier versions are never rewritten; later (already scheduled) versions
-are kept and the new version ends where the next one begins. `priority` is a
-layer-wide attribute, not versioned: changing it changes the past as well.
+on. Versions already in force are never rewritten (only the current one gets
+its end). Versions not yet in force at the cut, i.e. pending from an earlier
+edit in the same shift, are superseded: the newest edit wins and copies their
+fields. An edit where no version is in force (an empty layer, or after the
+last version ended) starts at T itself. `priority` is a layer-wide attribute,
+not versioned: changing it changes the past as well.
 """
 
 from __future__ import annotations
@@ -38,38 +41,31 @@ def edit_layer(layer: Layer, rota_timezone: str, *, at: datetime,
     if "windows" in changes:
         changes["windows"] = tuple(changes["windows"])
     new_priority = layer.priority if priority is _UNCHANGED else priority
-    versions = list(layer.versions)
+    versions = layer.versions
 
-    current = next((i for i, v in enumerate(versions)
-                    if (v.valid_from is None or v.valid_from <= at)
-                    and (v.valid_until is None or at < v.valid_until)), None)
-    if current is None:
-        # Nobody from this layer is on duty at T, so the edit can start right away.
-        later = next((i for i, v in enumerate(versions) if v.valid_from and v.valid_from > at), None)
-        source = versions[later if later is not None else -1] if versions else None
-        if source is None:
-            missing = {"members", "anchor", "period"} - set(changes)
-            if missing:
-                raise ValueError(f"layer {layer.id!r} has no version; give {sorted(missing)}")
-            new = LayerVersion(valid_from=at, **changes)
-        else:
-            until = versions[later].valid_from if later is not None else None
-            new = replace(source, valid_from=at, valid_until=until, **changes)
-        position = later if later is not None else len(versions)
-        versions.insert(position, new)
-        return Layer(layer.id, new_priority, tuple(versions))
-
-    old = versions[current]
-    k = shift_index(old, zone, at)
-    start_of_shift = nth_handoff(old, zone, k)
-    cut = at if start_of_shift == at else nth_handoff(old, zone, k + 1)
-    if old.valid_until is not None and cut >= old.valid_until:
-        raise ValueError(f"layer {layer.id!r}: the version in force at {at} ends before its "
-                         f"current shift does ({old.valid_until}); edit the next version instead")
-    new = replace(old, valid_from=cut, **changes)
-    if old.valid_from is not None and cut <= old.valid_from:
-        versions[current] = new  # the old version never took effect: replace it outright
+    old = next((v for v in versions if (v.valid_from is None or v.valid_from <= at)
+                and (v.valid_until is None or at < v.valid_until)), None)
+    cut = at
+    if old is not None:
+        k = shift_index(old, zone, at)
+        if nth_handoff(old, zone, k) != at:
+            cut = nth_handoff(old, zone, k + 1)
+        if old.valid_until is not None:
+            cut = min(cut, old.valid_until)
+    kept = [v for v in versions if v.valid_from is None or v.valid_from < cut]
+    pending = [v for v in versions if v.valid_from is not None and v.valid_from >= cut]
+    # Unchanged fields come from whatever would have been in force at the cut.
+    if pending and pending[0].valid_from == cut:
+        source = pending[0]
     else:
-        versions[current] = replace(old, valid_until=cut)
-        versions.insert(current + 1, new)
-    return Layer(layer.id, new_priority, tuple(versions))
+        source = old or (kept[-1] if kept else pending[0] if pending else None)
+    if source is None:
+        missing = {"members", "anchor", "period"} - set(changes)
+        if missing:
+            raise ValueError(f"layer {layer.id!r} has no version to copy; give {sorted(missing)}")
+        new = LayerVersion(valid_from=cut, **changes)
+    else:
+        new = replace(source, valid_from=cut, valid_until=None, **changes)
+    kept = [v if v.valid_until is not None and v.valid_until <= cut else replace(v, valid_until=cut)
+            for v in kept]
+    return Layer(layer.id, new_priority, (*kept, new))

@@ -3,7 +3,9 @@
 Everything is derived from one function, people at an instant, and from the
 instants where anything may change (handoffs, window edges, version and
 override boundaries). Between two consecutive change points nothing changes,
-so a range is evaluated once per change point and merged.
+so a range is evaluated once per change point and merged. A change means the
+*set* of people changes: a new order of the same people neither splits a
+segment nor ends an OnDuty (a segment reports the order at its start).
 """
 
 from __future__ import annotations
