@@ -8,7 +8,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, routes_command, shell_command
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import func, select
 
 from voiceline import appdb, audit, migrate
@@ -32,8 +32,9 @@ def ensure_schema() -> None:
 
 
 def with_schema(command):
-    """Decorator: the command runs on a migrated database (a fresh URL just works)."""
+    """Decorator: the command runs in an app context on a migrated database (a fresh URL just works)."""
     @functools.wraps(command)
+    @with_appcontext
     def wrapper(*args, **kwargs):
         ensure_schema()
         return command(*args, **kwargs)
@@ -56,6 +57,7 @@ def db_group():
 
 
 @db_group.command("upgrade")
+@with_appcontext
 def db_upgrade():
     """Apply every pending migration."""
     applied = migrate.upgrade(appdb.engine())
@@ -63,6 +65,7 @@ def db_upgrade():
 
 
 @db_group.command("current")
+@with_appcontext
 def db_current():
     """Print the database's revision and the newest one."""
     click.echo(f"current: {migrate.current_revision(appdb.engine())}  head: {migrate.head_revision()}")

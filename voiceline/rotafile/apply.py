@@ -159,16 +159,30 @@ def _edit_layer_content(session: Session, rota: m.Rota, layer: m.Layer, spec: di
         anchor=datetime.fromisoformat(spec["anchor"]), period=Period.parse(spec["every"]),
         windows=tuple(Window.parse(w) for w in spec["windows"]),
     )
-    rows = sorted(layer.versions, key=lambda v: (v.valid_from is not None, v.valid_from or now))
-    for row, version in zip(rows, edited.versions, strict=False):
-        row.valid_from, row.valid_until = version.valid_from, version.valid_until
-    for version in edited.versions[len(rows):]:
-        layer.versions.append(m.LayerVersion(
-            members=list(version.members), anchor=version.anchor.strftime("%Y-%m-%dT%H:%M"),
-            period=str(version.period), windows=[w.to_dict() for w in version.windows],
-            valid_from=version.valid_from, valid_until=version.valid_until))
-    session.flush()
+    store_layer_versions(session, layer, edited.versions)
     return True
+
+
+def store_layer_versions(session: Session, layer: m.Layer, versions) -> None:
+    """Make the layer's version rows equal the engine's versions (in time order).
+
+    Versions in force keep their rows (only an end date may change); a version that had not
+    started yet may be replaced by a newer edit, so its row is rewritten or deleted.
+    """
+    rows = sorted(layer.versions, key=lambda v: (v.valid_from is not None, v.valid_from, v.id))
+    for index, version in enumerate(versions):
+        values = {"members": list(version.members),
+                  "anchor": version.anchor.strftime("%Y-%m-%dT%H:%M"),
+                  "period": str(version.period), "windows": [w.to_dict() for w in version.windows],
+                  "valid_from": version.valid_from, "valid_until": version.valid_until}
+        if index < len(rows):
+            _assign(rows[index], values)
+        else:
+            layer.versions.append(m.LayerVersion(**values))
+    for row in rows[len(versions):]:
+        layer.versions.remove(row)
+        session.delete(row)
+    session.flush()
 
 
 def _sync_overrides(session: Session, report: ImportReport, rota: m.Rota, wanted: list[dict],

@@ -1,0 +1,100 @@
+"""Settings, secret key, engine set-up, migrations and /healthz."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from voiceline import appdb, create_app, migrate
+from voiceline import models as m
+from voiceline.config import ensure_secret_key, load_settings
+from voiceline.db import make_engine, session_scope
+
+
+def test_settings_parse_environment_and_defaults():
+    config = load_settings({"VOICELINE_FALLBACK_NUMBERS": "+12025550109, +442079460018",
+                            "VOICELINE_DEFAULT_REGION": "RU"})
+    assert config["FALLBACK_NUMBERS"] == ["+12025550109", "+442079460018"]
+    assert config["DEFAULT_REGION"] == "RU"
+    assert config["DATABASE_URL"] is None and config["TWILIO_AUTH_TOKEN"] is None
+
+
+def test_secret_key_is_generated_once_with_private_mode(tmp_path):
+    first = ensure_secret_key(str(tmp_path))
+    assert len(first) >= 48
+    assert ensure_secret_key(str(tmp_path)) == first
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def test_default_database_is_sqlite_wal_in_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("VOICELINE_DATABASE_URL", raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'inst' / 'voiceline.db'}"
+    assert (tmp_path / "inst" / "secret_key").exists()
+    with appdb.engine(app).connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    appdb.engine(app).dispose()
+
+
+def test_migrations_create_every_model_table(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert migrate.current_revision(engine) is None
+    assert migrate.upgrade(engine) is True
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert migrate.upgrade(engine) is False
+    tables = set(inspect(engine).get_table_names())
+    assert set(m.Person.metadata.tables) <= tables
+    engine.dispose()
+
+
+def test_utc_column_round_trips_aware_instants(session):
+    moscow = timezone(timedelta(hours=3))
+    session.add(m.Person(id="p", name="P", phone="+12025550101", languages=[],
+                         created_at=datetime(2026, 3, 8, 10, 30, tzinfo=moscow)))
+    session.commit()
+    session.expire_all()
+    stored = session.get(m.Person, "p").created_at
+    assert stored == datetime(2026, 3, 8, 7, 30, tzinfo=UTC) and stored.tzinfo is UTC
+    raw = session.execute(text("SELECT created_at FROM people")).scalar()
+    assert str(raw).startswith("2026-03-08 07:30:00")
+
+
+def test_naive_datetime_is_refused(session):
+    session.add(m.Person(id="p", name="P", phone="+12025550101", languages=[],
+                         created_at=datetime(2026, 1, 1)))
+    with pytest.raises(Exception, match="naive"):
+        session.commit()
+
+
+def test_healthz_reports_ok_and_unmigrated(client, tmp_path):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["schema"] == migrate.head_revision()
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "i2"),
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "voiceline db upgrade" in response.get_json()["error"]
+
+
+@pytest.mark.postgres
+def test_postgres_migrates_and_stores_utc(postgres_url):
+    engine = make_engine(postgres_url)
+    assert migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    from voiceline.db import make_sessionmaker
+
+    with session_scope(make_sessionmaker(engine)) as session:
+        session.add(m.Person(id="p", name="P", phone="+12025550101", languages=["en"],
+                             created_at=datetime(2026, 11, 1, 5, 30, tzinfo=UTC)))
+    with session_scope(make_sessionmaker(engine)) as session:
+        person = session.scalar(select(m.Person))
+        assert person.created_at == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+        assert person.languages == ["en"]
+    engine.dispose()
