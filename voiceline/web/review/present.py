@@ -1,0 +1,159 @@
+"""Calls as JSON-ready values and CSV rows, and a call's merged timeline, for the UI and the API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voiceline import models as m
+from voiceline.models.calls import Call
+from voiceline.oncall import iso_z
+
+CSV_COLUMNS = ("sid", "started_at", "answered_at", "ended_at", "hotline", "to_number", "from_number",
+               "caller", "caller_name", "verified", "priority", "duress", "test", "outcome",
+               "answered_by", "answered_by_name", "seconds_to_answer", "duration_seconds",
+               "has_recording", "recording_seconds")
+
+
+@dataclass
+class Names:
+    """Display names of the people, callers and hotlines a set of calls refers to."""
+
+    people: dict[str, str] = field(default_factory=dict)
+    callers: dict[str, str] = field(default_factory=dict)
+    hotlines: dict[str, str] = field(default_factory=dict)
+
+    def person(self, pid: str | None) -> str | None:
+        return self.people.get(pid, pid) if pid else None
+
+    def caller(self, cid: str | None) -> str | None:
+        return self.callers.get(cid, cid) if cid else None
+
+    def hotline(self, hid: str | None) -> str | None:
+        return self.hotlines.get(hid, hid) if hid else None
+
+
+def load_names(session: Session) -> Names:
+    """Every name (the directory is small next to the call log, so one query per table)."""
+    return Names(
+        people=dict(session.execute(select(m.Person.id, m.Person.name)).tuples().all()),
+        callers=dict(session.execute(select(m.Caller.id, m.Caller.name)).tuples().all()),
+        hotlines={hid: name or hid for hid, name in
+                  session.execute(select(m.Hotline.id, m.Hotline.name)).tuples()},
+    )
+
+
+def seconds_to_answer(call: Call) -> float | None:
+    """Seconds from the call's start to a responder accepting it."""
+    if call.answered_at is None:
+        return None
+    return round((call.answered_at - call.started_at).total_seconds(), 1)
+
+
+def call_summary(call: Call, names: Names) -> dict[str, Any]:
+    """One call as a JSON-ready mapping (no recording URL: that stays server-side)."""
+    return {
+        "sid": call.sid, "started_at": iso_z(call.started_at), "answered_at": iso_z(call.answered_at),
+        "ended_at": iso_z(call.ended_at), "hotline": call.hotline_id,
+        "hotline_name": names.hotline(call.hotline_id), "to_number": call.to_number,
+        "from_number": call.from_number, "caller": call.caller_id,
+        "caller_name": names.caller(call.caller_id), "verified": call.verified,
+        "language": call.language, "priority": call.priority, "duress": call.duress,
+        "test": call.is_test, "state": call.state, "outcome": call.outcome,
+        "answered_by": call.answered_by, "answered_by_name": names.person(call.answered_by),
+        "seconds_to_answer": seconds_to_answer(call), "duration_seconds": call.duration_seconds,
+        "has_recording": bool(call.recording_url), "recording_seconds": call.recording_seconds,
+    }
+
+
+_FORMULA = re.compile(r"^[=@\t\r]|^[+-](?![\d ().-]*$)")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (phone numbers stay as they are)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def csv_row(call: Call, names: Names) -> list[str]:
+    """One call as a CSV row in CSV_COLUMNS order."""
+    summary = call_summary(call, names)
+    summary["test"] = call.is_test
+    return [csv_cell(summary[c]) for c in CSV_COLUMNS]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a call's timeline."""
+
+    at: datetime
+    what: str
+    who: str | None = None
+    step: int | None = None
+    detail: str = ""
+
+
+_EVENT_WORDS = {
+    "incoming": "call came in", "greeted": "caller greeted", "language": "language chosen",
+    "pin_ok": "PIN accepted", "pin_failed": "wrong PIN", "pin_locked": "number locked out",
+    "duress": "DURESS PIN used", "rejected": "caller rejected", "priority": "priority chosen",
+    "step_rang": "escalation step rang", "leg_result": "responder leg ended",
+    "screen_accepted": "responder accepted", "screen_declined": "responder declined",
+    "answered": "call answered", "voicemail": "voicemail recorded", "status": "call status",
+    "fallback": "fallback numbers dialled", "completed": "call ended",
+}
+
+
+def _describe(detail: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted((detail or {}).items())
+                     if k not in {"pin", "digits"})  # never show keyed PIN digits
+
+
+def timeline(call: Call, names: Names) -> list[TimelineEntry]:
+    """The call's events and its legs (rung, answered, accepted/declined, ended) in time order."""
+    entries = [TimelineEntry(e.at, _EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
+                             names.person(e.person_id), e.step, _describe(e.detail))
+               for e in call.events]
+    for leg in call.legs:
+        who = names.person(leg.person_id) or leg.number
+        entries.append(TimelineEntry(leg.started_at, "rang", who, leg.step,
+                                     f"round {leg.round + 1}, {leg.number}"))
+        if leg.answered_at:
+            word = {"accepted": "accepted", "declined": "declined"}.get(leg.screen or "",
+                                                                       "picked up")
+            entries.append(TimelineEntry(leg.answered_at, word, who, leg.step,
+                                         "" if leg.screen else "screening"))
+        if leg.ended_at:
+            entries.append(TimelineEntry(leg.ended_at, "leg ended", who, leg.step,
+                                         f"{leg.status}" + (f", {leg.screen}" if leg.screen else "")))
+    return sorted(entries, key=lambda e: e.at)
+
+
+def call_detail(call: Call, names: Names) -> dict[str, Any]:
+    """A call with its legs and events, for the API."""
+    out = call_summary(call, names)
+    out["legs"] = [{"person": leg.person_id, "person_name": names.person(leg.person_id),
+                    "number": leg.number, "step": leg.step, "round": leg.round,
+                    "status": leg.status, "screen": leg.screen, "started_at": iso_z(leg.started_at),
+                    "answered_at": iso_z(leg.answered_at), "ended_at": iso_z(leg.ended_at)}
+                   for leg in call.legs]
+    out["events"] = [{"at": iso_z(e.at), "kind": e.kind, "step": e.step, "person": e.person_id,
+                      "detail": {k: v for k, v in (e.detail or {}).items()
+                                 if k not in {"pin", "digits"}}}
+                     for e in call.events]
+    return out
+
+
+def sids(calls: Iterable[Call]) -> list[str]:
+    """The CallSids of some calls (for audit details)."""
+    return [c.sid for c in calls]
