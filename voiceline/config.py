@@ -62,6 +62,16 @@ SETTINGS: tuple[Setting, ...] = (
     # --- calls ----------------------------------------------------------------
     # --- clock work -----------------------------------------------------------
     # --- web ------------------------------------------------------------------
+    Setting("SECURE_COOKIES", "VOICELINE_SECURE_COOKIES", None, _bool,
+            "session cookie only over https; default: on when VOICELINE_PUBLIC_URL is https"),
+    Setting("SESSION_HOURS", "VOICELINE_SESSION_HOURS", 12, int,
+            "web UI sessions end this many hours after login"),
+    Setting("LOGIN_MAX_FAILURES", "VOICELINE_LOGIN_MAX_FAILURES", 5, int,
+            "failed logins per username and per address before logins are refused for a while"),
+    Setting("LOGIN_WINDOW_MINUTES", "VOICELINE_LOGIN_WINDOW_MINUTES", 15, int,
+            "the window (minutes) over which failed logins are counted"),
+    Setting("PROXY_HOPS", "VOICELINE_PROXY_HOPS", 0, int,
+            "reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted"),
 )
 
 

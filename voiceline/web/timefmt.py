@@ -1,0 +1,66 @@
+"""Times in the UI: stored in UTC, shown and entered in the viewer's zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask
+
+from voiceline import appdb
+from voiceline import models as m
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def viewer_zone(fallback: str | None = None) -> ZoneInfo:
+    """The viewer's zone: their own, else their person's, else `fallback` (a rota's), else UTC."""
+    from voiceline.web.auth import current_user
+
+    user = current_user()
+    candidates = []
+    if user is not None:
+        candidates.append(user.timezone)
+        if user.person_id:
+            person = appdb.db_session().get(m.Person, user.person_id)
+            candidates.append(person.timezone if person else None)
+    candidates.append(fallback)
+    for name in candidates:
+        zone = _zone(name)
+        if zone is not None:
+            return zone
+    return ZoneInfo("UTC")
+
+
+def local(instant: datetime | None, zone: ZoneInfo | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An instant as text in `zone` (default: the viewer's)."""
+    if instant is None:
+        return ""
+    zone = zone or viewer_zone()
+    return instant.astimezone(zone).strftime(fmt)
+
+
+def to_input(instant: datetime | None, zone: ZoneInfo) -> str:
+    """The value of a datetime-local input for `instant` in `zone`."""
+    return instant.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if instant else ""
+
+
+def from_input(text: str, zone: ZoneInfo) -> datetime:
+    """Parse a datetime-local value (wall-clock time in `zone`) to an aware UTC instant."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+def register_filters(app: Flask) -> None:
+    """Jinja: `{{ instant|local }}` and `{{ viewer_zone() }}`."""
+    app.add_template_filter(local, "local")
+    app.add_template_global(viewer_zone, "viewer_zone")

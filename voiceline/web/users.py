@@ -1,0 +1,209 @@
+"""Account pages: admins manage users; everyone manages their own zone and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from voiceline import appdb, audit
+from voiceline import models as m
+from voiceline.db import utcnow
+from voiceline.models.web import ROLES, ApiToken, User
+from voiceline.web.auth import (
+    actor,
+    create_user,
+    current_user,
+    generate_password,
+    login_required,
+    role_required,
+    set_password,
+    token_digest,
+    user_summary,
+)
+
+bp = Blueprint("users", __name__)
+ROLE_LABELS = {"admin": "admin", "rota_manager": "rota manager", "reviewer": "reviewer",
+               "responder": "responder"}
+
+
+def _check_zone(_form, field):
+    if field.data:
+        try:
+            ZoneInfo(field.data.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(f"unknown time zone {field.data!r} (e.g. Europe/Moscow)") from None
+
+
+def _people_choices():
+    people = appdb.db_session().scalars(select(m.Person).order_by(m.Person.name)).all()
+    return [("", "(none)")] + [(p.id, f"{p.name} ({p.id})") for p in people]
+
+
+class UserForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    person_id = SelectField("Person", choices=[], validate_choice=True)
+    timezone = StringField("Time zone", validators=[Optional(), Length(max=64), _check_zone])
+    active = BooleanField("Active", default=True)
+
+    def validate_person_id(self, field):
+        if self.role.data == "responder" and not field.data:
+            raise ValidationError("a responder is linked to a person")
+
+
+class AccountForm(FlaskForm):
+    timezone = StringField("Time zone", validators=[Optional(), Length(max=64), _check_zone])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Label", validators=[Optional(), Length(max=100)])
+
+
+def _user_or_404(user_id: int) -> User:
+    user = appdb.db_session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/admin/users")
+@role_required("admin")
+def list_users():
+    """Every account."""
+    users = appdb.db_session().scalars(select(User).order_by(User.username)).all()
+    return render_template("users/list.html", users=users, labels=ROLE_LABELS)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_user():
+    """Add an account with a one-time password, shown once."""
+    form = UserForm()
+    form.person_id.choices = _people_choices()
+    del form.active
+    if form.validate_on_submit():
+        db = appdb.db_session()
+        password = generate_password()
+        try:
+            user = create_user(db, form.username.data, password, form.role.data,
+                               form.person_id.data or None, must_change_password=True,
+                               timezone=form.timezone.data.strip() or None)
+        except ValueError as exc:
+            form.username.errors.append(str(exc))
+        else:
+            audit.record(db, actor(), "user.create", f"user {user.username}",
+                         after=user_summary(user))
+            db.commit()
+            return render_template("users/password_shown.html", user=user, password=password)
+    return render_template("users/form.html", form=form, user=None)
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@role_required("admin")
+def edit_user(user_id: int):
+    """Change an account's role, person, zone or state."""
+    user = _user_or_404(user_id)
+    form = UserForm(obj=user)
+    form.person_id.choices = _people_choices()
+    if request.method == "GET":
+        form.person_id.data = user.person_id or ""
+    if form.validate_on_submit():
+        me = current_user()
+        if user.id == me.id and (form.role.data != "admin" or not form.active.data):
+            form.role.errors.append("you cannot remove your own admin role or disable yourself")
+        else:
+            db = appdb.db_session()
+            before = user_summary(user)
+            user.role, user.person_id = form.role.data, form.person_id.data or None
+            user.timezone = form.timezone.data.strip() or None
+            user.active = form.active.data
+            if before != user_summary(user):
+                audit.record(db, actor(), "user.update", f"user {user.username}",
+                             before=before, after=user_summary(user))
+            db.commit()
+            flash(f"Saved {user.username}.")
+            return redirect(url_for("users.list_users"))
+    form.username.render_kw = {"readonly": True}
+    form.username.data = user.username
+    return render_template("users/form.html", form=form, user=user)
+
+
+@bp.post("/admin/users/<int:user_id>/reset-password")
+@role_required("admin")
+def reset_password(user_id: int):
+    """Give an account a new one-time password, shown once."""
+    user = _user_or_404(user_id)
+    db = appdb.db_session()
+    password = generate_password()
+    set_password(user, password, must_change=True)
+    audit.record(db, actor(), "user.password_reset", f"user {user.username}")
+    db.commit()
+    return render_template("users/password_shown.html", user=user, password=password)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """One's own account: time zone and API tokens."""
+    user = current_user()
+    db = appdb.db_session()
+    form = AccountForm(obj=user)
+    if form.validate_on_submit():
+        before = user.timezone
+        user.timezone = form.timezone.data.strip() or None
+        if before != user.timezone:
+            audit.record(db, actor(), "user.update", f"user {user.username}",
+                         before={"timezone": before}, after={"timezone": user.timezone})
+        db.commit()
+        flash("Saved.")
+        return redirect(url_for("users.account"))
+    tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                        .order_by(ApiToken.id)).all()
+    return render_template("users/account.html", form=form, tokens=tokens, token_form=TokenForm(),
+                           new_token=None)
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    """Create an API token for oneself; shown once."""
+    user = current_user()
+    form = TokenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = appdb.db_session()
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=(form.name.data or "").strip(),
+                   token_hash=token_digest(token))
+    db.add(row)
+    db.flush()
+    audit.record(db, actor(), "api_token.create", f"user {user.username}", token_id=row.id,
+                 name=row.name)
+    db.commit()
+    tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                        .order_by(ApiToken.id)).all()
+    return render_template("users/account.html", form=AccountForm(obj=user), tokens=tokens,
+                           token_form=TokenForm(formdata=None), new_token=token)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of one's API tokens (admins: anyone's)."""
+    user = current_user()
+    db = appdb.db_session()
+    row = db.get(ApiToken, token_id)
+    if row is None or (row.user_id != user.id and user.role != "admin"):
+        abort(404)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(db, actor(), "api_token.revoke", f"api_token {row.id}", user_id=row.user_id)
+        db.commit()
+    flash("Token revoked.")
+    return redirect(url_for("users.account"))
