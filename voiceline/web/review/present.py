@@ -42,10 +42,10 @@ class Names:
 def load_names(session: Session) -> Names:
     """Every name (the directory is small next to the call log, so one query per table)."""
     return Names(
-        people=dict(session.execute(select(m.Person.id, m.Person.name)).tuples().all()),
-        callers=dict(session.execute(select(m.Caller.id, m.Caller.name)).tuples().all()),
+        people=dict(session.execute(select(m.Person.id, m.Person.name)).all()),
+        callers=dict(session.execute(select(m.Caller.id, m.Caller.name)).all()),
         hotlines={hid: name or hid for hid, name in
-                  session.execute(select(m.Hotline.id, m.Hotline.name)).tuples()},
+                  session.execute(select(m.Hotline.id, m.Hotline.name))},
     )
 
 

@@ -26,6 +26,7 @@ from voiceline import audit
 from voiceline import models as m
 from voiceline.appdb import db_session
 from voiceline.models.calls import OUTCOMES, Call
+from voiceline.web import timefmt
 from voiceline.web.auth import current_user, role_required
 from voiceline.web.review import calllog, charts, present
 from voiceline.web.review.metrics import load_metrics
@@ -42,20 +43,15 @@ def actor() -> str:
 
 
 def viewer_zone() -> str:
-    """The zone times are shown in: ?tz=, else the user's, else their person's, else UTC."""
-    user = current_user()
-    candidates = [request.args.get("tz"), getattr(user, "timezone", None)]
-    if user is not None and user.person_id:
-        person = db_session().get(m.Person, user.person_id)
-        candidates.append(person.timezone if person else None)
-    for zone in candidates:
-        if zone:
-            try:
-                ZoneInfo(zone)
-                return zone
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return "UTC"
+    """The zone times are shown in: a valid ?tz=, else the user's or their person's, else UTC."""
+    requested = request.args.get("tz")
+    if requested:
+        try:
+            ZoneInfo(requested)
+            return requested
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return timefmt.viewer_zone().key
 
 
 @bp.app_template_filter("local_time")
