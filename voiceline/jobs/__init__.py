@@ -1,7 +1,13 @@
-"""The jobs area (placeholder until that area lands)."""
+"""Clock work: the scheduler process, its jobs, the outbox sender and the reachability webhook."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's blueprints and commands."""
+    """Register the reachability webhook and the clock-work commands (never start the scheduler here)."""
+    from voiceline.jobs.cli import COMMANDS
+    from voiceline.jobs.webhook import bp
+
+    app.register_blueprint(bp)
+    for command in COMMANDS:
+        app.cli.add_command(command)

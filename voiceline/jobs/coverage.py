@@ -1,0 +1,117 @@
+"""Coverage alerts: gaps in the coming days, each told to the rota managers once.
+
+A scan runs when the rota data changed (a fingerprint of every rota and policy, so no
+writer has to call us) and at least daily. Gaps are computed over a wider window than
+the one alerted, so a gap's key carries its real start and end; a bound outside that
+window is "open" and stays stable from day to day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from voiceline import models as m
+from voiceline.jobs.messages import alert_managers, local_time, make_key
+from voiceline.jobs.settings import JobSettings
+from voiceline.jobs.state import get_state, set_state
+from voiceline.models.jobs import CoverageGap
+from voiceline.oncall import gap_entries, iso_z, parse_instant
+from voiceline.rota.store import load_policies, load_rotas
+
+log = logging.getLogger(__name__)
+STATE = "coverage"
+LOOKBACK = timedelta(days=7)
+LOOKAHEAD_EXTRA = timedelta(days=14)
+RESCAN_EVERY = timedelta(hours=24)
+MAX_LINES = 5  # an SMS lists a few gaps; `voiceline gaps` lists them all
+
+
+def fingerprint(session: Session) -> str:
+    """A hash of every rota and policy as the engine sees them; changes with any edit."""
+    rotas, policies = load_rotas(session), load_policies(session)
+    text = repr(sorted(rotas.items())) + repr(sorted(policies.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _due(state: dict, print_: str, at: datetime) -> bool:
+    if state.get("fingerprint") != print_ or not state.get("scanned_at"):
+        return True
+    last = parse_instant(state["scanned_at"])
+    return at < last or at - last >= RESCAN_EVERY
+
+
+def _zone_of(entry: dict, rotas: dict[str, m.Rota], policies: dict[str, m.Policy]) -> str:
+    if "rota" in entry and entry["rota"] in rotas:
+        return rotas[entry["rota"]].timezone
+    policy = policies.get(entry.get("policy", ""))
+    if policy is not None and 0 < entry["step"] <= len(policy.steps):
+        for rota_id in policy.steps[entry["step"] - 1].rotas:
+            if rota_id in rotas:
+                return rotas[rota_id].timezone
+    return "UTC"
+
+
+def scan_coverage(session: Session, settings: JobSettings, at: datetime, *,
+                  force: bool = False) -> int:
+    """Scan the next COVERAGE_DAYS for gaps when due; alert new ones. Returns gaps newly alerted."""
+    print_ = fingerprint(session)
+    state = get_state(session, STATE)
+    if not force and not _due(state, print_, at):
+        return 0
+    window_start = at - LOOKBACK
+    days = LOOKBACK.days + settings.coverage_days + LOOKAHEAD_EXTRA.days
+    window_end = window_start + timedelta(days=days)
+    horizon = at + timedelta(days=settings.coverage_days)
+    rotas = {r.id: r for r in session.scalars(select(m.Rota))}
+    policies = {p.id: p for p in session.scalars(select(m.Policy))}
+
+    new: list[tuple[dict, CoverageGap]] = []
+    for entry in gap_entries(session, window_start, days):
+        start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
+        if end <= at or start >= horizon:
+            continue
+        key_start = start if start > window_start else None
+        key_end = end if end < window_end else None
+        where = (("rota", entry["rota"]) if "rota" in entry
+                 else ("policy", entry["policy"], "step", entry["step"]))
+        key = make_key("gap", *where, key_start or "open", key_end or "open")
+        gap = CoverageGap(key=key, rota_id=entry.get("rota"), policy_id=entry.get("policy"),
+                          step=entry.get("step"), start=key_start, end=key_end, first_seen_at=at)
+        try:
+            with session.begin_nested():
+                session.add(gap)
+        except IntegrityError:
+            continue  # already alerted (by an earlier scan or a concurrent tick)
+        new.append((entry, gap))
+
+    if new:
+        def text(manager: m.Person) -> str:
+            lines = []
+            for entry, gap in new[:MAX_LINES]:
+                zone = _zone_of(entry, rotas, policies)
+                what = (f"rota {rotas[entry['rota']].name or entry['rota']}" if "rota" in entry
+                        else f"policy {entry['policy']} step {entry['step']}")
+                begin = ("now" if gap.start is None or gap.start <= at
+                         else local_time(gap.start, manager.timezone, zone))
+                until = (f"past {local_time(window_end, manager.timezone, zone)}" if gap.end is None
+                         else local_time(gap.end, manager.timezone, zone))
+                lines.append(f"- {what}: nobody from {begin} to {until}")
+            more = len(new) - MAX_LINES
+            tail = f"\n...and {more} more." if more > 0 else ""
+            return (f"voiceline coverage: {len(new)} new gap(s) within {settings.coverage_days} days:\n"
+                    + "\n".join(lines) + tail + "\nRun `voiceline gaps` for the full list.")
+
+        ends = [gap.end for _, gap in new]
+        expires = None if any(e is None for e in ends) else max(ends)
+        digest = hashlib.sha256("|".join(sorted(g.key for _, g in new)).encode()).hexdigest()[:24]
+        alert_managers(session, key=make_key("coverage", digest), text=text, purpose="coverage",
+                       at=at, expires_at=expires)
+        log.info("coverage: %d new gap(s) alerted", len(new))
+    set_state(session, STATE, {"fingerprint": print_, "scanned_at": iso_z(at)}, at)
+    return len(new)

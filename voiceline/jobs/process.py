@@ -1,0 +1,90 @@
+"""The `voiceline scheduler` process: APScheduler jobs that tick under the scheduler lock.
+
+Never started in web workers (each gunicorn worker would run every job again). Jobs are
+plain functions that open their own app context per run.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from voiceline import appdb
+from voiceline.db import utcnow
+from voiceline.jobs.lock import SchedulerLock
+from voiceline.jobs.sender import send_due
+from voiceline.jobs.settings import JobSettings
+from voiceline.jobs.tick import TickReport, run_tick
+
+log = logging.getLogger(__name__)
+MISFIRE_GRACE_SECONDS = 300  # a tick up to 5 minutes late still runs (once: coalesce)
+
+
+class Standby(RuntimeError):
+    """Another scheduler holds the lock."""
+
+
+def tick_job(app: Flask, lock: SchedulerLock, at: datetime | None = None) -> TickReport | None:
+    """One tick if this process holds (or can take) the lock; None while in standby."""
+    with app.app_context():
+        was_held = lock.held
+        if not lock.acquire():
+            if was_held or not getattr(lock, "_said_standby", False):
+                log.info("standby: another scheduler holds the lock; retrying every tick")
+                lock._said_standby = True
+            return None
+        if not was_held:
+            log.info("this scheduler is now active (holds the lock)")
+        report = run_tick(app, at or utcnow())
+        level = logging.WARNING if report.errors else logging.DEBUG
+        log.log(level, "tick %s: %s", report.at.isoformat(), report.as_dict())
+        return report
+
+
+def outbox_job(app: Flask, lock: SchedulerLock) -> None:
+    """Send due outbox messages between ticks (webhook alerts, retries), only when active."""
+    with app.app_context():
+        if not lock.held:
+            return
+        settings = JobSettings.from_config(app.config)
+        send_due(appdb.session_factory(app), settings, utcnow(),
+                 http_client=app.config.get("TWILIO_HTTP_CLIENT"))
+
+
+def build_scheduler(app: Flask, lock: SchedulerLock) -> BlockingScheduler:
+    """The scheduler with its two jobs: the minute tick and the outbox poll."""
+    scheduler = BlockingScheduler(timezone=UTC, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
+    now = utcnow()
+    next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    scheduler.add_job(tick_job, IntervalTrigger(minutes=1, start_date=next_minute, timezone=UTC),
+                      args=[app, lock], id="tick", name="minute tick", next_run_time=now)
+    poll = max(1, int(app.config.get("OUTBOX_POLL_SECONDS") or 10))
+    scheduler.add_job(outbox_job, IntervalTrigger(seconds=poll, timezone=UTC), args=[app, lock],
+                      id="outbox", name="outbox sender")
+    return scheduler
+
+
+def run_forever(app: Flask) -> None:
+    """Run the scheduler until SIGINT/SIGTERM; the lock goes with the process."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    lock = SchedulerLock(appdb.engine(app), app.instance_path)
+    scheduler = build_scheduler(app, lock)
+
+    def stop(signum, _frame):
+        log.info("signal %s: stopping the scheduler", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lock.release()

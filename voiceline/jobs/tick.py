@@ -1,0 +1,118 @@
+"""One tick of the clock work, as of an explicit instant.
+
+Each step runs in its own transaction, so a fault in one (logged, counted) does not
+stop the others; every step is idempotent, so the next tick repairs what this one missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.http import HttpClient
+
+from voiceline import appdb
+from voiceline import models as m
+from voiceline.db import session_scope
+from voiceline.jobs import coverage, linetests, reachability
+from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
+from voiceline.jobs.sender import send_due
+from voiceline.jobs.settings import JobSettings
+from voiceline.jobs.state import set_state
+from voiceline.oncall import iso_z
+from voiceline.rota import compile_rota
+from voiceline.rota.store import load_rotas
+
+log = logging.getLogger(__name__)
+RETRIES = 3  # SQLite answers "database is locked" when two writers race; a step is retried
+
+
+@dataclass
+class TickReport:
+    """What one tick did: counts per kind of work and the steps that failed."""
+
+    at: datetime
+    counts: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"at": iso_z(self.at), "counts": dict(sorted(self.counts.items())),
+                "errors": self.errors}
+
+
+def _run_step(report: TickReport, name: str, step: Callable[[], Any]) -> None:
+    for attempt in range(1, RETRIES + 1):
+        try:
+            result = step()
+        except OperationalError as exc:
+            if "locked" in str(exc).lower() and attempt < RETRIES:
+                time.sleep(0.05 * attempt)
+                continue
+            log.exception("tick step %s failed", name)
+            report.errors.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            return
+        except Exception as exc:  # one broken step must not stop the clock
+            log.exception("tick step %s failed", name)
+            report.errors.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+            return
+        if isinstance(result, Counter):
+            report.counts.update({f"{name}.{k}": v for k, v in result.items() if v})
+        elif isinstance(result, int) and result:
+            report.counts[name] += result
+        return
+
+
+def _duty_step(factory: sessionmaker[Session], settings: JobSettings, rota_id: str,
+               at: datetime) -> Counter:
+    with session_scope(factory) as session:
+        row = session.get(m.Rota, rota_id)
+        engine_rota = load_rotas(session, [rota_id]).get(rota_id)
+        if row is None or engine_rota is None:
+            return Counter()
+        view = RotaView(row, compile_rota(engine_rota))
+        people = {p.id: p for p in session.scalars(select(m.Person))}
+        counts = sync_history(session, settings, view, people, at)
+        counts["reminders"] += queue_reminders(session, view, people, at)
+        counts["reachability_calls"] += reachability.queue_checks(session, settings, view, people, at)
+        return counts
+
+
+def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None) -> TickReport:
+    """Run every job once as of `at`: history and handoffs, reminders, reachability, coverage,
+    line tests, then send what is due and follow up on calls."""
+    settings = JobSettings.from_config(app.config)
+    factory = appdb.session_factory(app)
+    http_client = http_client or app.config.get("TWILIO_HTTP_CLIENT")
+    report = TickReport(at)
+
+    with session_scope(factory) as session:
+        rota_ids = list(session.scalars(select(m.Rota.id).order_by(m.Rota.id)))
+    for rota_id in rota_ids:
+        _run_step(report, "duty", lambda rid=rota_id: _duty_step(factory, settings, rid, at))
+
+    def scoped(work: Callable[[Session], Any]) -> Callable[[], Any]:
+        def run():
+            with session_scope(factory) as session:
+                return work(session)
+        return run
+
+    _run_step(report, "coverage_gaps", scoped(lambda s: coverage.scan_coverage(s, settings, at)))
+    _run_step(report, "linetests_queued", scoped(lambda s: linetests.schedule_tests(s, settings, at)))
+    send = lambda: send_due(factory, settings, at, http_client=http_client)  # noqa: E731
+    _run_step(report, "outbox", send)
+    _run_step(report, "reachability", scoped(lambda s: reachability.follow_up(s, settings, at)))
+    _run_step(report, "linetest", scoped(lambda s: linetests.follow_up(s, settings, at)))
+    _run_step(report, "outbox", send)  # alerts raised by the follow-ups leave in the same tick
+    _run_step(report, "state", scoped(
+        lambda s: set_state(s, "tick", {"at": iso_z(at), "errors": report.errors}, at)))
+    return report
