@@ -39,6 +39,10 @@ class Call(Base):
     step: Mapped[int | None] = mapped_column()  # current escalation step (1-based)
     round: Mapped[int] = mapped_column(default=0)  # 0 = first pass, then repeats
     pin_attempts: Mapped[int] = mapped_column(default=0)
+    # added by the call flow: the dial group within a step (routine rings one responder per
+    # group) and the newest parent-call status SequenceNumber folded in
+    dial_group: Mapped[int] = mapped_column(default=0)
+    last_sequence: Mapped[int] = mapped_column(default=-1)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -70,6 +74,7 @@ class CallLeg(Base):
     number: Mapped[str] = mapped_column(String(20))
     step: Mapped[int] = mapped_column()
     round: Mapped[int] = mapped_column(default=0)
+    dial_group: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="ringing")
     screen: Mapped[str | None] = mapped_column(String(12))  # accepted | declined | silent
     last_sequence: Mapped[int] = mapped_column(default=-1)

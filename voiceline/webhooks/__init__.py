@@ -1,7 +1,10 @@
-"""The webhooks area (placeholder until that area lands)."""
+"""The webhooks area: Twilio's /voice/ blueprint."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's blueprints and commands."""
+    """Register the /voice/ blueprint."""
+    from voiceline.webhooks.views import bp
+
+    app.register_blueprint(bp)

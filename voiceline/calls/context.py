@@ -1,0 +1,54 @@
+"""What every step of the call flow is given: a session, the instant, URL building, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+# links("pin", attempt=2) -> the absolute URL Twilio must request for that step
+Links = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """The configuration the flow reads (from app.config in the webhook layer)."""
+
+    fallback_numbers: tuple[str, ...] = ()
+    linetest_from: str | None = None
+    region: str = "US"
+    public_url: str = ""
+    record_max_seconds: int = 300
+    pin_tries: int = 3
+    lockout_minutes: int = 15
+    screen_seconds: int = 8
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], public_url: str) -> CallSettings:
+        """Settings from a Flask config mapping; `public_url` is the base for links in messages."""
+        return cls(
+            fallback_numbers=tuple(config.get("FALLBACK_NUMBERS") or ()),
+            linetest_from=config.get("LINETEST_FROM") or None,
+            region=config.get("DEFAULT_REGION") or "US",
+            public_url=public_url.rstrip("/"),
+            record_max_seconds=int(config.get("CALLS_RECORD_MAX_SECONDS") or 300),
+            pin_tries=int(config.get("CALLS_PIN_TRIES") or 3),
+            lockout_minutes=int(config.get("CALLS_LOCKOUT_MINUTES") or 15),
+        )
+
+
+@dataclass
+class Context:
+    """One webhook request's view of the world, as plain values."""
+
+    session: Session
+    at: datetime
+    links: Links
+    settings: CallSettings = field(default_factory=CallSettings)
+
+    def call_link(self, sid: str) -> str:
+        """The reviewer's page of a call (served by the web area)."""
+        return f"{self.settings.public_url}/calls/{sid}"

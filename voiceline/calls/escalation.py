@@ -1,0 +1,215 @@
+"""Escalation: ring each policy step (screened legs), follow dial results, fall to voicemail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from voiceline.calls import prompts
+from voiceline.calls.context import Context
+from voiceline.calls.store import add_event, finish
+from voiceline.calls.twiml import Reply, Ring, fallback_twiml
+from voiceline.models.calls import Call, CallLeg
+from voiceline.models.directory import Caller, Hotline, Person
+from voiceline.phones import try_e164
+from voiceline.rota import resolve_policy
+from voiceline.rota.store import load_policy
+
+MAX_TOGETHER = 10  # Twilio rings at most ten <Number>s of one <Dial> at once
+CONNECTED = {"completed", "answered"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The resolved policy at one instant: per step, its ring time and responders to ring."""
+
+    steps: list[tuple[int, list[Person]]]
+    repeat: int
+
+
+def resolve(ctx: Context, call: Call) -> Plan:
+    """Resolve the hotline's policy now; responders are active people with a valid phone."""
+    hotline = ctx.session.get(Hotline, call.hotline_id)
+    loaded = load_policy(ctx.session, hotline.policy_id)
+    if loaded is None:
+        raise LookupError(f"hotline {hotline.id} names missing policy {hotline.policy_id!r}")
+    policy, rotas = loaded
+    steps = []
+    for step in resolve_policy(policy, rotas, ctx.at):
+        people = [ctx.session.get(Person, pid) for pid in step.responders]
+        people = [p for p in people if p is not None and p.active and try_e164(p.phone)]
+        steps.append((step.ring_seconds, people))
+    return Plan(steps, max(0, policy.repeat))
+
+
+def _groups(call: Call, people: list[Person]) -> list[list[Person]]:
+    if call.priority == 2:  # routine: one responder after another, in rota order
+        return [[p] for p in people]
+    return [people[i:i + MAX_TOGETHER] for i in range(0, len(people), MAX_TOGETHER)]
+
+
+def dial_current(ctx: Context, call: Call, reply: Reply, announce: bool = False) -> str:
+    """Ring the current (round, step, group), skipping empty steps; past the last: voicemail.
+
+    With `announce`, a move to a new step or round tells the caller we are still trying.
+    """
+    plan = resolve(ctx, call)
+    entry = (call.round, call.step)
+    while call.round <= plan.repeat:
+        if call.step is None or call.step > len(plan.steps):
+            call.round, call.step, call.dial_group = call.round + 1, 1, 0
+            continue
+        ring_seconds, people = plan.steps[call.step - 1]
+        groups = _groups(call, people)
+        if call.dial_group >= len(groups):
+            if not people:
+                add_event(ctx.session, call, "step_empty", ctx.at, step=call.step, round=call.round,
+                          dedupe_key=f"empty:{call.sid}:{call.round}:{call.step}")
+            call.step, call.dial_group = call.step + 1, 0
+            continue
+        if announce and (call.round, call.step) != entry:
+            reply.say("still_trying")
+        return _dial_group(ctx, call, reply, groups[call.dial_group], ring_seconds)
+    return enter_voicemail(ctx, call, reply)
+
+
+def _dial_group(ctx: Context, call: Call, reply: Reply, people: list[Person], ring_seconds: int) -> str:
+    legs = ctx.session.scalars(select(CallLeg).where(
+        CallLeg.call_id == call.id, CallLeg.round == call.round, CallLeg.step == call.step,
+        CallLeg.dial_group == call.dial_group).order_by(CallLeg.id)).all()
+    if not legs:  # first time this group is dialled (a repeated request reuses the legs)
+        legs = [CallLeg(call_id=call.id, person_id=p.id, number=try_e164(p.phone), step=call.step,
+                        round=call.round, dial_group=call.dial_group, status="queued",
+                        started_at=ctx.at) for p in people]
+        ctx.session.add_all(legs)
+        ctx.session.flush()
+        add_event(ctx.session, call, "step_rang", ctx.at, step=call.step,
+                  dedupe_key=f"rang:{call.sid}:{call.round}:{call.step}:{call.dial_group}",
+                  round=call.round, group=call.dial_group, people=[p.id for p in people],
+                  together=len(people) > 1)
+    rings = [Ring(leg.number, ctx.links("screen", leg=leg.id), ctx.links("leg_status", leg=leg.id))
+             for leg in legs]
+    hotline = ctx.session.get(Hotline, call.hotline_id)
+    reply.dial(rings, action=ctx.links("dial_result", step=call.step, group=call.dial_group,
+                                       round=call.round),
+               caller_id=hotline.number, timeout=ring_seconds)
+    return str(reply)
+
+
+def dial_result(ctx: Context, call: Call, form: Mapping[str, str],
+                query: Mapping[str, str]) -> str:
+    """A <Dial> ended: connected to an accepting responder, or on to the next group/step/round."""
+    from voiceline.calls.flow import render
+
+    token = (str(call.step), str(call.dial_group), str(call.round))
+    if call.state not in {"ringing", "connected"} or token != (
+            query.get("step"), query.get("group"), query.get("round")):
+        return render(ctx, call)
+    status = form.get("DialCallStatus", "")
+    legs = [leg for leg in call.legs if (leg.round, leg.step, leg.dial_group) ==
+            (call.round, call.step, call.dial_group)]
+    accepted = [leg for leg in legs if leg.screen == "accepted"]
+    winner = next((leg for leg in accepted if leg.sid and leg.sid == form.get("DialCallSid")),
+                  accepted[0] if accepted else None)
+    add_event(ctx.session, call, "dial_result", ctx.at, step=call.step, round=call.round,
+              group=call.dial_group, status=status, bridged=form.get("DialBridged"),
+              dedupe_key=f"dial:{call.sid}:{call.round}:{call.step}:{call.dial_group}")
+    if status in CONNECTED and winner is not None:
+        call.answered_by = winner.person_id
+        call.answered_at = call.answered_at or ctx.at
+        add_event(ctx.session, call, "bridged", ctx.at, step=winner.step, person_id=winner.person_id,
+                  leg_sid=winner.sid, dedupe_key=f"bridged:{call.sid}",
+                  talk_seconds=_int(form.get("DialCallDuration")))
+        finish(call, "answered", ctx.at)
+        return str(Reply(call.language).hangup())
+    if form.get("CallStatus") in {"completed", "canceled"} or status == "canceled":
+        finish(call, "abandoned", ctx.at)  # the caller hung up while it was ringing
+        add_event(ctx.session, call, "caller_hung_up", ctx.at, step=call.step)
+        return str(Reply(call.language).hangup())
+    call.state = "ringing"
+    call.dial_group += 1
+    return dial_current(ctx, call, Reply(call.language), announce=True)
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and len(text) < 9 else None
+
+
+def enter_voicemail(ctx: Context, call: Call, reply: Reply | None = None) -> str:
+    """Nobody accepted: invite a message (at most the configured length) and take it."""
+    if call.state != "voicemail":
+        call.state = "voicemail"
+        add_event(ctx.session, call, "voicemail_offered", ctx.at, dedupe_key=f"vm:{call.sid}")
+    reply = reply or Reply(call.language)
+    reply.say("voicemail")
+    reply.record(action=ctx.links("voicemail"), status_url=ctx.links("recording"),
+                 max_length=ctx.settings.record_max_seconds)
+    return str(reply.say("goodbye").hangup())
+
+
+def fallback_reply(ctx: Context, hotline_number: str | None) -> str:
+    """The same TwiML /voice/fallback answers: dial the fallback numbers or take a message."""
+    return fallback_twiml(list(ctx.settings.fallback_numbers), hotline_number,
+                          done_url=ctx.links("fallback_done"), record_url=ctx.links("fallback_done"),
+                          recording_status_url=ctx.links("recording"),
+                          max_length=ctx.settings.record_max_seconds)
+
+
+def screen(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> str:
+    """A responder picked up: whisper who calls and how urgent; only 1 accepts."""
+    call = leg.call
+    person = ctx.session.get(Person, leg.person_id) if leg.person_id else None
+    language = _responder_language(person)
+    if leg.sid is None and form.get("CallSid"):
+        leg.sid = form["CallSid"][:64]
+    if call.state not in {"ringing"} or leg.screen is not None:
+        return str(Reply(language).hangup())
+    leg.status = "in-progress"
+    leg.answered_at = leg.answered_at or ctx.at
+    add_event(ctx.session, call, "leg_answered", ctx.at, step=leg.step, person_id=leg.person_id,
+              leg_sid=leg.sid, dedupe_key=f"screen:{leg.id}")
+    priority = {1: "urgent", 2: "routine"}.get(call.priority or 0, "no_priority")
+    caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
+    priority_word = prompts.text(language, priority)
+    if caller is not None:
+        who = f"{caller.name}, {caller.org}" if caller.org else caller.name
+        key = ("whisper", language, {"caller": who, "priority": priority_word})
+    else:
+        key = ("whisper_unknown", language, {"number": prompts.spoken_number(call.from_number),
+                                             "priority": priority_word})
+    return str(Reply(language).gather(ctx.links("screen_answer", leg=leg.id), [key, key],
+                                      num_digits=1, timeout=ctx.settings.screen_seconds))
+
+
+def _responder_language(person: Person | None) -> str:
+    for language in (person.languages if person else None) or []:
+        found = prompts.supported(language)
+        if found:
+            return found
+    return prompts.DEFAULT_LANGUAGE
+
+
+def screen_answer(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> str:
+    """1 accepts (the leg is bridged when this TwiML ends); anything else hangs up this leg only."""
+    call = leg.call
+    language = _responder_language(ctx.session.get(Person, leg.person_id) if leg.person_id else None)
+    if leg.screen is not None:  # a repeated request: answer as before
+        reply = Reply(language)
+        return str(reply.say("accepted") if leg.screen == "accepted" else reply.hangup())
+    digits = form.get("Digits", "")[:16]
+    taken = call.state != "ringing" or any(o.screen == "accepted" for o in call.legs if o is not leg)
+    if digits == "1" and not taken:
+        leg.screen = "accepted"
+        call.state = "connected"
+        call.answered_by = leg.person_id
+        call.answered_at = ctx.at
+        add_event(ctx.session, call, "screen_accepted", ctx.at, step=leg.step,
+                  person_id=leg.person_id, leg_sid=leg.sid, dedupe_key=f"accept:{leg.id}")
+        return str(Reply(language).say("accepted"))
+    leg.screen = "declined" if digits else "silent"
+    add_event(ctx.session, call, "screen_declined", ctx.at, step=leg.step, person_id=leg.person_id,
+              leg_sid=leg.sid, dedupe_key=f"decline:{leg.id}", silent=not digits,
+              too_late=digits == "1")
+    return str(Reply(language).hangup())

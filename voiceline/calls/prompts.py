@@ -1,0 +1,114 @@
+"""The prompt catalogue: every sentence voiceline speaks, per language, with a voice that speaks it."""
+
+from __future__ import annotations
+
+DEFAULT_LANGUAGE = "en-US"
+
+# Polly voices are tied to a language: Joanna speaks en-US, Tatyana ru-RU (a voice that
+# does not speak the <Say> language is an error on Twilio's side).
+CATALOGUE: dict[str, dict[str, str]] = {
+    "en-US": {
+        "voice": "Polly.Joanna",
+        "name": "English",
+        "choose": "For English, press {digit}.",
+        "welcome": "You have reached the duty hotline.",
+        "enter_pin": "Please enter your PIN, then press the pound key.",
+        "pin_wrong": "That PIN is not correct.",
+        "pin_locked": "Too many incorrect attempts. This number is blocked for 15 minutes. Goodbye.",
+        "locked": "This number is temporarily blocked. Please try again later. Goodbye.",
+        "identify": "Please enter the phone number you are registered with, including the country "
+                    "code, then press the pound key.",
+        "not_allowed": "This line does not accept calls from your number. Goodbye.",
+        "unknown_number": "That number is not registered.",
+        "priority": "For an urgent call, press 1. For a routine call, press 2.",
+        "connecting": "Connecting you to the duty officer. Please stay on the line.",
+        "still_trying": "Still trying to reach the duty officer. Please stay on the line.",
+        "voicemail": "Nobody could take your call right now. Please leave a message after the tone, "
+                     "then press the pound key.",
+        "voicemail_thanks": "Thank you. Your message has been recorded and the duty officers have "
+                            "been notified. Goodbye.",
+        "goodbye": "Goodbye.",
+        "sorry": "We are sorry, the hotline has a technical problem. Connecting you to the duty desk.",
+        "sorry_record": "We are sorry, nobody can take your call. Please leave a message after the tone.",
+        "whisper": "Hotline call from {caller}. Priority {priority}. Press 1 to accept, any other key "
+                   "to decline.",
+        "whisper_unknown": "Hotline call from an unverified caller at {number}. Priority {priority}. "
+                           "Press 1 to accept, any other key to decline.",
+        "whisper_plain": "Hotline call. Press 1 to accept, any other key to decline.",
+        "accepted": "Connecting.",
+        "urgent": "urgent",
+        "routine": "routine",
+        "no_priority": "not given",
+        "line_test": "voiceline line test OK",
+    },
+    "ru-RU": {
+        "voice": "Polly.Tatyana",
+        "name": "Русский",
+        "choose": "Для русского языка нажмите {digit}.",
+        "welcome": "Вы позвонили на дежурную горячую линию.",
+        "enter_pin": "Введите ваш ПИН-код и нажмите решётку.",
+        "pin_wrong": "Неверный ПИН-код.",
+        "pin_locked": "Слишком много неверных попыток. Этот номер заблокирован на 15 минут. "
+                      "До свидания.",
+        "locked": "Этот номер временно заблокирован. Позвоните позже. До свидания.",
+        "identify": "Введите номер телефона, под которым вы зарегистрированы, с кодом страны, "
+                    "и нажмите решётку.",
+        "not_allowed": "Эта линия не принимает звонки с вашего номера. До свидания.",
+        "unknown_number": "Этот номер не зарегистрирован.",
+        "priority": "Если звонок срочный, нажмите 1. Если обычный, нажмите 2.",
+        "connecting": "Соединяем с дежурным. Пожалуйста, оставайтесь на линии.",
+        "still_trying": "Продолжаем вызывать дежурного. Пожалуйста, оставайтесь на линии.",
+        "voicemail": "Сейчас никто не может ответить. Оставьте сообщение после сигнала "
+                     "и нажмите решётку.",
+        "voicemail_thanks": "Спасибо. Ваше сообщение записано, дежурные оповещены. До свидания.",
+        "goodbye": "До свидания.",
+        "sorry": "Извините, на горячей линии техническая неполадка. Соединяем с дежурной службой.",
+        "sorry_record": "Извините, сейчас никто не может ответить. Оставьте сообщение после сигнала.",
+        "whisper": "Звонок на горячую линию: {caller}. Приоритет: {priority}. Нажмите 1, чтобы "
+                   "принять, любую другую клавишу, чтобы отклонить.",
+        "whisper_unknown": "Звонок на горячую линию с неподтверждённого номера {number}. Приоритет: "
+                           "{priority}. Нажмите 1, чтобы принять, любую другую клавишу, чтобы "
+                           "отклонить.",
+        "whisper_plain": "Звонок на горячую линию. Нажмите 1, чтобы принять, любую другую клавишу, "
+                         "чтобы отклонить.",
+        "accepted": "Соединяем.",
+        "urgent": "срочный",
+        "routine": "обычный",
+        "no_priority": "не указан",
+        "line_test": "voiceline line test OK",
+    },
+}
+
+
+def supported(language: str | None) -> str | None:
+    """The catalogue language for a tag ("ru", "ru-RU", "en_us"), or None when not shipped."""
+    if not language:
+        return None
+    tag = language.replace("_", "-").lower()
+    for code in CATALOGUE:
+        if code.lower() == tag:
+            return code
+    base = tag.split("-")[0]
+    return next((code for code in CATALOGUE if code.lower().split("-")[0] == base), None)
+
+
+def hotline_languages(languages: list[str] | None) -> list[str]:
+    """A hotline's languages that the catalogue speaks, in its order (never empty)."""
+    found = [code for code in (supported(lang) for lang in languages or []) if code]
+    return list(dict.fromkeys(found)) or [DEFAULT_LANGUAGE]
+
+
+def text(language: str | None, key: str, **values: object) -> str:
+    """One sentence in `language` (falling back to the default language), filled in."""
+    table = CATALOGUE.get(supported(language) or DEFAULT_LANGUAGE, CATALOGUE[DEFAULT_LANGUAGE])
+    return table[key].format(**values)
+
+
+def voice(language: str | None) -> str:
+    """The voice that speaks `language`."""
+    return CATALOGUE[supported(language) or DEFAULT_LANGUAGE]["voice"]
+
+
+def spoken_number(number: str) -> str:
+    """A phone number read digit by digit ("+1 2 0 2 ..."), so TTS does not say millions."""
+    return " ".join(ch for ch in number if ch.isdigit())

@@ -1,0 +1,222 @@
+"""Replaying recorded Twilio request sequences (fixtures) and checking every answer.
+
+A fixture is data (YAML or JSON): optional `setup`, `steps` (each a request exactly as
+Twilio sends it, addressed by path or by `follow`ing a URL of an earlier answer, with
+`expect`ations on the answer) and `final` expectations on the call record.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+
+from voiceline import appdb
+from voiceline import models as m
+from voiceline.calls import prompts
+from voiceline.calls.store import call_by_sid, call_record
+from voiceline.calls.twilio_side import Answer, InProcess, Twilio
+from voiceline.models.calls import Call
+from voiceline.oncall import parse_instant
+from voiceline.passwords import hash_secret
+
+
+@dataclass
+class Outcome:
+    """One checked step (or the final record): pass or the problems found."""
+
+    name: str
+    problems: list[str] = field(default_factory=list)
+    skipped: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load_fixture(path: str | Path) -> dict[str, Any]:
+    """Read a fixture file (YAML or JSON)."""
+    text = Path(path).read_text(encoding="utf-8")
+    data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise ValueError(f"{path}: a fixture is a mapping with a list of steps")
+    return data
+
+
+def apply_setup(session, setup: Mapping[str, Any]) -> None:
+    """PINs, duress PINs and hotline settings a fixture needs (the caller commits)."""
+    for caller_id, pin in (setup.get("pins") or {}).items():
+        session.get(m.Caller, caller_id).pin_hash = hash_secret(str(pin))
+    for caller_id, pin in (setup.get("duress_pins") or {}).items():
+        session.get(m.Caller, caller_id).duress_pin_hash = hash_secret(str(pin))
+    for hotline_id, changes in (setup.get("hotlines") or {}).items():
+        hotline = session.get(m.Hotline, hotline_id)
+        for key, value in changes.items():
+            setattr(hotline, key, value)
+
+
+def check_answer(answer: Answer, expect: Mapping[str, Any]) -> list[str]:
+    """Compare one HTTP answer with a step's expectations; every <Say> must have a matching voice."""
+    problems = []
+    if answer.status != expect.get("status", 200):
+        problems.append(f"status {answer.status}, expected {expect.get('status', 200)}")
+    root = answer.root
+    if answer.status == 200 and root is None:
+        return problems + ["answer is not TwiML"]
+    if root is None:
+        return problems
+    if root.tag != "Response":
+        problems.append(f"root element <{root.tag}>, expected <Response>")
+    for say in root.iter("Say"):
+        lang = say.get("language")
+        if prompts.supported(lang) != lang or say.get("voice") != prompts.voice(lang):
+            problems.append(f"<Say language={lang!r} voice={say.get('voice')!r}> does not match")
+    if "verbs" in expect and [c.tag for c in root] != list(expect["verbs"]):
+        problems.append(f"verbs {[c.tag for c in root]}, expected {expect['verbs']}")
+    spoken = " ".join(say.text or "" for say in root.iter("Say"))
+    for phrase in expect.get("say_contains", []):
+        if phrase not in spoken:
+            problems.append(f"nobody says {phrase!r} (said: {spoken[:200]!r})")
+    for tag in ("gather", "dial", "record"):
+        if tag in expect:
+            element = root.find(f".//{tag.capitalize()}")
+            if element is None:
+                problems.append(f"no <{tag.capitalize()}>")
+                continue
+            for key, value in expect[tag].items():
+                if element.get(key) != str(value):
+                    problems.append(f"<{tag.capitalize()} {key}={element.get(key)!r}>, expected {value!r}")
+    if "numbers" in expect:
+        numbers = [(n.text or "").strip() for n in root.iter("Number")]
+        if numbers != list(expect["numbers"]):
+            problems.append(f"numbers {numbers}, expected {expect['numbers']}")
+    return problems
+
+
+def _subsequence(wanted: list[str], kinds: list[str]) -> bool:
+    it = iter(kinds)
+    return all(any(k == w for k in it) for w in wanted)
+
+
+def check_final(session, sid: str, final: Mapping[str, Any]) -> list[str]:
+    """Compare the stored call with a fixture's `final` expectations."""
+    problems = []
+    if "calls" in final:
+        count = session.scalar(select(func.count()).select_from(Call))
+        if count != final["calls"]:
+            problems.append(f"{count} call records, expected {final['calls']}")
+    if "audit" in final:
+        actions = set(session.scalars(select(m.AuditEntry.action)))
+        problems += [f"no audit entry {a}" for a in final["audit"] if a not in actions]
+    call = call_by_sid(session, sid)
+    if call is None:
+        return problems + ([f"no call {sid}"] if {"call", "events"} & set(final) else [])
+    record = call_record(session, call)
+    for key, value in (final.get("call") or {}).items():
+        if record.get(key) != value:
+            problems.append(f"call.{key} = {record.get(key)!r}, expected {value!r}")
+    kinds = [e["kind"] for e in record["events"]]
+    if "events" in final and not _subsequence(list(final["events"]), kinds):
+        problems.append(f"timeline {kinds} lacks {final['events']} in that order")
+    for kind in final.get("no_events", []):
+        if kind in kinds:
+            problems.append(f"timeline has {kind}")
+    for purpose, count in (final.get("outbox") or {}).items():
+        rows = session.scalars(select(m.OutboxMessage).where(m.OutboxMessage.purpose == purpose)).all()
+        got = sum(1 for row in rows if (row.meta or {}).get("call") == sid)
+        if got != count:
+            problems.append(f"{got} outbox {purpose} messages, expected {count}")
+    return problems
+
+
+def break_database(app) -> tuple:
+    """Point the app at a database that cannot be opened (what an outage looks like mid-call).
+
+    Returns what restore_database needs.
+    """
+    from voiceline.db import make_engine, make_sessionmaker
+
+    saved = app.extensions["voiceline.db"]
+    engine = make_engine("sqlite:////nonexistent-voiceline-dir/voiceline.db")
+    app.extensions["voiceline.db"] = (engine, make_sessionmaker(engine))
+    return saved
+
+
+def restore_database(app, saved: tuple) -> None:
+    """Undo break_database."""
+    app.extensions["voiceline.db"][0].dispose()
+    app.extensions["voiceline.db"] = saved
+
+
+def replay(fixture: Mapping[str, Any], twilio: Twilio, *, app=None,
+           report: Callable[[Outcome], None] = lambda _o: None) -> list[Outcome]:
+    """Run a fixture's steps through `twilio`; with `app` (in-process) also setup, clock and final."""
+    outcomes: list[Outcome] = []
+    setup = fixture.get("setup") or {}
+    if app is not None:
+        with app.app_context():
+            session = appdb.session_factory(app)()
+            apply_setup(session, setup)
+            session.commit()
+            session.close()
+        if setup.get("fallback_numbers") is not None:
+            app.config["FALLBACK_NUMBERS"] = list(setup["fallback_numbers"])
+        if setup.get("at"):
+            _set_clock(app, setup["at"])
+    sid, saved = None, None
+    for index, step in enumerate(fixture["steps"], start=1):
+        outcome = Outcome(step.get("name") or f"step {index}")
+        params = {k: str(v) for k, v in (step.get("params") or {}).items()}
+        sid = sid or (params.get("ParentCallSid") or params.get("CallSid"))
+        if saved is not None and step.get("restore_database"):
+            restore_database(app, saved)
+            saved = None
+        if step.get("break_database") or step.get("at"):
+            if app is None:
+                outcome.skipped = "needs an in-process replay"
+                outcomes.append(outcome)
+                report(outcome)
+                continue
+            if step.get("at"):
+                _set_clock(app, step["at"])
+            if step.get("break_database") and saved is None:
+                saved = break_database(app)
+        try:
+            target = step["post"] if "post" in step else twilio.follow(step["follow"])
+            answer = twilio.post(target, params, step.get("signature", "valid"))
+            outcome.problems = check_answer(answer, step.get("expect") or {})
+        except (KeyError, ValueError, IndexError, ET.ParseError) as exc:
+            outcome.problems = [f"{type(exc).__name__}: {exc}"]
+        outcomes.append(outcome)
+        report(outcome)
+    if saved is not None:
+        restore_database(app, saved)
+    if fixture.get("final"):
+        outcome = Outcome("final call record")
+        if app is None:
+            outcome.skipped = "the call record is checked in-process only"
+        else:
+            with app.app_context():
+                session = appdb.session_factory(app)()
+                outcome.problems = check_final(session, sid or "", fixture["final"])
+                session.close()
+        outcomes.append(outcome)
+        report(outcome)
+    return outcomes
+
+
+def _set_clock(app, text: str) -> None:
+    instant = parse_instant(str(text))
+    app.config["CALLS_CLOCK"] = lambda: instant
+
+
+def in_process_twilio(app) -> Twilio:
+    """A Twilio side posting through the app's test client, signing as the app validates."""
+    base = app.config.get("PUBLIC_URL") or "http://localhost"
+    return Twilio(InProcess(app.test_client()), app.config["TWILIO_AUTH_TOKEN"], base)

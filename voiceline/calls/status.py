@@ -1,0 +1,207 @@
+"""Folding Twilio's callbacks into the call log: status of the call and its legs, recordings.
+
+Callbacks may come twice or out of order: each (CallSid, CallStatus) is recorded once
+(CallEvent.dedupe_key), an older SequenceNumber never overwrites a newer state, and a
+finished call keeps its outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from voiceline import outbox
+from voiceline.calls.context import Context
+from voiceline.calls.escalation import resolve
+from voiceline.calls.store import add_event, call_by_sid, finish
+from voiceline.calls.twiml import Reply
+from voiceline.directory import hotline_by_number, people_with_role
+from voiceline.models.calls import Call, CallLeg
+from voiceline.models.directory import Caller, Hotline, Person
+from voiceline.phones import try_e164
+
+TERMINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
+UNFINISHED_ABANDONED = {"new", "language", "identify", "pin", "priority", "ringing"}
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and len(text) < 10 else None
+
+
+def _timestamp(form: Mapping[str, str], default: datetime) -> datetime:
+    try:
+        value = parsedate_to_datetime(form.get("Timestamp", ""))
+    except (TypeError, ValueError, IndexError):
+        return default
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def call_status(ctx: Context, form: Mapping[str, str]) -> None:
+    """A status callback of the parent (inbound) call."""
+    sid = form["CallSid"][:64]
+    call = call_by_sid(ctx.session, sid)
+    if call is None:
+        call = _unseen_call(ctx, form)
+    status = form.get("CallStatus", "")[:20]
+    sequence = _int(form.get("SequenceNumber"))
+    at = _timestamp(form, ctx.at)
+    event = add_event(ctx.session, call, "call_status", at, dedupe_key=f"status:{sid}:{status}",
+                      status=status, sequence=sequence, duration=_int(form.get("CallDuration")))
+    if event is None:
+        return  # a duplicate
+    newer = sequence is None or sequence > call.last_sequence
+    if sequence is not None and newer:
+        call.last_sequence = sequence
+    if status not in TERMINAL:
+        return
+    # The end of the parent call is final whatever order the events came in.
+    call.ended_at = at
+    duration = _int(form.get("CallDuration"))
+    if duration is not None:
+        call.duration_seconds = duration
+    if call.state == "done":
+        return  # a finished call is never reopened
+    if status in {"failed", "busy", "no-answer"} or call.state == "fallback":
+        finish(call, "failed", at)
+    elif call.state == "connected":
+        finish(call, "answered", at)
+    elif call.state == "voicemail":
+        finish(call, "voicemail" if call.recording_url else "missed", at)
+        if call.outcome == "missed":
+            notify(ctx, call, "missed")
+    else:
+        finish(call, "abandoned", at)
+    call.ended_at = at
+    if duration is not None:
+        call.duration_seconds = duration
+
+
+def _unseen_call(ctx: Context, form: Mapping[str, str]) -> Call:
+    """A callback for a call whose incoming request never reached the database: keep a record."""
+    to_e164 = try_e164(form.get("To"), ctx.settings.region)
+    hotline = hotline_by_number(ctx.session, to_e164)
+    call = Call(sid=form["CallSid"][:64], hotline_id=hotline.id if hotline else None,
+                to_number=(to_e164 or form.get("To", ""))[:32], from_number=form.get("From", "")[:64],
+                started_at=ctx.at, state="fallback", meta={"unseen": True})
+    ctx.session.add(call)
+    ctx.session.flush()
+    add_event(ctx.session, call, "unseen_call", ctx.at)
+    return call
+
+
+def leg_status(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> None:
+    """A status callback of one responder's leg."""
+    call = leg.call
+    if leg.sid is None and form.get("CallSid"):
+        leg.sid = form["CallSid"][:64]
+    status = form.get("CallStatus", "")[:20]
+    sequence = _int(form.get("SequenceNumber"))
+    at = _timestamp(form, ctx.at)
+    event = add_event(ctx.session, call, "leg_status", at, step=leg.step, person_id=leg.person_id,
+                      leg_sid=leg.sid, dedupe_key=f"status:{leg.sid or leg.id}:{status}",
+                      status=status, sequence=sequence)
+    if event is None:
+        return
+    if status in {"in-progress", "answered"} and leg.answered_at is None:
+        leg.answered_at = at
+    if status in TERMINAL:
+        leg.ended_at = leg.ended_at or at
+        add_event(ctx.session, call, "leg_result", at, step=leg.step, person_id=leg.person_id,
+                  leg_sid=leg.sid, dedupe_key=f"result:{leg.id}", result=leg_result(leg, status))
+    if sequence is not None and sequence <= leg.last_sequence:
+        return  # older than what we know: recorded, but it does not move the state back
+    if sequence is not None:
+        leg.last_sequence = sequence
+    if leg.status not in TERMINAL or status in TERMINAL:
+        leg.status = status
+
+
+def leg_result(leg: CallLeg, status: str) -> str:
+    """What became of a leg: completed (talked), declined/silent at screening, or Twilio's status."""
+    if leg.screen == "accepted":
+        return "completed"
+    if leg.screen in {"declined", "silent"}:
+        return "declined" if leg.screen == "declined" else "no-answer-at-screen"
+    return status
+
+
+def voicemail(ctx: Context, call: Call, form: Mapping[str, str]) -> str:
+    """The <Record> ended: keep the recording, close the call, tell the responders."""
+    if call.state not in {"voicemail", "done"} or call.outcome not in {None, "missed"}:
+        return str(Reply(call.language).hangup())
+    _keep_recording(ctx, call, form)
+    reply = Reply(call.language)
+    if call.recording_url:
+        return str(reply.say("voicemail_thanks").hangup())
+    if call.state != "done":
+        finish(call, "missed", ctx.at)
+        notify(ctx, call, "missed")
+    return str(reply.say("goodbye").hangup())
+
+
+def recording(ctx: Context, call: Call | None, form: Mapping[str, str]) -> None:
+    """recordingStatusCallback: completed keeps the recording; absent means no message."""
+    if call is None:
+        return
+    status = form.get("RecordingStatus", "")
+    add_event(ctx.session, call, "recording", ctx.at, status=status,
+              seconds=_int(form.get("RecordingDuration")),
+              dedupe_key=f"recording:{call.sid}:{form.get('RecordingSid', '')[:64]}:{status}")
+    if status == "completed":
+        _keep_recording(ctx, call, form)
+    elif status == "absent" and call.state == "voicemail":
+        finish(call, "missed", ctx.at)
+        notify(ctx, call, "missed")
+
+
+def _keep_recording(ctx: Context, call: Call, form: Mapping[str, str]) -> None:
+    url, seconds = form.get("RecordingUrl", ""), _int(form.get("RecordingDuration"))
+    if not url or not url.startswith("https://") or seconds == 0:
+        return
+    call.recording_url = url[:2000]
+    call.recording_sid = form.get("RecordingSid", "")[:64] or call.recording_sid
+    call.recording_seconds = seconds
+    # A recording that lands after the caller hung up still makes the call a voicemail.
+    if call.outcome in {None, "missed"} and call.state in {"voicemail", "done", "fallback"}:
+        was_fallback = call.state == "fallback"
+        call.outcome, call.state = None, "voicemail"
+        finish(call, "failed" if was_fallback else "voicemail", ctx.at)
+        add_event(ctx.session, call, "voicemail_left", ctx.at, seconds=seconds,
+                  dedupe_key=f"vm_left:{call.sid}")
+        notify(ctx, call, "voicemail")
+
+
+def notify(ctx: Context, call: Call, kind: str) -> int:
+    """Queue a message (once per call and person) to every responder of the policy and the managers."""
+    recipients: dict[str, Person] = {}
+    try:
+        for _, people in resolve(ctx, call).steps:
+            recipients.update({p.id: p for p in people})
+    except Exception:  # a broken rota must not stop the notice: the legs and managers remain
+        pass
+    for leg in call.legs:
+        person = ctx.session.get(Person, leg.person_id) if leg.person_id else None
+        if person is not None and person.active:
+            recipients[person.id] = person
+    recipients.update({p.id: p for p in people_with_role(ctx.session, "manager")})
+    caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
+    hotline = ctx.session.get(Hotline, call.hotline_id) if call.hotline_id else None
+    who = f"{caller.name} ({caller.org}) {call.from_number}" if caller else call.from_number
+    what = {"voicemail": f"voicemail ({call.recording_seconds or 0} s)",
+            "missed": "missed call"}[kind]
+    line = hotline.name or hotline.number if hotline else call.to_number
+    body = (f"voiceline: {what} from {who} on {line} at {call.started_at:%Y-%m-%d %H:%M}Z. "
+            f"{ctx.call_link(call.sid)}")
+    count = 0
+    for person in recipients.values():
+        phone = try_e164(person.phone)
+        if not phone:
+            continue
+        _, created = outbox.enqueue(ctx.session, key=f"{kind}:{call.sid}:{person.id}", kind="sms",
+                                    recipient=phone, body=body, purpose=kind,
+                                    meta={"call": call.sid, "person": person.id})
+        count += created
+    add_event(ctx.session, call, "notified", ctx.at, dedupe_key=f"notified:{kind}:{call.sid}",
+              kind=kind, people=sorted(recipients))
+    return count

@@ -1,0 +1,133 @@
+"""The call log: look-ups, the event timeline (exactly-once by key) and JSON-ready records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from voiceline import models as m
+from voiceline.models.calls import Call, CallEvent, CallLeg
+from voiceline.oncall import iso_z
+
+FINAL_STATES = {"done"}
+
+
+def call_by_sid(session: Session, sid: str | None) -> Call | None:
+    """The call with this Twilio CallSid, if any."""
+    if not sid:
+        return None
+    return session.scalar(select(Call).where(Call.sid == sid))
+
+
+def leg_by_sid(session: Session, sid: str | None) -> CallLeg | None:
+    """The responder leg with this child CallSid, if any."""
+    if not sid:
+        return None
+    return session.scalar(select(CallLeg).where(CallLeg.sid == sid))
+
+
+def add_event(session: Session, call: Call, kind: str, at: datetime, *, step: int | None = None,
+              person_id: str | None = None, leg_sid: str | None = None,
+              dedupe_key: str | None = None, **detail: Any) -> CallEvent | None:
+    """Append a timeline entry; with `dedupe_key`, a second entry under that key is a no-op (None)."""
+    if dedupe_key and session.scalar(select(CallEvent.id).where(CallEvent.dedupe_key == dedupe_key)):
+        return None
+    event = CallEvent(call_id=call.id, at=at, kind=kind, step=step, person_id=person_id,
+                      leg_sid=leg_sid, detail=detail, dedupe_key=dedupe_key)
+    try:
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        return None  # the same callback is being handled concurrently
+    return event
+
+
+def finish(call: Call, outcome: str, at: datetime) -> bool:
+    """Close the call with `outcome` unless it is already closed; True when this call closed it."""
+    if call.state in FINAL_STATES and call.outcome:
+        return False
+    call.outcome = outcome
+    call.state = "done"
+    # Provisional end; the parent call's "completed" status callback brings the exact figures.
+    if call.ended_at is None:
+        call.ended_at = at
+    if call.duration_seconds is None:
+        call.duration_seconds = max(0, int((at - call.started_at).total_seconds()))
+    return True
+
+
+def list_calls(session: Session, since: datetime | None = None, limit: int = 200) -> list[Call]:
+    """Calls newest first (started at or after `since`)."""
+    query = select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
+    if since is not None:
+        query = query.where(Call.started_at >= since)
+    return list(session.scalars(query))
+
+
+def load_call(session: Session, sid: str) -> Call | None:
+    """One call with its events and legs loaded."""
+    return session.scalar(select(Call).where(Call.sid == sid)
+                          .options(selectinload(Call.events), selectinload(Call.legs)))
+
+
+def _names(session: Session, model, ids) -> dict[str, str]:
+    ids = [i for i in set(ids) if i]
+    if not ids:
+        return {}
+    return {row.id: row.name for row in session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def ring_seconds(call: Call) -> int | None:
+    """Seconds from the first ring of the hotline to a responder's acceptance."""
+    if call.answered_at is None:
+        return None
+    return max(0, int((call.answered_at - call.started_at).total_seconds()))
+
+
+def call_summary(session: Session, call: Call, people: dict[str, str] | None = None,
+                 callers: dict[str, str] | None = None) -> dict[str, Any]:
+    """One call as a JSON-ready mapping (without its timeline)."""
+    people = people if people is not None else _names(session, m.Person, [call.answered_by])
+    callers = callers if callers is not None else _names(session, m.Caller, [call.caller_id])
+    return {
+        "sid": call.sid, "hotline": call.hotline_id, "to": call.to_number, "from": call.from_number,
+        "caller": call.caller_id, "caller_name": callers.get(call.caller_id or ""),
+        "verified": call.verified, "language": call.language, "priority": call.priority,
+        "duress": call.duress, "is_test": call.is_test, "state": call.state,
+        "outcome": call.outcome, "answered_by": call.answered_by,
+        "answered_by_name": people.get(call.answered_by or ""),
+        "started_at": iso_z(call.started_at), "answered_at": iso_z(call.answered_at),
+        "ended_at": iso_z(call.ended_at), "ring_seconds": ring_seconds(call),
+        "duration_seconds": call.duration_seconds,
+        "recording": ({"sid": call.recording_sid, "url": call.recording_url,
+                       "seconds": call.recording_seconds} if call.recording_url else None),
+    }
+
+
+def summaries(session: Session, calls: list[Call]) -> list[dict[str, Any]]:
+    """JSON-ready summaries of many calls with two name look-ups in all."""
+    people = _names(session, m.Person, [c.answered_by for c in calls])
+    callers = _names(session, m.Caller, [c.caller_id for c in calls])
+    return [call_summary(session, c, people, callers) for c in calls]
+
+
+def timeline(call: Call) -> list[dict[str, Any]]:
+    """The call's events in the order they happened (ties: the order they were written)."""
+    events = sorted(call.events, key=lambda e: (e.at, e.id))
+    return [{"at": iso_z(e.at), "kind": e.kind, "step": e.step, "person": e.person_id,
+             "leg": e.leg_sid, "detail": e.detail} for e in events]
+
+
+def call_record(session: Session, call: Call) -> dict[str, Any]:
+    """A call with its legs and timeline, JSON-ready."""
+    record = call_summary(session, call)
+    record["legs"] = [{"sid": leg.sid, "person": leg.person_id, "number": leg.number,
+                       "step": leg.step, "round": leg.round, "status": leg.status,
+                       "screen": leg.screen, "answered_at": iso_z(leg.answered_at),
+                       "ended_at": iso_z(leg.ended_at)} for leg in call.legs]
+    record["events"] = timeline(call)
+    return record

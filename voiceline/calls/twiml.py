@@ -1,0 +1,98 @@
+"""TwiML builders: the only module of the call flow that knows twilio's VoiceResponse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from voiceline.calls import prompts
+
+LEG_EVENTS = "initiated ringing answered completed"
+
+
+@dataclass(frozen=True)
+class Ring:
+    """One responder to ring: number plus the screen and status URLs of its leg."""
+
+    number: str
+    screen_url: str
+    status_url: str
+
+
+class Reply:
+    """A TwiML document in one language: each helper appends one verb."""
+
+    def __init__(self, language: str | None = None) -> None:
+        self.language = prompts.supported(language) or prompts.DEFAULT_LANGUAGE
+        self.response = VoiceResponse()
+
+    def say(self, key: str, language: str | None = None, parent=None, **values: object) -> Reply:
+        """Speak catalogue sentence `key` (in `language`, default the reply's)."""
+        lang = prompts.supported(language) or self.language
+        (parent or self.response).say(prompts.text(lang, key, **values), voice=prompts.voice(lang),
+                                      language=lang)
+        return self
+
+    def gather(self, action: str, keys: Iterable[str | tuple[str, str, dict]] = (), *,
+               num_digits: int | None = None, timeout: int = 8) -> Reply:
+        """DTMF <Gather> that always calls `action` (empty Digits on silence), speaking `keys`."""
+        gather = self.response.gather(input="dtmf", action=action, method="POST",
+                                      num_digits=num_digits, timeout=timeout,
+                                      finish_on_key="" if num_digits == 1 else "#",
+                                      action_on_empty_result=True)
+        for key in keys:
+            if isinstance(key, tuple):
+                name, lang, values = key
+                self.say(name, language=lang, parent=gather, **values)
+            else:
+                self.say(key, parent=gather)
+        return self
+
+    def dial(self, rings: Iterable[Ring], *, action: str, caller_id: str | None,
+             timeout: int) -> Reply:
+        """One <Dial answerOnBridge> with a screened, status-reporting <Number> per responder."""
+        dial = self.response.dial(action=action, method="POST", answer_on_bridge=True,
+                                  caller_id=caller_id, timeout=timeout)
+        for ring in rings:
+            dial.number(ring.number, url=ring.screen_url, method="POST",
+                        status_callback=ring.status_url, status_callback_method="POST",
+                        status_callback_event=LEG_EVENTS)
+        return self
+
+    def record(self, *, action: str, status_url: str, max_length: int) -> Reply:
+        """A voicemail <Record> with a recording status callback."""
+        self.response.record(action=action, method="POST", max_length=max_length, timeout=5,
+                             finish_on_key="#", play_beep=True, recording_status_callback=status_url,
+                             recording_status_callback_method="POST",
+                             recording_status_callback_event="completed absent")
+        return self
+
+    def hangup(self) -> Reply:
+        """End the call (or, on a responder's leg, that leg only)."""
+        self.response.hangup()
+        return self
+
+    def __str__(self) -> str:
+        return str(self.response)
+
+
+def fallback_twiml(numbers: list[str], hotline_number: str | None, *, done_url: str,
+                   record_url: str, recording_status_url: str, max_length: int) -> str:
+    """The answer when anything fails: dial the fallback numbers, or apologise and record."""
+    reply = Reply("en-US")
+    if numbers:
+        reply.say("sorry").say("sorry", language="ru-RU")
+        dial = reply.response.dial(action=done_url, method="POST", caller_id=hotline_number,
+                                   timeout=30)
+        for number in numbers[:10]:
+            dial.number(number)
+        return str(reply)
+    return str(fallback_record(record_url, recording_status_url, max_length))
+
+
+def fallback_record(action: str, status_url: str, max_length: int) -> Reply:
+    """Apologise in both shipped languages and take a message."""
+    reply = Reply("en-US").say("sorry_record").say("sorry_record", language="ru-RU")
+    return reply.record(action=action, status_url=status_url, max_length=max_length).hangup()

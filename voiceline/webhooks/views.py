@@ -1,0 +1,272 @@
+"""The /voice/ blueprint: thin views that check the signature, call the flow and answer TwiML.
+
+Whatever fails while a caller is on the line, the answer is valid TwiML: the fallback
+dial (or a message), never an application error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, abort, current_app, request, url_for
+
+from voiceline import appdb
+from voiceline.calls import escalation, flow, status
+from voiceline.calls.capture import write as capture_write
+from voiceline.calls.context import CallSettings, Context
+from voiceline.calls.store import add_event, call_by_sid, leg_by_sid
+from voiceline.calls.twiml import Reply, fallback_record, fallback_twiml
+from voiceline.db import utcnow
+from voiceline.models.calls import CallLeg
+from voiceline.phones import try_e164
+from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+MAX_BODY = 64 * 1024  # Twilio's requests are a few KB; refuse anything absurd before parsing
+
+
+def links(endpoint: str, **params) -> str:
+    """The absolute URL of a /voice/ step as Twilio must request it."""
+    return public_url(url_for(f"voice.{endpoint}", **params))
+
+
+def _now():
+    clock = current_app.config.get("CALLS_CLOCK")  # tests and replays pin the instant
+    return clock() if clock else utcnow()
+
+
+def _settings() -> CallSettings:
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    return CallSettings.from_config(current_app.config, base)
+
+
+def _context() -> Context:
+    return Context(session=appdb.db_session(), at=_now(), links=links, settings=_settings())
+
+
+def _fallback() -> str:
+    settings = _settings()
+    hotline = try_e164(request.form.get("To"), settings.region)
+    return fallback_twiml(list(settings.fallback_numbers), hotline,
+                          done_url=links("fallback_done"), record_url=links("fallback_done"),
+                          recording_status_url=links("recording"),
+                          max_length=settings.record_max_seconds)
+
+
+@bp.before_request
+def _limit_body():
+    if (request.content_length or 0) > MAX_BODY:
+        abort(413)
+
+
+@bp.after_request
+def _capture(response):
+    directory = current_app.config.get("CAPTURE_DIR")
+    if directory and request.method == "POST" and response.status_code != 403:
+        try:
+            capture_write(directory, request.full_path.rstrip("?"), request.form.to_dict(),
+                          response.status_code, response.get_data(as_text=True),
+                          bool(current_app.config.get("CAPTURE_REDACT", True)))
+        except Exception:  # capturing is a diagnostic; it never changes an answer
+            log.exception("could not capture a webhook request")
+    return response
+
+
+def _sid() -> str:
+    sid = request.form.get("CallSid", "")
+    if not sid or len(sid) > 64:
+        abort(400, "CallSid missing")
+    return sid
+
+
+def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[], str] = _fallback):
+    """Run one step in a transaction; any failure is logged and answered with `on_error`."""
+    sid = _sid()
+    session = appdb.db_session()
+    try:
+        twiml = handler(_context())
+        session.commit()
+        return twiml_response(twiml)
+    except Exception:
+        log.exception("call %s: step %s failed; answering with the fallback", sid, step)
+        session.rollback()
+        _note_failure(sid, step)
+        return twiml_response(on_error())
+
+
+def _note_failure(sid: str, step: str) -> None:
+    """Best effort: mark the call as handed to the fallback (the database may be the failure)."""
+    try:
+        with appdb.session_factory()() as session:
+            call = call_by_sid(session, sid)
+            if call is not None and call.state != "done":
+                call.state = "fallback"
+                add_event(session, call, "fallback", _now(), failed_step=step)
+                session.commit()
+    except Exception:
+        log.warning("call %s: could not record the fallback either", sid)
+
+
+def _for_call(handler):
+    """Adapt a flow function taking (ctx, call, ...) to a step on the request's CallSid."""
+    def run(ctx: Context) -> str:
+        call = call_by_sid(ctx.session, request.form["CallSid"])
+        if call is None:
+            raise LookupError(f"no call {request.form['CallSid']!r} for step {request.path}")
+        return handler(ctx, call)
+    return run
+
+
+@bp.post("/incoming")
+@twilio_signed
+def incoming():
+    return _answer("incoming", lambda ctx: flow.incoming(ctx, request.form))
+
+
+@bp.post("/language")
+@twilio_signed
+def language():
+    return _answer("language", _for_call(lambda ctx, call: flow.choose_language(ctx, call, request.form)))
+
+
+@bp.post("/identify")
+@twilio_signed
+def identify():
+    attempt = request.args.get("attempt")
+    return _answer("identify", _for_call(
+        lambda ctx, call: flow.identify(ctx, call, request.form, attempt)))
+
+
+@bp.post("/pin")
+@twilio_signed
+def pin():
+    attempt = request.args.get("attempt")
+    return _answer("pin", _for_call(lambda ctx, call: flow.enter_pin(ctx, call, request.form, attempt)))
+
+
+@bp.post("/priority")
+@twilio_signed
+def priority():
+    return _answer("priority", _for_call(lambda ctx, call: flow.choose_priority(ctx, call, request.form)))
+
+
+@bp.post("/dial")
+@twilio_signed
+def dial_result():
+    return _answer("dial", _for_call(
+        lambda ctx, call: escalation.dial_result(ctx, call, request.form, request.args)))
+
+
+@bp.post("/voicemail")
+@twilio_signed
+def voicemail():
+    return _answer("voicemail", _for_call(lambda ctx, call: status.voicemail(ctx, call, request.form)),
+                   on_error=lambda: str(Reply().say("voicemail_thanks").hangup()))
+
+
+def _leg(session) -> CallLeg | None:
+    """The leg named by ?leg= , only when it belongs to the parent call Twilio names."""
+    leg_id = request.args.get("leg", "")
+    leg = session.get(CallLeg, int(leg_id)) if leg_id.isdigit() and len(leg_id) < 12 else None
+    parent = request.form.get("ParentCallSid")
+    if leg is not None and parent and leg.call.sid != parent:
+        log.warning("leg %s does not belong to call %s", leg_id, parent)
+        return None
+    return leg
+
+
+def _screen_fallback() -> str:
+    return str(Reply().gather(links("screen_answer", leg=request.args.get("leg", "0")),
+                              ["whisper_plain", "whisper_plain"], num_digits=1))
+
+
+def _screen_answer_fallback() -> str:
+    # Without the database a responder who pressed 1 is still connected: a human beats a record.
+    return str(Reply() if request.form.get("Digits") == "1" else Reply().hangup())
+
+
+@bp.post("/screen")
+@twilio_signed
+def screen():
+    def run(ctx: Context) -> str:
+        leg = _leg(ctx.session)
+        return escalation.screen(ctx, leg, request.form) if leg else str(Reply().hangup())
+    return _answer("screen", run, on_error=_screen_fallback)
+
+
+@bp.post("/screen/answer")
+@twilio_signed
+def screen_answer():
+    def run(ctx: Context) -> str:
+        leg = _leg(ctx.session)
+        return escalation.screen_answer(ctx, leg, request.form) if leg else str(Reply().hangup())
+    return _answer("screen_answer", run, on_error=_screen_answer_fallback)
+
+
+def _callback(step: str, handler: Callable[[Context], None]):
+    """Status-type callbacks: nobody listens to the answer, but a failure is logged in full."""
+    _sid()
+    session = appdb.db_session()
+    try:
+        handler(_context())
+        session.commit()
+    except Exception:
+        session.rollback()
+        safe = {k: v for k, v in request.form.items() if k != "Digits"}
+        log.exception("%s callback could not be stored: %s", step, safe)
+    return twiml_response(str(Reply()))
+
+
+@bp.post("/status")
+@twilio_signed
+def call_status():
+    def run(ctx: Context) -> None:
+        leg = leg_by_sid(ctx.session, request.form.get("CallSid")) if request.form.get(
+            "ParentCallSid") else None
+        if leg is not None:
+            status.leg_status(ctx, leg, request.form)
+        else:
+            status.call_status(ctx, request.form)
+    return _callback("status", run)
+
+
+@bp.post("/leg-status")
+@twilio_signed
+def leg_status():
+    def run(ctx: Context) -> None:
+        leg = _leg(ctx.session)
+        if leg is None:
+            log.warning("status for unknown leg %s ignored", request.args.get("leg"))
+            return
+        status.leg_status(ctx, leg, request.form)
+    return _callback("leg-status", run)
+
+
+@bp.post("/recording")
+@twilio_signed
+def recording():
+    def run(ctx: Context) -> None:
+        status.recording(ctx, call_by_sid(ctx.session, request.form.get("CallSid")), request.form)
+    return _callback("recording", run)
+
+
+@bp.post("/fallback")
+@twilio_signed
+def fallback():
+    """Twilio's Fallback URL: the fallback answer, without touching the database."""
+    return twiml_response(_fallback())
+
+
+@bp.post("/fallback/done")
+@twilio_signed
+def fallback_done():
+    """After the fallback dial or message: hang up, or take a message when nobody answered."""
+    settings = _settings()
+    dial_status = request.form.get("DialCallStatus")
+    if dial_status is None or dial_status in {"completed", "answered"}:
+        reply = Reply() if dial_status else Reply().say("voicemail_thanks")
+        return twiml_response(str(reply.hangup()))
+    return twiml_response(str(fallback_record(links("fallback_done"), links("recording"),
+                                              settings.record_max_seconds)))
