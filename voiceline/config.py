@@ -60,6 +60,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINETEST_FROM", "VOICELINE_LINETEST_FROM", None, str,
             "E.164 Twilio number the scheduled line test calls from; /voice/incoming recognises it"),
     # --- calls ----------------------------------------------------------------
+    Setting("CAPTURE_DIR", "VOICELINE_CAPTURE_DIR", None, str,
+            "opt-in: write every signed /voice/ request and its answer as a fixture into this directory"),
+    Setting("CAPTURE_REDACT", "VOICELINE_CAPTURE_REDACT", True, _bool,
+            "replace callers' (and responders') phone numbers in captured fixtures; PINs are never kept"),
+    Setting("CALLS_RECORD_MAX_SECONDS", "VOICELINE_RECORD_MAX_SECONDS", 300, int,
+            "longest voicemail in seconds"),
+    Setting("CALLS_LOCKOUT_MINUTES", "VOICELINE_PIN_LOCKOUT_MINUTES", 15, int,
+            "minutes a number is locked out after three wrong PINs"),
     # --- clock work -----------------------------------------------------------
     Setting("HANDOFF_STALE_MINUTES", "VOICELINE_HANDOFF_STALE_MINUTES", 60, int,
             "a handoff first seen more than this many minutes after it happened is recorded, not announced"),
