@@ -203,5 +203,5 @@ def notify(ctx: Context, call: Call, kind: str) -> int:
                                     meta={"call": call.sid, "person": person.id})
         count += created
     add_event(ctx.session, call, "notified", ctx.at, dedupe_key=f"notified:{kind}:{call.sid}",
-              kind=kind, people=sorted(recipients))
+              about=kind, people=sorted(recipients))
     return count

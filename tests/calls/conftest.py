@@ -1,0 +1,54 @@
+"""Fixtures of the call tests: the demo directory with PINs, a signed Twilio side, a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from voiceline import appdb
+from voiceline.calls.replay import in_process_twilio
+from voiceline.calls.twilio_side import call_params
+from voiceline.passwords import hash_secret
+
+HOTLINE = "+12025550100"
+WATCH = "+12025550150"  # watch-officer, en-US
+OPS = "+74950000001"  # ops-desk, ru-RU
+EMBASSY = "+74950000003"  # embassy-duty, no language
+AT = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # alice (step 1), boris (step 2), duty-chief (step 3)
+
+
+@pytest.fixture
+def hotline(demo):
+    """The demo app with PIN 2468 (duress 9753) for every demo caller and a fixed clock."""
+    with demo.app_context():
+        session = appdb.session_factory(demo)()
+        from voiceline import models as m
+
+        for caller in session.query(m.Caller):
+            caller.pin_hash = hash_secret("2468")
+            caller.duress_pin_hash = hash_secret("9753")
+        session.commit()
+        session.close()
+    demo.config["CALLS_CLOCK"] = lambda: AT
+    return demo
+
+
+@pytest.fixture
+def twilio(hotline):
+    """Twilio's side of calls to the demo hotline, signing like Twilio."""
+    return in_process_twilio(hotline)
+
+
+@pytest.fixture
+def db(hotline):
+    """A fresh session on the hotline's database (read what the webhooks wrote)."""
+    with hotline.app_context():
+        session = appdb.session_factory(hotline)()
+        yield session
+        session.close()
+
+
+def params(sid: str, from_number: str = WATCH, **extra: str) -> dict[str, str]:
+    """A parent call's parameters to the demo hotline."""
+    return call_params(sid, from_number, HOTLINE, **extra)
