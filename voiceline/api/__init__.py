@@ -1,7 +1,28 @@
-"""The api area (placeholder until that area lands)."""
+"""The JSON API under /api/v1: per-user tokens, the same roles as the UI, OpenAPI from the code."""
 
-from flask import Flask
+from __future__ import annotations
+
+from flask import Flask, jsonify
+
+from voiceline.api.base import api
+from voiceline.api.spec import openapi
+
+
+@api.route("/openapi.json", "GET", summary="This OpenAPI 3.1 document", roles=None, tag="meta")
+def openapi_document():
+    from flask import current_app
+
+    from voiceline import __version__
+
+    return jsonify(openapi(current_app, api, version=__version__))
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's blueprints and commands."""
+    """Register the API blueprint (routes are declared in the modules imported here)."""
+    from voiceline.api import calls, directory, overrides  # noqa: F401  (they declare routes)
+
+    app.register_blueprint(api.bp)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        # Token-authenticated, no cookie session: a CSRF token means nothing here.
+        csrf.exempt(api.bp)

@@ -1,0 +1,104 @@
+"""API: rota overrides, read and written by rota managers, validated like the rota file, audited."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from sqlalchemy import select
+
+from voiceline import audit
+from voiceline import models as m
+from voiceline.appdb import db_session
+from voiceline.db import utcnow
+from voiceline.oncall import iso_z
+
+from . import schemas as s
+from .base import MANAGERS, ApiError, actor, api, instant_arg, json_body
+from .spec import Param
+from .writes import validate_override
+
+
+def present(o: m.Override) -> dict:
+    """An override as JSON."""
+    return {"id": o.id, "rota": o.rota_id, "kind": o.kind, "person": o.person_id,
+            "replaces": o.replaces_id, "start": iso_z(o.start), "end": iso_z(o.end),
+            "note": o.note, "created_at": iso_z(o.created_at), "created_by": o.created_by}
+
+
+def _override_or_404(oid: int) -> m.Override:
+    row = db_session().get(m.Override, oid)
+    if row is None:
+        raise ApiError(404, f"no override {oid}")
+    return row
+
+
+@api.route("/overrides", "GET", summary="Overrides that overlap a range (default: now onwards)",
+           roles=MANAGERS, tag="rota", errors=(400,),
+           query=(Param("rota", "only this rota"),
+                  Param("from", "range start, ISO 8601 (default now)"),
+                  Param("to", "range end, ISO 8601 (default: open)")),
+           response={"type": "array", "items": s.OVERRIDE})
+def list_overrides():
+    session = db_session()
+    start, end = instant_arg("from", utcnow()), instant_arg("to")
+    query = select(m.Override).where(m.Override.end > start)
+    if end is not None:
+        query = query.where(m.Override.start < end)
+    rota_id = request.args.get("rota")
+    if rota_id:
+        if session.get(m.Rota, rota_id) is None:
+            raise ApiError(404, f"no rota {rota_id!r}")
+        query = query.where(m.Override.rota_id == rota_id)
+    rows = session.scalars(query.order_by(m.Override.start, m.Override.id))
+    return jsonify([present(o) for o in rows])
+
+
+@api.route("/overrides/<int:oid>", "GET", summary="One override", roles=MANAGERS, tag="rota",
+           response=s.OVERRIDE)
+def get_override(oid: int):
+    return jsonify(present(_override_or_404(oid)))
+
+
+@api.route("/overrides", "POST", summary="Add an override (checked like the rota file: known "
+           "people, start before end, no overlap for one person in the rota)", roles=MANAGERS,
+           tag="rota", body=s.OVERRIDE_IN, response=s.OVERRIDE, status=201, errors=(400, 422))
+def create_override():
+    session = db_session()
+    body = json_body()
+    rota_id = body.get("rota")
+    if not isinstance(rota_id, str) or not rota_id:
+        raise ApiError(422, "validation failed", ["rota: missing (the rota id)"])
+    entry = {k: v for k, v in body.items() if k != "rota"}
+    o = validate_override(session, rota_id, entry)
+    row = m.Override(rota_id=rota_id, kind=o["kind"], person_id=o["person"],
+                     replaces_id=o["replaces"], start=o["start"], end=o["end"], note=o["note"],
+                     created_by=actor())
+    session.add(row)
+    session.flush()
+    audit.record(session, actor(), "override.create", f"rota {rota_id}", via="api",
+                 after=present(row))
+    session.commit()
+    return jsonify(present(row)), 201
+
+
+@api.route("/overrides/<int:oid>", "DELETE", summary="Remove an override: a future one is "
+           "deleted (204), one in progress ends now (200), a past one is history (409)",
+           roles=MANAGERS, tag="rota", response=s.OVERRIDE, status=204, errors=(409,),
+           also={200: "It was in progress: it now ends now"})
+def delete_override(oid: int):
+    session = db_session()
+    row = _override_or_404(oid)
+    now = utcnow()
+    before = present(row)
+    if row.end <= now:
+        raise ApiError(409, "the override is over; past overrides stay as the record of who was on duty")
+    if row.start < now:
+        row.end = now
+        audit.record(session, actor(), "override.end", f"rota {row.rota_id}", via="api",
+                     before=before, after=present(row))
+        session.commit()
+        return jsonify(present(row)), 200
+    session.delete(row)
+    audit.record(session, actor(), "override.delete", f"rota {row.rota_id}", via="api",
+                 before=before)
+    session.commit()
+    return "", 204

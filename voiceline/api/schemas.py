@@ -1,0 +1,93 @@
+"""JSON Schemas of the API's bodies, registered as OpenAPI components."""
+
+from __future__ import annotations
+
+from .base import api
+
+STR = {"type": "string"}
+NSTR = {"type": ["string", "null"]}
+INSTANT = {"type": "string", "format": "date-time"}
+NINSTANT = {"type": ["string", "null"], "format": "date-time"}
+NINT = {"type": ["integer", "null"]}
+NNUM = {"type": ["number", "null"]}
+BOOL = {"type": "boolean"}
+STRS = {"type": "array", "items": STR}
+
+
+def obj(required: list[str], **props) -> dict:
+    """An object schema."""
+    return {"type": "object", "required": required, "properties": props}
+
+
+ME = api.schema("Me", obj(["username", "role"], username=STR,
+                          role={"enum": ["admin", "rota_manager", "reviewer", "responder"]},
+                          person=NSTR, timezone=NSTR))
+ONCALL = api.schema("OnCall", obj(
+    ["rota", "at", "on_duty", "until"], rota=STR, at=INSTANT,
+    on_duty={"type": "array", "items": obj(["id", "name", "phone"], id=STR, name=STR, phone=NSTR)},
+    until={**NINSTANT, "description": "when the set of people on duty next changes"}))
+PERSON_IN = api.schema("PersonInput", obj(
+    ["name", "phone"], id=STR, name=STR, phone={**STR, "description": "any format; stored E.164"},
+    languages=STRS, timezone=STR, reminder_minutes={"type": "integer"},
+    roles={"type": "array", "items": {"enum": ["manager", "supervisor"]}}))
+PERSON = api.schema("Person", obj(
+    ["id", "name", "phone"], id=STR, name=STR, phone=STR, languages=STRS, timezone=NSTR,
+    reminder_minutes=NINT, roles=STRS, active=BOOL))
+CALLER_IN = api.schema("CallerInput", obj(["name", "phones"], id=STR, name=STR, org=STR,
+                                          phones=STRS, language=STR))
+CALLER = api.schema("Caller", obj(
+    ["id", "name", "phones"], id=STR, name=STR, org=STR, phones=STRS, language=NSTR, active=BOOL,
+    has_pin=BOOL, has_duress_pin=BOOL))
+OVERRIDE_FILE = obj(["start", "end"], start=INSTANT, end=INSTANT, add=STR, remove=STR, replace=STR,
+                    with_=STR, note=STR)
+OVERRIDE_FILE["properties"]["with"] = OVERRIDE_FILE["properties"].pop("with_")
+ROTA = api.schema("Rota", obj(
+    ["id", "layers"], id=STR, name=STR, timezone=STR, reachability_minutes=NINT,
+    notify_outgoing=BOOL,
+    layers={"type": "array", "items": obj(
+        ["members", "anchor", "every"], name=STR, members={"type": "array", "items": NSTR},
+        anchor={**STR, "description": "local date-time of one handoff, e.g. 2026-01-05T09:00"},
+        every={**STR, "description": "12h, 1d, 1w, 1mo ..."},
+        windows={"type": "array", "items": obj([], days=STRS, start=STR, end=STR)},
+        priority={"type": "integer"})},
+    overrides={"type": "array", "items": OVERRIDE_FILE}))
+SHIFT = api.schema("Shift", obj(["start", "end", "on_duty"], start=INSTANT, end=INSTANT,
+                                on_duty=STRS))
+OVERRIDE_IN = api.schema("OverrideInput", {
+    **OVERRIDE_FILE, "required": ["rota", "start", "end"],
+    "properties": {"rota": STR, **OVERRIDE_FILE["properties"]},
+    "description": "exactly one of add, remove, replace (with `with`); UTC, half-open [start, end)"})
+OVERRIDE = api.schema("Override", obj(
+    ["id", "rota", "kind", "person", "start", "end"], id={"type": "integer"}, rota=STR,
+    kind={"enum": ["add", "remove", "replace"]}, person=STR, replaces=NSTR, start=INSTANT,
+    end=INSTANT, note=STR, created_at=INSTANT, created_by=NSTR))
+CALL = api.schema("Call", obj(
+    ["sid", "started_at", "outcome"], sid=STR, started_at=INSTANT, answered_at=NINSTANT,
+    ended_at=NINSTANT, hotline=NSTR, hotline_name=NSTR, to_number=STR, from_number=STR,
+    caller=NSTR, caller_name=NSTR, verified=BOOL, language=NSTR, priority=NINT, duress=BOOL,
+    test=BOOL, state=STR, outcome=NSTR, answered_by=NSTR, answered_by_name=NSTR,
+    seconds_to_answer=NNUM, duration_seconds=NINT, has_recording=BOOL, recording_seconds=NINT))
+CALL_PAGE = api.schema("CallPage", obj(
+    ["calls", "next_cursor"], calls={"type": "array", "items": CALL},
+    next_cursor={**NSTR, "description": "pass as ?before= for the next (older) page"}))
+CALL_DETAIL = api.schema("CallDetail", {"allOf": [CALL, obj(
+    ["legs", "events"],
+    legs={"type": "array", "items": obj(
+        ["step", "status"], person=NSTR, person_name=NSTR, number=STR, step={"type": "integer"},
+        round={"type": "integer"}, status=STR, screen=NSTR, started_at=INSTANT,
+        answered_at=NINSTANT, ended_at=NINSTANT)},
+    events={"type": "array", "items": obj(["at", "kind"], at=INSTANT, kind=STR, step=NINT,
+                                          person=NSTR, detail={"type": "object"})})]})
+HOUR = obj(["hour", "offered", "answered"], hour={"type": "integer"}, offered={"type": "integer"},
+           answered={"type": "integer"}, answer_rate=NNUM)
+RESPONDER = obj(["person", "rung", "answered", "declined"], person=STR, rung={"type": "integer"},
+                answered={"type": "integer"}, declined={"type": "integer"},
+                median_seconds_to_answer=NNUM, p90_seconds_to_answer=NNUM)
+METRICS = api.schema("Metrics", obj(
+    ["calls", "offered", "answered", "answer_rate"], calls={"type": "integer"},
+    offered={"type": "integer"}, answered={"type": "integer"}, answer_rate=NNUM,
+    median_seconds_to_answer=NNUM, p90_seconds_to_answer=NNUM, missed={"type": "integer"},
+    voicemail={"type": "integer"}, in_progress={"type": "integer"},
+    outcomes={"type": "object", "additionalProperties": {"type": "integer"}},
+    per_responder={"type": "array", "items": RESPONDER}, by_hour={"type": "array", "items": HOUR},
+    timezone=STR, hotline=NSTR, **{"from": INSTANT, "to": INSTANT}))
