@@ -84,7 +84,7 @@ def _error_page(exc: HTTPException):
 
 def init_app(app: Flask) -> None:
     """Register the UI blueprints, CSRF, session settings, feeds and the `users` commands."""
-    from voiceline.web import cli, review, users
+    from voiceline.web import cli, review, rota, users
 
     _configure(app)
     csrf.init_app(app)
@@ -102,6 +102,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ui)
     app.register_blueprint(auth.bp)
     app.register_blueprint(users.bp)
+    rota.init_app(app)
     app.cli.add_command(cli.users_group)
     review.init_app(app)
 

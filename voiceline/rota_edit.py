@@ -1,0 +1,76 @@
+"""Writing rota edits to the database through the engine: layer versions and override checks.
+
+Shared by the rota-file import and the web UI, so both version layers exactly as
+`voiceline.rota.edit_layer` decides and refuse the same overrides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from voiceline import models as m
+from voiceline.rota import edit_layer
+from voiceline.rota.store import layer_to_engine
+from voiceline.rotafile.apply import store_layer_versions
+
+
+def write_layer_edit(session: Session, rota: m.Rota, layer: m.Layer, *, at: datetime,
+                     created_by: str | None = None, **changes: Any) -> None:
+    """Version a stored layer with `edit_layer(..., at=at, **changes)` and store the result."""
+    edited = edit_layer(layer_to_engine(layer), rota.timezone, at=at, **changes)
+    before = {row.id for row in layer.versions}
+    store_layer_versions(session, layer, edited.versions)
+    for row in layer.versions:
+        if row.id not in before or row.id is None:
+            row.created_by = created_by
+    layer.priority = edited.priority
+    session.flush()
+
+
+def end_layer(session: Session, layer: m.Layer, at: datetime) -> None:
+    """End a layer at `at`: the version in force ends there, versions not yet begun are dropped."""
+    for row in list(layer.versions):
+        if row.valid_from is not None and row.valid_from >= at:
+            layer.versions.remove(row)
+        elif row.valid_until is None or row.valid_until > at:
+            row.valid_until = at
+    session.flush()
+
+
+def override_problems(session: Session, rota: m.Rota, *, kind: str, person: str | None,
+                      replaces: str | None, start: datetime | None, end: datetime | None,
+                      exclude_id: int | None = None) -> dict[str, str]:
+    """Why an override cannot be saved, keyed by field ('' when it can): the rota file's rules."""
+    problems: dict[str, str] = {}
+    if kind not in ("add", "remove", "replace"):
+        problems["kind"] = "must be add, remove or replace"
+    if start is not None and end is not None and end <= start:
+        problems["end"] = "must be after the start"
+    if not person:
+        problems["person"] = "missing"
+    elif session.get(m.Person, person) is None:
+        problems["person"] = f"unknown person {person!r}"
+    if kind == "replace":
+        if not replaces:
+            problems["replaces"] = "missing: who is replaced"
+        elif session.get(m.Person, replaces) is None:
+            problems["replaces"] = f"unknown person {replaces!r}"
+        elif replaces == person:
+            problems["person"] = "a person cannot replace themselves"
+    if problems or start is None or end is None:
+        return problems
+    mine = {person, replaces if kind == "replace" else None} - {None}
+    for other in rota.overrides:
+        if other.id is not None and other.id == exclude_id:
+            continue
+        theirs = {other.person_id, other.replaces_id} - {None}
+        shared = mine & theirs
+        if shared and other.start < end and start < other.end:
+            who = sorted(shared)[0]
+            problems["start"] = (f"overlaps another override for {who} "
+                                 f"({other.start:%Y-%m-%d %H:%MZ} to {other.end:%Y-%m-%d %H:%MZ})")
+            break
+    return problems

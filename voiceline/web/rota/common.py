@@ -1,0 +1,58 @@
+"""Helpers shared by the rota pages: look-ups that 404, the clock, local-time fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, request
+from sqlalchemy import select
+
+from voiceline import appdb
+from voiceline import models as m
+from voiceline.db import utcnow
+from voiceline.oncall import parse_instant
+from voiceline.web.timefmt import from_input
+
+bp = Blueprint("rota", __name__, url_prefix="/rota")
+
+
+def rota_or_404(rota_id: str) -> m.Rota:
+    """The stored rota or a 404."""
+    rota = appdb.db_session().get(m.Rota, rota_id)
+    if rota is None:
+        abort(404)
+    return rota
+
+
+def people() -> dict[str, m.Person]:
+    """Every person by id, in name order."""
+    rows = appdb.db_session().scalars(select(m.Person).order_by(m.Person.name)).all()
+    return {p.id: p for p in rows}
+
+
+def person_choices(blank: str | None = None, active_only: bool = True) -> list[tuple[str, str]]:
+    """(id, 'Name (id)') for select fields."""
+    choices = [("", blank)] if blank is not None else []
+    return choices + [(p.id, f"{p.name} ({p.id})") for p in people().values()
+                      if p.active or not active_only]
+
+
+def request_instant(name: str = "at") -> datetime:
+    """The instant in the query string (ISO 8601, for links and tests), else now."""
+    text = request.args.get(name)
+    if text:
+        try:
+            return parse_instant(text)
+        except ValueError:
+            abort(400, f"{name} must be ISO 8601, e.g. 2026-03-08T07:30:00Z")
+    return utcnow()
+
+
+def local_field(field, zone: ZoneInfo) -> datetime | None:
+    """Read a datetime-local field in `zone`; on a bad value add the error beside it."""
+    try:
+        return from_input(field.data or "", zone)
+    except ValueError:
+        field.errors = [*field.errors, "a date and time like 2026-12-24T09:00"]
+        return None

@@ -1,0 +1,284 @@
+"""Editing rotas, layers (versioned through the engine) and overrides; nothing is half-saved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from voiceline import appdb, audit
+from voiceline import models as m
+from voiceline.db import utcnow
+from voiceline.rota import Period, Window
+from voiceline.rota_edit import end_layer, override_problems, write_layer_edit
+from voiceline.web.auth import actor, role_required
+from voiceline.web.rota.common import bp, local_field, people, person_choices, rota_or_404
+from voiceline.web.rota.forms import (
+    LayerForm,
+    OverrideForm,
+    RotaForm,
+    format_members,
+    format_windows,
+    parse_members,
+    parse_windows,
+)
+from voiceline.web.timefmt import to_input, viewer_zone
+
+MANAGE = ("rota_manager",)
+
+
+def _rota_summary(rota: m.Rota) -> dict:
+    return {"name": rota.name, "timezone": rota.timezone,
+            "reachability_minutes": rota.reachability_minutes,
+            "notify_outgoing": rota.notify_outgoing}
+
+
+def _version_summary(v: m.LayerVersion | None) -> dict | None:
+    if v is None:
+        return None
+    return {"members": v.members, "anchor": v.anchor, "period": v.period, "windows": v.windows,
+            "valid_from": v.valid_from, "valid_until": v.valid_until}
+
+
+def _override_summary(o: m.Override) -> dict:
+    return {"kind": o.kind, "person": o.person_id, "replaces": o.replaces_id,
+            "start": o.start, "end": o.end, "note": o.note}
+
+
+@bp.get("/", endpoint="rotas")
+@role_required()
+def rotas():
+    """Every rota."""
+    rows = appdb.db_session().scalars(select(m.Rota).order_by(m.Rota.id)).all()
+    return render_template("rota/list.html", rotas=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"], endpoint="new_rota")
+@role_required(*MANAGE)
+def new_rota():
+    """Create a rota (layers are added next)."""
+    form = RotaForm()
+    if request.method == "GET":
+        form.timezone.data = viewer_zone().key
+    if form.validate_on_submit():
+        db = appdb.db_session()
+        rid = form.id.data.strip()
+        if db.get(m.Rota, rid) is not None:
+            form.id.errors.append(f"a rota {rid!r} exists already")
+        else:
+            rota = m.Rota(id=rid, name=(form.name.data or "").strip() or rid,
+                          timezone=form.timezone.data.strip(),
+                          reachability_minutes=form.reachability_minutes.data,
+                          notify_outgoing=form.notify_outgoing.data)
+            db.add(rota)
+            db.flush()
+            audit.record(db, actor(), "rota.create", f"rota {rid}", after=_rota_summary(rota))
+            db.commit()
+            flash(f"Rota {rid} created. Add a layer next.")
+            return redirect(url_for("rota.new_layer", rota_id=rid))
+    return render_template("rota/rota_form.html", form=form, rota=None)
+
+
+@bp.route("/<rota_id>/edit", methods=["GET", "POST"], endpoint="edit_rota")
+@role_required(*MANAGE)
+def edit_rota(rota_id: str):
+    """Rename a rota, change its zone or its handoff options."""
+    rota = rota_or_404(rota_id)
+    form = RotaForm(obj=rota)
+    form.id.data = rota.id
+    if form.validate_on_submit():
+        db = appdb.db_session()
+        before = _rota_summary(rota)
+        rota.name = (form.name.data or "").strip() or rota.id
+        rota.timezone = form.timezone.data.strip()
+        rota.reachability_minutes = form.reachability_minutes.data
+        rota.notify_outgoing = form.notify_outgoing.data
+        if before != _rota_summary(rota):
+            audit.record(db, actor(), "rota.update", f"rota {rota.id}", before=before,
+                         after=_rota_summary(rota))
+        db.commit()
+        flash("Saved.")
+        return redirect(url_for("rota.rota", rota_id=rota.id))
+    return render_template("rota/rota_form.html", form=form, rota=rota)
+
+
+@bp.post("/<rota_id>/delete", endpoint="delete_rota")
+@role_required(*MANAGE)
+def delete_rota(rota_id: str):
+    """Delete a rota that no escalation policy names."""
+    rota = rota_or_404(rota_id)
+    db = appdb.db_session()
+    users = [s.policy_id for s in db.scalars(select(m.PolicyStep)) if rota.id in (s.rotas or [])]
+    if users:
+        flash(f"Rota {rota.id} is used by policy {users[0]}; remove it there first.")
+        return redirect(url_for("rota.rota", rota_id=rota.id))
+    audit.record(db, actor(), "rota.delete", f"rota {rota.id}", before=_rota_summary(rota))
+    db.delete(rota)
+    db.commit()
+    flash(f"Rota {rota_id} deleted.")
+    return redirect(url_for("rota.rotas"))
+
+
+def _layer_or_404(rota: m.Rota, layer_id: int) -> m.Layer:
+    layer = appdb.db_session().get(m.Layer, layer_id)
+    if layer is None or layer.rota_id != rota.id:
+        abort(404)
+    return layer
+
+
+def _current_version(layer: m.Layer, at: datetime) -> m.LayerVersion | None:
+    """The version in force at `at`, else the newest one."""
+    for v in layer.versions:
+        if (v.valid_from is None or v.valid_from <= at) and (v.valid_until is None or at < v.valid_until):
+            return v
+    return max(layer.versions, key=lambda v: v.id or 0) if layer.versions else None
+
+
+def _layer_changes(form: LayerForm) -> dict:
+    return {"members": tuple(parse_members(form.members.data)),
+            "anchor": datetime.fromisoformat(form.anchor.data.strip()),
+            "period": Period.parse(form.period.data),
+            "windows": tuple(Window.parse(w) for w in parse_windows(form.windows.data))}
+
+
+@bp.route("/<rota_id>/layers/new", methods=["GET", "POST"], endpoint="new_layer")
+@role_required(*MANAGE)
+def new_layer(rota_id: str):
+    """Add a layer; it starts now."""
+    rota = rota_or_404(rota_id)
+    form = LayerForm(people=set(people()))
+    if request.method == "GET":
+        form.period.data = "1w"
+    if form.validate_on_submit():
+        db = appdb.db_session()
+        position = max((la.position for la in rota.layers), default=-1) + 1
+        layer = m.Layer(position=position, name=(form.name.data or "").strip(),
+                        priority=form.priority.data or 0)
+        rota.layers.append(layer)
+        db.flush()
+        write_layer_edit(db, rota, layer, at=utcnow(), created_by=actor(), **_layer_changes(form))
+        audit.record(db, actor(), "layer.create", f"rota {rota.id} layer {layer.id}",
+                     after=_version_summary(_current_version(layer, utcnow())) | {
+                         "name": layer.name, "priority": layer.priority})
+        db.commit()
+        flash("Layer added.")
+        return redirect(url_for("rota.rota", rota_id=rota.id))
+    return render_template("rota/layer_form.html", form=form, rota=rota, layer=None,
+                           people=people())
+
+
+@bp.route("/<rota_id>/layers/<int:layer_id>", methods=["GET", "POST"], endpoint="edit_layer")
+@role_required(*MANAGE)
+def edit_layer_view(rota_id: str, layer_id: int):
+    """Edit a layer: a new version starts at the end of the current shift."""
+    rota = rota_or_404(rota_id)
+    layer = _layer_or_404(rota, layer_id)
+    now = utcnow()
+    current = _current_version(layer, now)
+    form = LayerForm(people=set(people()))
+    if request.method == "GET":
+        form.name.data, form.priority.data = layer.name, layer.priority
+        if current is not None:
+            form.members.data = format_members(current.members)
+            form.anchor.data, form.period.data = current.anchor, current.period
+            form.windows.data = format_windows(current.windows)
+    if form.validate_on_submit():
+        db = appdb.db_session()
+        before = _version_summary(current) | {"name": layer.name, "priority": layer.priority}
+        layer.name = (form.name.data or "").strip()
+        changes = _layer_changes(form)
+        content_same = current is not None and _version_summary(current) and (
+            list(changes["members"]) == current.members
+            and changes["anchor"].strftime("%Y-%m-%dT%H:%M") == current.anchor
+            and str(changes["period"]) == current.period
+            and [w.to_dict() for w in changes["windows"]] == (current.windows or []))
+        if content_same:
+            layer.priority = form.priority.data or 0
+        else:
+            write_layer_edit(db, rota, layer, at=now, created_by=actor(),
+                             priority=form.priority.data or 0, **changes)
+        newest = max(layer.versions, key=lambda v: v.valid_from or now)
+        after = _version_summary(newest) | {"name": layer.name, "priority": layer.priority}
+        if after != before:
+            audit.record(db, actor(), "layer.update", f"rota {rota.id} layer {layer.id}",
+                         before=before, after=after)
+        db.commit()
+        flash("Layer saved." if content_same else
+              f"Layer saved: the new version starts {newest.valid_from:%Y-%m-%d %H:%M} UTC, at the "
+              "end of the current shift.")
+        return redirect(url_for("rota.rota", rota_id=rota.id))
+    return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
+                           people=people())
+
+
+@bp.post("/<rota_id>/layers/<int:layer_id>/end", endpoint="end_layer")
+@role_required(*MANAGE)
+def end_layer_view(rota_id: str, layer_id: int):
+    """End a layer now; its history stays."""
+    rota = rota_or_404(rota_id)
+    layer = _layer_or_404(rota, layer_id)
+    db = appdb.db_session()
+    before = [_version_summary(v) for v in layer.versions]
+    end_layer(db, layer, utcnow())
+    audit.record(db, actor(), "layer.end", f"rota {rota.id} layer {layer.id}", before=before,
+                 after=[_version_summary(v) for v in layer.versions])
+    db.commit()
+    flash("Layer ended.")
+    return redirect(url_for("rota.rota", rota_id=rota.id))
+
+
+@bp.route("/<rota_id>/overrides/new", methods=["GET", "POST"], endpoint="new_override")
+@role_required(*MANAGE)
+def new_override(rota_id: str):
+    """Add an override (times in the viewer's zone)."""
+    rota = rota_or_404(rota_id)
+    zone = viewer_zone(rota.timezone)
+    form = OverrideForm()
+    form.person.choices = person_choices("(choose)")
+    form.replaces.choices = person_choices("(nobody)")
+    if request.method == "GET":
+        form.start.data = request.args.get("start") or to_input(utcnow(), zone)
+    if form.validate_on_submit():
+        start, end = local_field(form.start, zone), local_field(form.end, zone)
+        replaces = form.replaces.data or None if form.kind.data == "replace" else None
+        if form.kind.data != "replace" and form.replaces.data:
+            form.replaces.errors = ["only a replace override names who is replaced"]
+        problems = override_problems(appdb.db_session(), rota, kind=form.kind.data,
+                                     person=form.person.data or None, replaces=replaces,
+                                     start=start, end=end)
+        for key, message in problems.items():
+            getattr(form, key).errors = [*getattr(form, key).errors, message]
+        if start and end and not any(f.errors for f in form):
+            db = appdb.db_session()
+            row = m.Override(kind=form.kind.data, person_id=form.person.data, replaces_id=replaces,
+                             start=start, end=end, note=(form.note.data or "").strip(),
+                             created_by=actor()[:64])
+            rota.overrides.append(row)
+            db.flush()
+            audit.record(db, actor(), "override.create", f"rota {rota.id} override {row.id}",
+                         after=_override_summary(row))
+            db.commit()
+            flash("Override added.")
+            return redirect(url_for("rota.rota", rota_id=rota.id))
+    return render_template("rota/override_form.html", form=form, rota=rota, zone=zone)
+
+
+@bp.post("/<rota_id>/overrides/<int:override_id>/delete", endpoint="delete_override")
+@role_required(*MANAGE)
+def delete_override(rota_id: str, override_id: int):
+    """Remove an override (a taken swap's override too: the swap is marked cancelled)."""
+    rota = rota_or_404(rota_id)
+    db = appdb.db_session()
+    row = db.get(m.Override, override_id)
+    if row is None or row.rota_id != rota.id:
+        abort(404)
+    for swap in db.scalars(select(m.Swap).where(m.Swap.override_id == row.id)):
+        swap.status = "cancelled"
+    audit.record(db, actor(), "override.delete", f"rota {rota.id} override {row.id}",
+                 before=_override_summary(row))
+    rota.overrides.remove(row)
+    db.delete(row)
+    db.commit()
+    flash("Override removed.")
+    return redirect(url_for("rota.rota", rota_id=rota.id))
