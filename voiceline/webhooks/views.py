@@ -42,8 +42,8 @@ def _settings() -> CallSettings:
     return CallSettings.from_config(current_app.config, base)
 
 
-def _context() -> Context:
-    return Context(session=appdb.db_session(), at=_now(), links=links, settings=_settings())
+def _context(session) -> Context:
+    return Context(session=session, at=_now(), links=links, settings=_settings())
 
 
 def _fallback() -> str:
@@ -84,9 +84,11 @@ def _sid() -> str:
 def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[], str] = _fallback):
     """Run one step in a transaction; any failure is logged and answered with `on_error`."""
     sid = _sid()
-    session = appdb.db_session()
+    # A session of its own per request (not the app context's): a CLI that posts many requests
+    # inside one app context (simulate, replay) must still see each request's fresh state.
+    session = appdb.session_factory()()
     try:
-        twiml = handler(_context())
+        twiml = handler(_context(session))
         session.commit()
         return twiml_response(twiml)
     except Exception:
@@ -94,6 +96,8 @@ def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[],
         session.rollback()
         _note_failure(sid, step)
         return twiml_response(on_error())
+    finally:
+        session.close()
 
 
 def _note_failure(sid: str, step: str) -> None:
@@ -208,14 +212,16 @@ def screen_answer():
 def _callback(step: str, handler: Callable[[Context], None]):
     """Status-type callbacks: nobody listens to the answer, but a failure is logged in full."""
     _sid()
-    session = appdb.db_session()
+    session = appdb.session_factory()()
     try:
-        handler(_context())
+        handler(_context(session))
         session.commit()
     except Exception:
         session.rollback()
         safe = {k: v for k, v in request.form.items() if k != "Digits"}
         log.exception("%s callback could not be stored: %s", step, safe)
+    finally:
+        session.close()
     return twiml_response(str(Reply()))
 
 

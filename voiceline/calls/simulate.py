@@ -1,0 +1,229 @@
+"""`voiceline simulate`: play Twilio's side of one call in the terminal, in-process.
+
+Shows what the caller hears, asks for the caller's keys, lets the user decide what each
+rung responder does, then prints the call record. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from voiceline import appdb, audit
+from voiceline import models as m
+from voiceline.calls.cli import print_call
+from voiceline.calls.replay import in_process_twilio
+from voiceline.calls.store import call_record, load_call
+from voiceline.calls.twilio_side import call_params, leg_params
+from voiceline.cli import with_schema
+from voiceline.db import session_scope, utcnow
+from voiceline.directory import caller_by_number, hotline_by_number
+from voiceline.models.calls import CallLeg
+from voiceline.passwords import hash_secret, valid_pin
+from voiceline.phones import pretty, try_e164
+
+CHOICES = {"a": "accepts", "d": "declines", "n": "does not answer", "v": "voicemail picks up"}
+
+
+def _new_sid() -> str:
+    return "CA" + uuid.uuid4().hex
+
+
+class Simulation:
+    """One simulated call: a clock that advances with what happens, and Twilio's side."""
+
+    def __init__(self, app, hotline_number: str, from_number: str) -> None:
+        self.app, self.hotline, self.caller = app, hotline_number, from_number
+        self.sid = _new_sid()
+        self.now = utcnow()
+        self.start = self.now
+        app.config["CALLS_CLOCK"] = lambda: self.now
+        self.twilio = in_process_twilio(app)
+
+    def wait(self, seconds: int) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def params(self, **extra: str) -> dict[str, str]:
+        return call_params(self.sid, self.caller, self.hotline, **extra)
+
+    def run(self) -> None:
+        answer = self.twilio.post("/voice/incoming", self.params())
+        while answer is not None and answer.root is not None:
+            answer = self.play(answer.root)
+        self.wait(2)
+        seconds = int((self.now - self.start).total_seconds())
+        self.twilio.post("/voice/status", self.params(
+            CallStatus="completed", CallDuration=str(seconds), SequenceNumber="1",
+            CallbackSource="call-progress-events"))
+
+    def play(self, root):
+        for verb in root:
+            if verb.tag == "Say":
+                self.say("caller hears", verb)
+            elif verb.tag == "Gather":
+                for say in verb.iter("Say"):
+                    self.say("caller hears", say)
+                digits = click.prompt("  caller keys (Enter = nothing, h = hang up)", default="",
+                                      show_default=False).strip()
+                if digits.lower() == "h":
+                    return None
+                self.wait(max(3, len(digits)))
+                return self.twilio.post(verb.get("action"), self.params(
+                    CallStatus="in-progress", Digits=digits, FinishedOnKey="#" if digits else ""))
+            elif verb.tag == "Dial":
+                return self.ring(verb)
+            elif verb.tag == "Record":
+                return self.record(verb)
+            elif verb.tag == "Hangup":
+                click.echo("  [the call ends]")
+                return None
+        click.echo("  [the call ends]")
+        return None
+
+    @staticmethod
+    def say(who: str, element) -> None:
+        click.echo(f"  {who} ({element.get('language')}): {(element.text or '').strip()}")
+
+    def _person(self, url: str) -> str:
+        leg_id = parse_qs(urlsplit(url).query).get("leg", ["0"])[0]
+        with session_scope(appdb.session_factory(self.app)) as session:
+            leg = session.get(CallLeg, int(leg_id)) if leg_id.isdigit() else None
+            person = session.get(m.Person, leg.person_id) if leg and leg.person_id else None
+            return f"{person.name} ({pretty(leg.number)})" if person else "a responder"
+
+    def ring(self, dial):
+        numbers = [n for n in dial if n.tag == "Number"]
+        timeout = int(dial.get("timeout", "30"))
+        together = "together " if len(numbers) > 1 else ""
+        click.echo(f"  ... ringing {len(numbers)} responder(s) {together}for up to {timeout} s")
+        legs = []
+        for number in numbers:
+            leg = {"sid": _new_sid(), "to": (number.text or "").strip(), "url": number.get("url"),
+                   "status": number.get("statusCallback"), "seq": 0}
+            legs.append(leg)
+            self.leg_status(leg, "initiated")
+            self.leg_status(leg, "ringing")
+        winner = None
+        for leg in legs:
+            if winner is not None:
+                self.leg_status(leg, "canceled")
+                continue
+            choice = click.prompt(f"  {self._person(leg['url'])}: [a]ccept, [d]ecline, "
+                                  "[n]o answer, [v]oicemail picks up",
+                                  type=click.Choice(list(CHOICES)), default="a")
+            if choice == "n":
+                self.wait(timeout // max(1, len(legs)))
+                self.leg_status(leg, "no-answer")
+                continue
+            self.wait(6)
+            whisper = self.twilio.post(leg["url"], self.leg_params(leg, "in-progress"))
+            gather = whisper.root.find("Gather") if whisper.root is not None else None
+            if gather is None:
+                self.leg_status(leg, "completed", duration=1)
+                continue
+            say = gather.find("Say")
+            if say is not None:
+                self.say("responder hears", say)
+            digits = {"a": "1", "d": "9", "v": ""}[choice]
+            self.wait(4)
+            answer = self.twilio.post(gather.get("action"), self.leg_params(
+                leg, "in-progress", **({"Digits": digits} if digits else {})))
+            if answer.root is not None and answer.root.find("Hangup") is None:
+                winner = leg
+                click.echo(f"  [connected: caller and responder talk; {CHOICES[choice]}]")
+                self.leg_status(leg, "in-progress")
+            else:
+                self.leg_status(leg, "completed", duration=10)
+        if winner is not None:
+            talk = click.prompt("  how long do they talk (seconds)", default=60, type=int)
+            self.wait(max(1, talk))
+            self.leg_status(winner, "completed", duration=talk)
+            return self.twilio.post(dial.get("action"), self.params(
+                CallStatus="in-progress", DialCallStatus="completed", DialCallSid=winner["sid"],
+                DialBridged="true", DialCallDuration=str(talk)))
+        return self.twilio.post(dial.get("action"), self.params(
+            CallStatus="in-progress", DialCallStatus="no-answer", DialBridged="false"))
+
+    def leg_params(self, leg: dict, status: str, **extra: str) -> dict[str, str]:
+        return leg_params(self.sid, leg["sid"], self.hotline, leg["to"], CallStatus=status, **extra)
+
+    def leg_status(self, leg: dict, status: str, duration: int | None = None) -> None:
+        extra = {"SequenceNumber": str(leg["seq"]), "CallbackSource": "call-progress-events"}
+        if duration is not None:
+            extra["CallDuration"] = str(duration)
+        leg["seq"] += 1
+        self.twilio.post(leg["status"], self.leg_params(leg, status, **extra))
+
+    def record(self, record):
+        seconds = click.prompt("  caller leaves a message of how many seconds (0 = hangs up)",
+                               default=15, type=int)
+        max_length = int(record.get("maxLength", "300"))
+        seconds = max(0, min(seconds, max_length))
+        self.wait(seconds + 2)
+        rec_sid = "RE" + uuid.uuid4().hex
+        url = f"https://api.twilio.com/2010-04-01/Accounts/ACsimulated/Recordings/{rec_sid}"
+        extra = {"RecordingUrl": url, "RecordingSid": rec_sid, "RecordingDuration": str(seconds)}
+        if seconds:
+            self.twilio.post(record.get("recordingStatusCallback"), self.params(
+                CallStatus="in-progress", RecordingStatus="completed", **extra))
+        else:
+            self.twilio.post(record.get("recordingStatusCallback"), self.params(
+                CallStatus="completed", RecordingStatus="absent", RecordingSid=rec_sid))
+            return None
+        return self.twilio.post(record.get("action"), self.params(CallStatus="in-progress",
+                                                                   Digits="#", **extra))
+
+
+def _offer_pin(session, caller: m.Caller) -> None:
+    click.echo(f"{caller.id} has no PIN yet, and this hotline asks for one. Set it any time with\n"
+               f"  voiceline callers set-pin {caller.id}")
+    if not click.confirm("Set a PIN for this caller now?", default=True):
+        return
+    pin = click.prompt("PIN (4-8 digits)", hide_input=True, confirmation_prompt=True)
+    if not valid_pin(pin):
+        raise click.ClickException("a PIN is 4 to 8 digits")
+    caller.pin_hash = hash_secret(pin)
+    audit.record(session, "cli", "caller.set_pin", f"caller {caller.id}", which="pin",
+                 via="simulate")
+    click.echo(f"PIN set for {caller.id}.")
+
+
+@click.command("simulate")
+@click.option("--from", "from_number", required=True, help="The caller's number.")
+@click.option("--to", "to_number", help="The hotline's number (default: the first hotline).")
+@with_schema
+def simulate_command(from_number, to_number):
+    """Play one call to the hotline in the terminal: hear it, key digits, decide for the responders."""
+    app = current_app._get_current_object()
+    region = app.config.get("DEFAULT_REGION", "US")
+    caller_number = try_e164(from_number, region) or from_number
+    with session_scope(appdb.session_factory()) as session:
+        if to_number:
+            hotline = hotline_by_number(session, try_e164(to_number, region))
+        else:
+            hotline = session.scalar(select(m.Hotline).order_by(m.Hotline.id).limit(1))
+        if hotline is None:
+            raise click.ClickException("no such hotline (import a rota file first: "
+                                       "voiceline import fixtures/demo.yaml)")
+        caller = caller_by_number(session, try_e164(caller_number, region))
+        who = f"{caller.name}, {caller.org}" if caller else "an unknown caller"
+        click.echo(f"Calling {hotline.name or hotline.id} ({pretty(hotline.number)}) from "
+                   f"{pretty(caller_number)} ({who}); callers policy: {hotline.caller_policy}.")
+        if caller is not None and hotline.caller_policy == "pin" and not caller.pin_hash:
+            _offer_pin(session, caller)
+        hotline_number = hotline.number
+    if not app.config.get("TWILIO_AUTH_TOKEN"):
+        app.config["TWILIO_AUTH_TOKEN"] = secrets.token_hex(16)  # this process signs and checks
+    app.config["FALLBACK_NUMBERS"] = app.config.get("FALLBACK_NUMBERS") or []
+    simulation = Simulation(app, hotline_number, caller_number)
+    simulation.run()
+    with session_scope(appdb.session_factory()) as session:
+        record = call_record(session, load_call(session, simulation.sid))
+    click.echo("")
+    print_call(record)
