@@ -84,7 +84,7 @@ def _error_page(exc: HTTPException):
 
 def init_app(app: Flask) -> None:
     """Register the UI blueprints, CSRF, session settings, feeds and the `users` commands."""
-    from voiceline.web import cli, review, rota, users
+    from voiceline.web import audit_views, cli, feeds, ical, review, rota, users
 
     _configure(app)
     csrf.init_app(app)
@@ -103,6 +103,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(users.bp)
     rota.init_app(app)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(ical.bp)
+    app.register_blueprint(feeds.bp)
     app.cli.add_command(cli.users_group)
     review.init_app(app)
 
