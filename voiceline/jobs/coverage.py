@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
+from voiceline.directory import people_with_role
 from voiceline.jobs.messages import alert_managers, local_time, make_key
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import get_state, set_state
@@ -72,7 +73,12 @@ def scan_coverage(session: Session, settings: JobSettings, at: datetime, *,
     policies = {p.id: p for p in session.scalars(select(m.Policy))}
 
     new: list[tuple[dict, CoverageGap]] = []
-    for entry in gap_entries(session, window_start, days):
+    entries = gap_entries(session, window_start, days)
+    if entries and not people_with_role(session, "manager"):
+        # Recorded gaps are never told again, so wait (daily rescan) until someone can be told.
+        log.warning("coverage: %d gap(s) but no rota manager to tell", len(entries))
+        entries = []
+    for entry in entries:
         start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
         if end <= at or start >= horizon:
             continue
