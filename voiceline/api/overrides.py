@@ -74,7 +74,7 @@ def create_override():
                      created_by=actor())
     session.add(row)
     session.flush()
-    audit.record(session, actor(), "override.create", f"rota {rota_id}", via="api",
+    audit.record(session, actor(), "override.create", f"rota {rota_id} override {row.id}", via="api",
                  after=present(row))
     session.commit()
     return jsonify(present(row)), 201
@@ -93,12 +93,14 @@ def delete_override(oid: int):
         raise ApiError(409, "the override is over; past overrides stay as the record of who was on duty")
     if row.start < now:
         row.end = now
-        audit.record(session, actor(), "override.end", f"rota {row.rota_id}", via="api",
+        audit.record(session, actor(), "override.end", f"rota {row.rota_id} override {row.id}",
+                     via="api",
                      before=before, after=present(row))
         session.commit()
         return jsonify(present(row)), 200
     session.delete(row)
-    audit.record(session, actor(), "override.delete", f"rota {row.rota_id}", via="api",
+    audit.record(session, actor(), "override.delete", f"rota {row.rota_id} override {row.id}",
+                 via="api",
                  before=before)
     session.commit()
     return "", 204

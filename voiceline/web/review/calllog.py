@@ -200,12 +200,17 @@ class Page:
     newer: Cursor | None
 
 
+# Written as `t <= T AND (t < T OR id < I)` rather than `t < T OR (t = T AND id < I)`: with
+# bound parameters SQLite only turns the first shape into an index range (the second scans
+# the whole index: 200 ms instead of 0.2 ms at a million calls, see bench/calllog_bench.py).
 def _before(c: Cursor):
-    return or_(Call.started_at < c.started_at, and_(Call.started_at == c.started_at, Call.id < c.id))
+    return and_(Call.started_at <= c.started_at,
+                or_(Call.started_at < c.started_at, Call.id < c.id))
 
 
 def _after(c: Cursor):
-    return or_(Call.started_at > c.started_at, and_(Call.started_at == c.started_at, Call.id > c.id))
+    return and_(Call.started_at >= c.started_at,
+                or_(Call.started_at > c.started_at, Call.id > c.id))
 
 
 def call_page(session: Session, f: CallFilter, *, limit: int = 50, before: Cursor | None = None,

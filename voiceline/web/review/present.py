@@ -103,14 +103,20 @@ class TimelineEntry:
     detail: str = ""
 
 
-_EVENT_WORDS = {
-    "incoming": "call came in", "greeted": "caller greeted", "language": "language chosen",
-    "pin_ok": "PIN accepted", "pin_failed": "wrong PIN", "pin_locked": "number locked out",
-    "duress": "DURESS PIN used", "rejected": "caller rejected", "priority": "priority chosen",
-    "step_rang": "escalation step rang", "leg_result": "responder leg ended",
-    "screen_accepted": "responder accepted", "screen_declined": "responder declined",
-    "answered": "call answered", "voicemail": "voicemail recorded", "status": "call status",
-    "fallback": "fallback numbers dialled", "completed": "call ended",
+_EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' words
+    "greeted": "caller greeted", "language": "language chosen", "identified": "caller identified",
+    "allowlisted": "caller on the allowlist", "pin_ok": "PIN accepted",
+    "pin_not_set": "caller has no PIN set", "pin_locked": "number locked out after wrong PINs",
+    "locked": "number is locked out", "not_allowed": "caller not allowed",
+    "unknown_hotline": "dialled number is no hotline", "priority": "priority chosen",
+    "step_rang": "escalation step rang", "step_empty": "escalation step had nobody on duty",
+    "leg_answered": "responder picked up (screening)", "screen_accepted": "responder accepted",
+    "screen_declined": "responder declined", "leg_status": "responder leg status",
+    "leg_result": "responder leg ended", "dial_result": "step result", "bridged": "call connected",
+    "voicemail_offered": "voicemail offered", "voicemail_left": "voicemail left",
+    "recording": "recording stored", "notified": "responders and managers notified",
+    "caller_hung_up": "caller hung up", "call_status": "call status", "fallback":
+    "fallback numbers dialled", "line_test": "scheduled line test", "unseen_call": "call not seen before",
 }
 
 
