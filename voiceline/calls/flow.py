@@ -37,8 +37,8 @@ def incoming(ctx: Context, form: Mapping[str, str]) -> str:
     """A call comes in: create its record (once per CallSid) and greet or refuse."""
     sid = form["CallSid"][:64]
     call = call_by_sid(ctx.session, sid)
-    if call is not None:
-        return render(ctx, call)
+    if call is not None:  # Twilio repeated the request: the same first answer, nothing new
+        return render(ctx, call, greet=call.pin_attempts == 0 and call.priority is None)
     region = ctx.settings.region
     to_e164 = try_e164(form.get("To"), region)
     from_e164 = try_e164(form.get("From"), region)
