@@ -2,8 +2,8 @@
 
 PostgreSQL: a session-level advisory lock held on a dedicated connection for as long as
 the process lives (it is released when the connection drops, so a dead scheduler's
-standby takes over at its next tick). SQLite: an exclusive flock on a file in the
-instance folder, released by the kernel when the process dies.
+standby takes over at its next tick). SQLite: an exclusive flock on a file beside
+the database file, released by the kernel when the process dies.
 """
 
 from __future__ import annotations
@@ -19,12 +19,20 @@ log = logging.getLogger(__name__)
 PG_LOCK_KEY = 0x766C7363  # "vlsc": voiceline scheduler
 
 
+def _lock_path(engine: Engine, instance_path: Path) -> Path:
+    """Beside the SQLite file (one database, one lock, whatever the instance folder); else instance/."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return Path(database).resolve().with_name(Path(database).name + ".scheduler-lock")
+    return instance_path / "scheduler.lock"
+
+
 class SchedulerLock:
     """Try-acquire, keep and release the scheduler lock for one database."""
 
     def __init__(self, engine: Engine, instance_path: str | os.PathLike) -> None:
         self.engine = engine
-        self.path = Path(instance_path) / "scheduler.lock"
+        self.path = _lock_path(engine, Path(instance_path))
         self._conn: Connection | None = None
         self._fd: int | None = None
 

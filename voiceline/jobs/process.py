@@ -58,15 +58,15 @@ def outbox_job(app: Flask, lock: SchedulerLock) -> None:
 
 def build_scheduler(app: Flask, lock: SchedulerLock) -> BlockingScheduler:
     """The scheduler with its two jobs: the minute tick and the outbox poll."""
-    scheduler = BlockingScheduler(timezone=UTC, job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
+    options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
+    scheduler = BlockingScheduler(timezone=UTC, job_defaults=options)
     now = utcnow()
     next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     scheduler.add_job(tick_job, IntervalTrigger(minutes=1, start_date=next_minute, timezone=UTC),
-                      args=[app, lock], id="tick", name="minute tick", next_run_time=now)
+                      args=[app, lock], id="tick", name="minute tick", next_run_time=now, **options)
     poll = max(1, int(app.config.get("OUTBOX_POLL_SECONDS") or 10))
     scheduler.add_job(outbox_job, IntervalTrigger(seconds=poll, timezone=UTC), args=[app, lock],
-                      id="outbox", name="outbox sender")
+                      id="outbox", name="outbox sender", **options)
     return scheduler
 
 
