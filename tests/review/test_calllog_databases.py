@@ -1,0 +1,42 @@
+"""The call-log query and metrics on SQLite and PostgreSQL (same answers on both)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from voiceline.web.review import calllog
+from voiceline.web.review.metrics import load_metrics
+
+
+@pytest.fixture
+def app_config(app_config, any_db_url):
+    return {**app_config, "DATABASE_URL": any_db_url}
+
+
+def test_keyset_pages_filters_and_metrics(demo, session, mk):
+    same = mk.t0 + timedelta(hours=1)
+    made = {}
+    for n in range(12):
+        made[n] = mk(n, at=same if n in (4, 5, 6) else None, outcome="missed" if n % 4 == 0 else "answered",
+           answered_after=n + 1, legs=[("alice", "declined" if n % 3 == 0 else None, "completed")])
+    session.commit()
+    f = calllog.parse_filter({}, session)
+    seen, cursor = [], None
+    while True:
+        page = calllog.call_page(session, f, limit=5, before=cursor)
+        seen += [int(c.sid[2:]) for c in page.calls]
+        if page.older is None:
+            break
+        cursor = page.older
+    assert seen == [6, 5, 4, 11, 10, 9, 8, 7, 3, 2, 1, 0]
+    back = calllog.call_page(session, f, limit=5, after=calllog.Cursor(same, made[4].id))
+    assert [int(c.sid[2:]) for c in back.calls] == [6, 5]  # newer than call 4 at the same instant
+    missed = calllog.parse_filter({"outcome": "missed", "tests": "exclude"}, session)
+    assert [int(c.sid[2:]) for c in calllog.iter_calls(session, missed, batch=2)] == [4, 8, 0]
+    out = load_metrics(session, mk.t0, mk.t0 + timedelta(days=1), "Europe/Moscow")
+    assert (out["offered"], out["answered"], out["missed"]) == (12, 9, 3)
+    assert out["median_seconds_to_answer"] == 7 and out["p90_seconds_to_answer"] == 12
+    assert out["per_responder"][0] == {"person": "alice", "rung": 12, "answered": 9, "declined": 4,
+                                       "median_seconds_to_answer": 7, "p90_seconds_to_answer": 12}
