@@ -82,6 +82,8 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value)
+    if not text or text[0] not in "=@\t\r+-":  # the common case, without the regex
+        return text
     return "'" + text if _FORMULA.match(text) else text
 
 
