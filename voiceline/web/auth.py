@@ -57,17 +57,21 @@ def _password_version(user: User) -> str:
 
 def current_user() -> User | None:
     """The logged-in, active User of this request, or None."""
-    if "_vl_user" not in g:
-        user = None
-        uid = session.get("uid")
-        if uid is not None:
-            user = appdb.db_session().get(User, uid)
-            stale = "pwv" in session and user is not None and session["pwv"] != _password_version(user)
-            if user is None or not user.active or stale:
-                session.clear()
-                user = None
-        g._vl_user = user
-    return g._vl_user
+    # Cached on g per request: a streamed response keeps its app context (and g) alive,
+    # and a later request may run inside it.
+    cached = g.get("_vl_user")
+    if cached is not None and cached[0] is request.environ:
+        return cached[1]
+    user = None
+    uid = session.get("uid")
+    if uid is not None:
+        user = appdb.db_session().get(User, uid)
+        stale = "pwv" in session and user is not None and session["pwv"] != _password_version(user)
+        if user is None or not user.active or stale:
+            session.clear()
+            user = None
+    g._vl_user = (request.environ, user)
+    return user
 
 
 def actor() -> str:

@@ -93,7 +93,7 @@ def new_user():
         try:
             user = create_user(db, form.username.data, password, form.role.data,
                                form.person_id.data or None, must_change_password=True,
-                               timezone=form.timezone.data.strip() or None)
+                               timezone=(form.timezone.data or "").strip() or None)
         except ValueError as exc:
             form.username.errors.append(str(exc))
         else:
@@ -121,7 +121,7 @@ def edit_user(user_id: int):
             db = appdb.db_session()
             before = user_summary(user)
             user.role, user.person_id = form.role.data, form.person_id.data or None
-            user.timezone = form.timezone.data.strip() or None
+            user.timezone = (form.timezone.data or "").strip() or None
             user.active = form.active.data
             if before != user_summary(user):
                 audit.record(db, actor(), "user.update", f"user {user.username}",
@@ -156,7 +156,7 @@ def account():
     form = AccountForm(obj=user)
     if form.validate_on_submit():
         before = user.timezone
-        user.timezone = form.timezone.data.strip() or None
+        user.timezone = (form.timezone.data or "").strip() or None
         if before != user.timezone:
             audit.record(db, actor(), "user.update", f"user {user.username}",
                          before={"timezone": before}, after={"timezone": user.timezone})

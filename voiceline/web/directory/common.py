@@ -16,6 +16,8 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
 def split_list(text: str | None) -> list[str]:
     """'en, ru' -> ['en', 'ru'] (commas or new lines)."""
+    if not isinstance(text, str):
+        return []
     return [p.strip() for p in re.split(r"[,\n]", text or "") if p.strip()]
 
 
