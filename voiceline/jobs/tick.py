@@ -72,19 +72,23 @@ def _run_step(report: TickReport, name: str, step: Callable[[], Any]) -> None:
         return
 
 
-def _duty_step(factory: sessionmaker[Session], settings: JobSettings, rota_id: str,
-               at: datetime) -> Counter:
+def _duty_step(factory: sessionmaker[Session], settings: JobSettings, view: RotaView,
+               people: dict[str, m.Person], at: datetime) -> Counter:
     with session_scope(factory) as session:
-        row = session.get(m.Rota, rota_id)
-        engine_rota = load_rotas(session, [rota_id]).get(rota_id)
-        if row is None or engine_rota is None:
-            return Counter()
-        view = RotaView(row, compile_rota(engine_rota))
-        people = {p.id: p for p in session.scalars(select(m.Person))}
         counts = sync_history(session, settings, view, people, at)
         counts["reminders"] += queue_reminders(session, view, people, at)
         counts["reachability_calls"] += reachability.queue_checks(session, settings, view, people, at)
         return counts
+
+
+def _load(factory: sessionmaker[Session]) -> tuple[list[RotaView], dict[str, m.Person]]:
+    """Every rota (row and compiled engine value) and person, read once per tick (detached, read-only)."""
+    with session_scope(factory) as session:
+        rows = list(session.scalars(select(m.Rota).order_by(m.Rota.id)))
+        engine_rotas = load_rotas(session)
+        people = {p.id: p for p in session.scalars(select(m.Person))}
+    views = [RotaView(row, compile_rota(engine_rotas[row.id])) for row in rows if row.id in engine_rotas]
+    return views, people
 
 
 def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None) -> TickReport:
@@ -95,10 +99,11 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     http_client = http_client or app.config.get("TWILIO_HTTP_CLIENT")
     report = TickReport(at)
 
-    with session_scope(factory) as session:
-        rota_ids = list(session.scalars(select(m.Rota.id).order_by(m.Rota.id)))
-    for rota_id in rota_ids:
-        _run_step(report, "duty", lambda rid=rota_id: _duty_step(factory, settings, rid, at))
+    loaded: list = []
+    _run_step(report, "load", lambda: loaded.extend(_load(factory)))
+    views, people = loaded or ([], {})
+    for view in views:
+        _run_step(report, "duty", lambda v=view: _duty_step(factory, settings, v, people, at))
 
     def scoped(work: Callable[[Session], Any]) -> Callable[[], Any]:
         def run():
