@@ -15,6 +15,9 @@ def init_app(app: Flask) -> None:
     """Create the app's engine and session factory; close sessions at teardown."""
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions[_KEY] = (engine, make_sessionmaker(engine))
+    # A request inside an app context that is already pushed (CLI commands driving the test
+    # client) shares that context's g: close per request too, so no request sees stale data.
+    app.teardown_request(_close_session)
     app.teardown_appcontext(_close_session)
 
 
