@@ -72,10 +72,10 @@ def sync_history(session: Session, settings: JobSettings, rota: RotaView,
     for pid in current:
         if pid in open_rows:
             continue
-        start = run_start(compiled, pid, at) or at
-        record, created = _open_record(session, rota.row.id, pid, start, at)
+        start = run_start(compiled, pid, at)
+        record, created = _open_record(session, rota.row.id, pid, start or at, at)
         counts["started"] += created
-        if at - start > settings.handoff_stale:
+        if start is None or at - start > settings.handoff_stale:
             continue  # e.g. the scheduler was down for a day: history yes, a stale message no
         person = _active(people, pid)
         if person is None:
