@@ -136,4 +136,6 @@ def test_import_and_oncall_on_postgres(postgres_url, tmp_path):
     assert "no changes" in runner.invoke(args=["import", str(path)]).output
     answer = json.loads(runner.invoke(args=["oncall", "--rota", "nightly", "--at",
                                             "2026-11-01T05:30:00Z", "--json"]).output)
-    assert answer["until"] == "2026-11-02T06:30:00Z"  # 01:30 first occurrence + 25 h shift... of 02:30
+    # the shift that began 2026-10-31 02:30 EDT (06:30Z) ends 2026-11-01 02:30 EST: 25 h
+    assert answer["until"] == "2026-11-01T07:30:00Z"
+    assert answer["on_duty"][0]["id"] == "ann"  # day 244 after the anchor
