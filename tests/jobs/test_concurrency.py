@@ -88,3 +88,29 @@ def test_the_lock_makes_the_second_scheduler_a_hot_standby(rota, second_app, h, 
         standby.release()
     assert len(h.outbox(rota, purpose="handoff")) == 1
     assert len(fake_twilio.sent()) == 1
+
+
+def test_the_standby_takes_over_when_the_active_scheduler_dies(rota, second_app, h):
+    from sqlalchemy import text
+
+    first = SchedulerLock(appdb.engine(rota), rota.instance_path)
+    standby = SchedulerLock(appdb.engine(second_app), rota.instance_path)
+    try:
+        assert first.acquire() and not standby.acquire()
+        if appdb.engine(rota).dialect.name == "postgresql":
+            # the active scheduler's host vanishes: its connection, and the lock, go with it
+            pid = first._conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            with appdb.engine(second_app).connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                conn.commit()
+        else:
+            import os
+
+            os.close(first._fd)  # what the kernel does when the process dies
+            first._fd = None
+        assert tick_job(second_app, standby, h.utc("2026-03-05T14:00")) is not None
+        assert standby.held
+        assert not first.acquire()  # the old one, if it comes back, is now the standby
+    finally:
+        first.release()
+        standby.release()

@@ -207,5 +207,8 @@ def test_outbox_command_lists_messages_and_filters(rota, put, h, runner):
     assert result.exit_code == 0, result.output
     assert "outbox: 1 pending, 0 held, 0 sending, 0 sent, 0 failed" in result.output
     assert "first line" in result.output and "second" not in result.output
+    assert "the scheduler has not ticked yet" in result.output
     assert json.loads(runner.invoke(args=["outbox", "--json", "--status", "sent"]).output) == []
     assert runner.invoke(args=["outbox", "--status", "bogus"]).exit_code == 2
+    assert runner.invoke(args=["scheduler", "--once", "--at", "2026-03-05T14:01:00Z"]).exit_code == 0
+    assert "(as of 2026-03-05T14:01:00Z)" in runner.invoke(args=["outbox"]).output

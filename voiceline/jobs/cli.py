@@ -13,6 +13,7 @@ from voiceline import appdb
 from voiceline import models as m
 from voiceline.cli import instant_option, with_schema
 from voiceline.db import session_scope
+from voiceline.jobs.state import get_state
 from voiceline.models.jobs import LineTest
 from voiceline.oncall import iso_z
 
@@ -83,11 +84,17 @@ def outbox_command(status, limit, as_json):
             query = query.where(m.OutboxMessage.status == status)
         messages = list(session.scalars(query))
         totals = dict(session.execute(count_query).all())
+        last_tick = get_state(session, "tick")
     if as_json:
         click.echo(json.dumps([_message_json(msg) for msg in messages], indent=2))
         return
     summary = ", ".join(f"{totals.get(s, 0)} {s}" for s in STATUSES)
     click.echo(f"outbox: {summary}")
+    if last_tick.get("ran_at"):
+        click.echo(f"last scheduler tick: {last_tick['ran_at']} (as of {last_tick['at']})"
+                   + (f", {len(last_tick['errors'])} step(s) failed" if last_tick.get("errors") else ""))
+    else:
+        click.echo("the scheduler has not ticked yet: nothing is sent until `voiceline scheduler` runs.")
     if totals.get("held") and not current_app.config.get("TWILIO_ACCOUNT_SID"):
         click.echo("held messages leave once TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set.")
     for msg in messages:
