@@ -30,3 +30,13 @@ def test_line_test_slots_are_aligned_to_the_interval(h):
     assert slot_start(h.utc("2026-03-05T10:59:59"), hour) == h.utc("2026-03-05T10:00")
     assert slot_start(h.utc("2026-03-05T11:00"), hour) == h.utc("2026-03-05T11:00")
     assert slot_start(h.utc("2026-03-05T13:00"), timedelta(hours=6)) == h.utc("2026-03-05T12:00")
+
+
+def test_sender_numbers_are_normalised_to_e164():
+    from voiceline.jobs.settings import JobSettings
+
+    settings = JobSettings.from_config({"LINETEST_FROM": "+1 (202) 555-0199", "SMS_FROM": "MG" + "a" * 32,
+                                        "CALL_FROM": "202 555 0198", "DEFAULT_REGION": "US"})
+    assert settings.linetest_from == "+12025550199"
+    assert settings.sms_from == "MG" + "a" * 32
+    assert settings.call_from == "+12025550198"

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from voiceline.phones import try_e164
+
 
 @dataclass(frozen=True)
 class JobSettings:
@@ -38,17 +40,26 @@ class JobSettings:
             value = config.get(key)
             return timedelta(minutes=default if value is None else int(value))
 
+        region = config.get("DEFAULT_REGION") or "US"
+
+        def number(key: str) -> str | None:
+            # Twilio wants E.164 ("+1 202 555 0199" is refused); a messaging service SID stays as is.
+            value = (config.get(key) or "").strip()
+            if not value or value.startswith("MG"):
+                return value or None
+            return try_e164(value, region) or value
+
         return cls(
             account_sid=config.get("TWILIO_ACCOUNT_SID") or None,
             auth_token=config.get("TWILIO_AUTH_TOKEN") or None,
             public_url=(config.get("PUBLIC_URL") or "").rstrip("/") or None,
-            sms_from=config.get("SMS_FROM") or None,
-            call_from=config.get("CALL_FROM") or None,
+            sms_from=number("SMS_FROM"),
+            call_from=number("CALL_FROM"),
             handoff_stale=minutes("HANDOFF_STALE_MINUTES", 60),
             max_attempts=max(1, int(config.get("OUTBOX_MAX_ATTEMPTS") or 8)),
             coverage_days=int(config.get("COVERAGE_DAYS") or 14),
             reachability_timeout=minutes("REACHABILITY_TIMEOUT_MINUTES", 10),
-            linetest_from=config.get("LINETEST_FROM") or None,
+            linetest_from=number("LINETEST_FROM"),
             linetest_interval=minutes("LINETEST_INTERVAL_MINUTES", 360),
             linetest_alert=minutes("LINETEST_ALERT_MINUTES", 5),
             linetest_hotlines=tuple(config.get("LINETEST_HOTLINES") or ()),
