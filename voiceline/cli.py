@@ -240,8 +240,13 @@ def audit_verify():
 @with_schema
 def run_command(host, port, debug):
     """Serve the hotline webhooks, web UI and API (development server; use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
     click.echo(f"voiceline on http://{host}:{port}/  (webhooks under /voice/)")
-    current_app.run(host=host, port=port, debug=debug, use_reloader=debug)
+    # Flask's app.run() refuses to start under the flask CLI; serve with werkzeug directly.
+    app = current_app._get_current_object()
+    app.debug = debug
+    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
 COMMANDS = (db_group, import_command, export_command, oncall_command, shifts_command, gaps_command,

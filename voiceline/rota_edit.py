@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from voiceline import models as m
 from voiceline.rota import edit_layer
 from voiceline.rota.store import layer_to_engine
-from voiceline.rotafile.apply import store_layer_versions
 
 
 def write_layer_edit(session: Session, rota: m.Rota, layer: m.Layer, *, at: datetime,
@@ -27,6 +26,30 @@ def write_layer_edit(session: Session, rota: m.Rota, layer: m.Layer, *, at: date
         if row.id not in before or row.id is None:
             row.created_by = created_by
     layer.priority = edited.priority
+    session.flush()
+
+
+def store_layer_versions(session: Session, layer: m.Layer, versions) -> None:
+    """Make the layer's version rows equal the engine's versions (in time order).
+
+    Versions in force keep their rows (only an end date may change); a version that had not
+    started yet may be replaced by a newer edit, so its row is rewritten or deleted.
+    """
+    rows = sorted(layer.versions, key=lambda v: (v.valid_from is not None, v.valid_from, v.id))
+    for index, version in enumerate(versions):
+        values = {"members": list(version.members),
+                  "anchor": version.anchor.strftime("%Y-%m-%dT%H:%M"),
+                  "period": str(version.period), "windows": [w.to_dict() for w in version.windows],
+                  "valid_from": version.valid_from, "valid_until": version.valid_until}
+        if index < len(rows):
+            for key, value in values.items():
+                if getattr(rows[index], key) != value:
+                    setattr(rows[index], key, value)
+        else:
+            layer.versions.append(m.LayerVersion(**values))
+    for row in rows[len(versions):]:
+        layer.versions.remove(row)
+        session.delete(row)
     session.flush()
 
 

@@ -216,3 +216,21 @@ def test_second_edit_in_the_same_shift_replaces_the_pending_version(demo, sessio
     layer = session.scalar(select(m.Layer).where(m.Layer.rota_id == "primary"))
     assert [v.members for v in sorted(layer.versions, key=lambda v: v.id)] == [
         ["alice", "dmitri", "grace"], ["alice", "grace", "dmitri"]]
+
+
+def test_layer_leaving_the_file_after_a_pending_edit(demo, session, doc):
+    now = datetime(2026, 2, 4, 12, 0, tzinfo=UTC)
+    doc["rotas"][1]["layers"][0]["members"] = ["carol", "boris"]  # pending version from Feb 5 08:00
+    apply_plan(session, parse_document(doc), actor="test", at=now)
+    del doc["rotas"][1]["layers"][0]
+    report = apply_plan(session, parse_document(doc), actor="test",
+                        at=datetime(2026, 2, 4, 13, 0, tzinfo=UTC))
+    session.commit()
+    # layers are matched by name, so the remaining "nights" layer is untouched
+    assert report.removed == ["rota backup layer 0"] and report.updated == []
+    rota = load_rotas(session)["backup"]
+    days_layer = min(rota.layers, key=lambda la: int(la.id))
+    assert [v.valid_until for v in days_layer.versions] == [datetime(2026, 2, 4, 13, tzinfo=UTC)]
+    # the day layer is gone after 13:00Z; the night layer (20:00-08:00 Moscow) remains
+    assert on_duty(rota, datetime(2026, 2, 5, 10, tzinfo=UTC)).people == ()
+    assert on_duty(rota, datetime(2026, 2, 5, 20, tzinfo=UTC)).people != ()

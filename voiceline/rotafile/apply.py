@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from voiceline import audit
 from voiceline import models as m
 from voiceline.db import utcnow
-from voiceline.rota import Period, Window, edit_layer
-from voiceline.rota.store import layer_to_engine
+from voiceline.rota import Period, Window
+from voiceline.rota_edit import end_layer, write_layer_edit
 from voiceline.rotafile.parse import Plan
 
 
@@ -111,9 +111,10 @@ def _apply_rota(session: Session, report: ImportReport, r: dict, now: datetime) 
                     "notify_outgoing": r["notify_outgoing"]})
     session.flush()
     active = active_layers(rota)
+    matched = _match_layers(active, r["layers"])
     next_position = max((layer.position for layer in rota.layers), default=-1) + 1
     for position, spec in enumerate(r["layers"]):
-        layer = active[position] if position < len(active) else None
+        layer = matched[position]
         if layer is None:
             layer = m.Layer(position=next_position, name=spec["name"], priority=spec["priority"])
             next_position += 1
@@ -126,11 +127,8 @@ def _apply_rota(session: Session, report: ImportReport, r: dict, now: datetime) 
             report.updated.append(f"rota {r['id']} layer {position}")
         if _edit_layer_content(session, rota, layer, spec, now):
             report.updated.append(f"rota {r['id']} layer {position} (new version)")
-    for layer in active[len(r["layers"]):]:
-        for version in layer.versions:
-            if version.valid_until is None or version.valid_until > now:
-                # A layer leaves the file: end it now, keep its history.
-                version.valid_until = max(now, version.valid_from or now)
+    for layer in [la for la in active if la not in matched]:
+        end_layer(session, layer, now)  # a layer leaves the file: end it now, keep its history
         report.removed.append(f"rota {r['id']} layer {layer.position}")
     _sync_overrides(session, report, rota, r["overrides"], now)
 
@@ -146,6 +144,17 @@ def active_layers(rota: m.Rota) -> list[m.Layer]:
             if layer.versions and newest_version(layer).valid_until is None]
 
 
+def _match_layers(active: list[m.Layer], specs: list[dict]) -> list[m.Layer | None]:
+    """Pair file layers with stored ones: by name when every layer is uniquely named, else by order."""
+    names = [spec["name"] for spec in specs]
+    stored = [layer.name for layer in active]
+    by_name = all(names) and len(set(names)) == len(names) and len(set(stored)) == len(stored)
+    if by_name:
+        lookup = {layer.name: layer for layer in active}
+        return [lookup.get(name) for name in names]
+    return [active[i] if i < len(active) else None for i in range(len(specs))]
+
+
 def _edit_layer_content(session: Session, rota: m.Rota, layer: m.Layer, spec: dict,
                         now: datetime) -> bool:
     """Add a new layer version when content differs from the newest one."""
@@ -154,35 +163,12 @@ def _edit_layer_content(session: Session, rota: m.Rota, layer: m.Layer, spec: di
               "windows": spec["windows"]}
     if all(getattr(newest, k) == v for k, v in wanted.items()) and newest.valid_until is None:
         return False
-    edited = edit_layer(
-        layer_to_engine(layer), rota.timezone, at=now, members=tuple(spec["members"]),
+    write_layer_edit(
+        session, rota, layer, at=now, created_by="import", members=tuple(spec["members"]),
         anchor=datetime.fromisoformat(spec["anchor"]), period=Period.parse(spec["every"]),
         windows=tuple(Window.parse(w) for w in spec["windows"]),
     )
-    store_layer_versions(session, layer, edited.versions)
     return True
-
-
-def store_layer_versions(session: Session, layer: m.Layer, versions) -> None:
-    """Make the layer's version rows equal the engine's versions (in time order).
-
-    Versions in force keep their rows (only an end date may change); a version that had not
-    started yet may be replaced by a newer edit, so its row is rewritten or deleted.
-    """
-    rows = sorted(layer.versions, key=lambda v: (v.valid_from is not None, v.valid_from, v.id))
-    for index, version in enumerate(versions):
-        values = {"members": list(version.members),
-                  "anchor": version.anchor.strftime("%Y-%m-%dT%H:%M"),
-                  "period": str(version.period), "windows": [w.to_dict() for w in version.windows],
-                  "valid_from": version.valid_from, "valid_until": version.valid_until}
-        if index < len(rows):
-            _assign(rows[index], values)
-        else:
-            layer.versions.append(m.LayerVersion(**values))
-    for row in rows[len(versions):]:
-        layer.versions.remove(row)
-        session.delete(row)
-    session.flush()
 
 
 def _sync_overrides(session: Session, report: ImportReport, rota: m.Rota, wanted: list[dict],
