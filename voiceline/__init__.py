@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: settings from the environment, then `config` on top."""
-    from voiceline import appdb, cli, config as settings
-    from voiceline import api, calls, jobs, web, webhooks
+    from voiceline import api, appdb, calls, cli, jobs, web, webhooks
+    from voiceline import config as settings
 
     app = Flask(__name__, instance_relative_config=True)
     if config and config.get("INSTANCE_PATH"):

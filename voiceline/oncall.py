@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from voiceline import models as m
 from voiceline.rota import gaps, on_duty, policy_gaps, shifts
-from voiceline.rota.store import load_policies, load_rotas
+from voiceline.rota_store import load_policies, load_rotas
 
 
 class UnknownRota(LookupError):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from voiceline import models as m
 from voiceline.rota import edit_layer
-from voiceline.rota.store import layer_to_engine
+from voiceline.rota_store import layer_to_engine
 
 
 def write_layer_edit(session: Session, rota: m.Rota, layer: m.Layer, *, at: datetime,

@@ -98,3 +98,23 @@ def test_postgres_migrates_and_stores_utc(postgres_url):
         assert person.created_at == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
         assert person.languages == ["en"]
     engine.dispose()
+
+
+def test_healthz_reports_a_silent_scheduler(app, client):
+    from voiceline.jobs.tick import run_tick
+
+    body = client.get("/healthz").get_json()
+    assert body["ok"] and "never ticked" in body["scheduler"]["warning"]
+    run_tick(app, datetime.now(UTC))
+    body = client.get("/healthz").get_json()
+    assert body["ok"] and body["scheduler"]["stale"] is False
+    with app.app_context():
+        from voiceline.jobs.state import set_state
+
+        db = appdb.session_factory(app)()
+        old = datetime.now(UTC) - timedelta(minutes=30)
+        set_state(db, "tick", {"ran_at": old.strftime("%Y-%m-%dT%H:%M:%SZ")}, old)
+        db.commit()
+        db.close()
+    response = client.get("/healthz")
+    assert response.status_code == 503 and "not ticked" in response.get_json()["error"]

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
 from voiceline import appdb
 from voiceline import models as m
-from voiceline.db import make_engine
 from voiceline.jobs.tick import run_tick
 
 HERE = Path(__file__).resolve().parent
@@ -58,42 +56,6 @@ class FakeTwilio(HttpClient):
     def sent(self, kind: str = "Messages") -> list[dict]:
         """The data of each successful-looking request to Messages.json or Calls.json."""
         return [r["data"] for r in self.requests if r["path"].endswith(f"/{kind}.json")]
-
-
-def _initial_env(name: str) -> str | None:
-    """A variable from the process's initial environment.
-
-    tests/conftest.py drops every VOICELINE_* variable before it reads
-    VOICELINE_TEST_POSTGRES_URL, so its postgres_url always skips; /proc keeps the original.
-    """
-    try:
-        raw = Path("/proc/self/environ").read_bytes()
-    except OSError:
-        return None
-    for item in raw.split(b"\0"):
-        key, _, value = item.partition(b"=")
-        if key.decode(errors="replace") == name:
-            return value.decode()
-    return None
-
-
-PG_ADMIN_URL = _initial_env("VOICELINE_TEST_POSTGRES_URL")
-
-
-@pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL database (skipped when no test server runs)."""
-    if not PG_ADMIN_URL:
-        pytest.skip("PostgreSQL not configured (scripts/with-test-services sets it)")
-    name = f"vl_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from voiceline.models.calls import Call, CallLeg
 from voiceline.models.directory import Caller, Hotline, Person
 from voiceline.phones import try_e164
 from voiceline.rota import resolve_policy
-from voiceline.rota.store import load_policy
+from voiceline.rota_store import load_policy
 
 MAX_TOGETHER = 10  # Twilio rings at most ten <Number>s of one <Dial> at once
 CONNECTED = {"completed", "answered"}

@@ -23,7 +23,7 @@ from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import get_state, set_state
 from voiceline.models.jobs import CoverageGap
 from voiceline.oncall import gap_entries, iso_z, parse_instant
-from voiceline.rota.store import load_policies, load_rotas
+from voiceline.rota_store import load_policies, load_rotas
 
 log = logging.getLogger(__name__)
 STATE = "coverage"

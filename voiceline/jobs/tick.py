@@ -30,7 +30,7 @@ from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
 from voiceline.oncall import iso_z
 from voiceline.rota import compile_rota
-from voiceline.rota.store import load_rotas
+from voiceline.rota_store import load_rotas
 
 log = logging.getLogger(__name__)
 RETRIES = 3  # SQLite answers "database is locked" when two writers race; a step is retried

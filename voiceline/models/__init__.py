@@ -1,11 +1,11 @@
 """All tables; importing this package registers every model on Base.metadata."""
 
-from voiceline.models.directory import CALLER_POLICIES, Caller, CallerPhone, Hotline, Person
-from voiceline.models.rota import Layer, LayerVersion, Override, Policy, PolicyStep, Rota, Swap
-from voiceline.models.shared import AuditEntry, OutboxMessage
 from voiceline.models import calls as _calls  # noqa: F401  (the call log, owned by the call area)
 from voiceline.models import jobs as _jobs  # noqa: F401  (clock work)
 from voiceline.models import web as _web  # noqa: F401  (accounts, tokens, feeds)
+from voiceline.models.directory import CALLER_POLICIES, Caller, CallerPhone, Hotline, Person
+from voiceline.models.rota import Layer, LayerVersion, Override, Policy, PolicyStep, Rota, Swap
+from voiceline.models.shared import AuditEntry, OutboxMessage
 
 __all__ = [
     "CALLER_POLICIES", "AuditEntry", "Caller", "CallerPhone", "Hotline", "Layer", "LayerVersion",

@@ -19,7 +19,7 @@ from voiceline import models as m
 from voiceline.db import utcnow
 from voiceline.models.web import FeedToken
 from voiceline.rota import Segment, shifts
-from voiceline.rota.store import load_rotas
+from voiceline.rota_store import load_rotas
 from voiceline.web.auth import token_digest
 
 bp = Blueprint("ical", __name__, url_prefix="/ical")

@@ -1,14 +1,14 @@
 """foundation: directory, rotas, policies, audit log, outbox
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 Create Date: 2026-11-27 14:05:01.908911
 """
 
-from alembic import op
 import sqlalchemy as sa
-import voiceline.db
+from alembic import op
 
+import voiceline.db
 
 revision = '0001_foundation'
 down_revision = None

@@ -5,10 +5,10 @@ Revises: 0001_foundation
 Create Date: 2026-11-27 14:06:24.495369
 """
 
-from alembic import op
 import sqlalchemy as sa
-import voiceline.db
+from alembic import op
 
+import voiceline.db
 
 revision = '0002_calls'
 down_revision = '0001_foundation'

@@ -4,8 +4,9 @@ Revision ID: 0003_jobs
 Revises: 0002_calls
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import voiceline.db
 
 revision = "0003_jobs"

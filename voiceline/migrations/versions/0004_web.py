@@ -5,10 +5,10 @@ Revises: 0003_jobs
 Create Date: 2026-11-27 14:06:25.117784
 """
 
-from alembic import op
 import sqlalchemy as sa
-import voiceline.db
+from alembic import op
 
+import voiceline.db
 
 revision = '0004_web'
 down_revision = '0003_jobs'

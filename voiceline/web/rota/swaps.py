@@ -13,8 +13,8 @@ from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.db import utcnow
 from voiceline.rota import shifts
-from voiceline.rota.store import rota_to_engine
 from voiceline.rota_edit import override_problems
+from voiceline.rota_store import rota_to_engine
 from voiceline.web.auth import actor, current_user, has_role, role_required
 from voiceline.web.rota.common import bp, local_field, person_choices
 from voiceline.web.rota.forms import SwapOfferForm, SwapTakeForm

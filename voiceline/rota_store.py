@@ -1,4 +1,4 @@
-"""Load rotas and policies from the database into the pure engine's values."""
+"""Load rotas and policies from the database into the pure engine's values (outside the pure rota/ package)."""
 
 from __future__ import annotations
 
