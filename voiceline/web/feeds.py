@@ -12,6 +12,7 @@ from voiceline import models as m
 from voiceline.db import utcnow
 from voiceline.models.web import FeedToken
 from voiceline.web.auth import actor, current_user, has_role, role_required
+from voiceline.web.choices import options
 from voiceline.web.ical import new_feed_token
 
 bp = Blueprint("feeds", __name__)
@@ -45,7 +46,7 @@ def _visible(row: FeedToken) -> bool:
 def feeds():
     """Calendar feeds the user may see; a new one's URL is shown once."""
     form = FeedForm()
-    form.target.choices = _targets()
+    form.target.choices = options(_targets())
     new_url = None
     db = appdb.db_session()
     if form.validate_on_submit():

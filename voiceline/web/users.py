@@ -26,6 +26,7 @@ from voiceline.web.auth import (
     token_digest,
     user_summary,
 )
+from voiceline.web.choices import options
 
 bp = Blueprint("users", __name__)
 ROLE_LABELS = {"admin": "admin", "rota_manager": "rota manager", "reviewer": "reviewer",
@@ -42,12 +43,12 @@ def _check_zone(_form, field):
 
 def _people_choices():
     people = appdb.db_session().scalars(select(m.Person).order_by(m.Person.name)).all()
-    return [("", "(none)")] + [(p.id, f"{p.name} ({p.id})") for p in people]
+    return options([("", "(none)")] + [(p.id, f"{p.name} ({p.id})") for p in people])
 
 
 class UserForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    role = SelectField("Role", choices=options((r, ROLE_LABELS[r]) for r in ROLES))
     person_id = SelectField("Person", choices=[], validate_choice=True)
     timezone = StringField("Time zone", validators=[Optional(), Length(max=64), _check_zone])
     active = BooleanField("Active", default=True)

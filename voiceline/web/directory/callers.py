@@ -12,6 +12,7 @@ from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.passwords import hash_secret, valid_pin, verify_secret
 from voiceline.web.auth import actor, role_required
+from voiceline.web.choices import options
 from voiceline.web.directory.common import MANAGE, bp, e164, language_list, split_list
 from voiceline.web.rota.forms import valid_id
 
@@ -39,7 +40,7 @@ class CallerForm(FlaskForm):
 
 
 class PinForm(FlaskForm):
-    which = SelectField("Which PIN", choices=[("pin", "PIN"), ("duress", "duress PIN")])
+    which = SelectField("Which PIN", choices=options([("pin", "PIN"), ("duress", "duress PIN")]))
     pin = PasswordField("New PIN (4 to 8 digits)", validators=[DataRequired()])
     confirm = PasswordField("New PIN again", validators=[DataRequired(), EqualTo("pin", "the two entries differ")])
     clear = BooleanField("Clear this PIN instead")

@@ -21,6 +21,7 @@ from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.models.directory import CALLER_POLICIES
 from voiceline.web.auth import actor, role_required
+from voiceline.web.choices import options
 from voiceline.web.directory.common import MANAGE, bp, e164, language_list, split_list, valid_phone
 from voiceline.web.rota.forms import valid_id
 
@@ -50,9 +51,9 @@ class HotlineForm(FlaskForm):
     number = StringField("Number", validators=[DataRequired(), Length(max=40), valid_phone])
     policy_id = SelectField("Escalation policy", choices=[])
     languages = StringField("Languages (first = default)", validators=[DataRequired(), language_list(True)])
-    caller_policy = SelectField("Who may call", choices=[
+    caller_policy = SelectField("Who may call", choices=options([
         ("pin", "pin: known number and PIN"), ("allowlist", "allowlist: known numbers only"),
-        ("open", "open: anyone (marked unverified)")])
+        ("open", "open: anyone (marked unverified)")]))
     ask_priority = BooleanField("Ask for a priority (1 urgent, 2 routine)")
 
 
@@ -70,8 +71,8 @@ def _policy_form(policy: m.Policy | None) -> PolicyForm:
         for entry, step in zip(form.steps, policy.steps if policy else [], strict=False):
             entry.rotas.data, entry.people.data = list(step.rotas), list(step.people)
             entry.ring_seconds.data = step.ring_seconds
-    rotas = [(r.id, r.name or r.id) for r in db.scalars(select(m.Rota).order_by(m.Rota.id))]
-    people = [(p.id, p.name) for p in db.scalars(select(m.Person).order_by(m.Person.name))]
+    rotas = options((r.id, r.name or r.id) for r in db.scalars(select(m.Rota).order_by(m.Rota.id)))
+    people = options((p.id, p.name) for p in db.scalars(select(m.Person).order_by(m.Person.name)))
     for entry in form.steps:
         entry.rotas.choices, entry.people.choices = rotas, people
     return form
@@ -141,7 +142,8 @@ def edit_hotline(hotline_id: str | None = None):
     if hotline_id and hotline is None:
         abort(404)
     form = HotlineForm(obj=hotline)
-    form.policy_id.choices = [(p.id, p.name or p.id) for p in db.scalars(select(m.Policy).order_by(m.Policy.id))]
+    form.policy_id.choices = options((p.id, p.name or p.id)
+                                     for p in db.scalars(select(m.Policy).order_by(m.Policy.id)))
     if request.method == "GET":
         form.languages.data = ", ".join(hotline.languages) if hotline else "en-US"
     if hotline:

@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, request
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from voiceline import appdb
 from voiceline import models as m
 from voiceline.db import utcnow
 from voiceline.oncall import parse_instant
+from voiceline.web.choices import options
 from voiceline.web.timefmt import from_input
 
 bp = Blueprint("rota", __name__, url_prefix="/rota")
@@ -31,11 +33,11 @@ def people() -> dict[str, m.Person]:
     return {p.id: p for p in rows}
 
 
-def person_choices(blank: str | None = None, active_only: bool = True) -> list[tuple[str, str]]:
-    """(id, 'Name (id)') for select fields."""
+def person_choices(blank: str | None = None, active_only: bool = True) -> list[SelectChoice]:
+    """Options (id, 'Name (id)') for select fields, optionally after a blank one."""
     choices = [("", blank)] if blank is not None else []
-    return choices + [(p.id, f"{p.name} ({p.id})") for p in people().values()
-                      if p.active or not active_only]
+    return options(choices + [(p.id, f"{p.name} ({p.id})") for p in people().values()
+                              if p.active or not active_only])
 
 
 def request_instant(name: str = "at") -> datetime:

@@ -11,6 +11,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from voiceline.rota import Period, Window
+from voiceline.web.choices import options
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _WINDOW_RE = re.compile(r"^(?:(?P<days>[a-z ,]+)\s+)?(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})$")
@@ -123,8 +124,8 @@ class LayerForm(FlaskForm):
 
 
 class OverrideForm(FlaskForm):
-    kind = SelectField("Kind", choices=[("replace", "replace someone"), ("add", "add someone"),
-                                        ("remove", "remove someone")])
+    kind = SelectField("Kind", choices=options([("replace", "replace someone"), ("add", "add someone"),
+                                                ("remove", "remove someone")]))
     person = SelectField("Person (added, removed, or taking over)", choices=[])
     replaces = SelectField("Replaces (only for replace)", choices=[], validate_choice=False)
     start = StringField("Start", validators=[DataRequired()])

@@ -16,6 +16,7 @@ from voiceline.rota import shifts
 from voiceline.rota_edit import override_problems
 from voiceline.rota_store import rota_to_engine
 from voiceline.web.auth import actor, current_user, has_role, role_required
+from voiceline.web.choices import options
 from voiceline.web.rota.common import bp, local_field, person_choices
 from voiceline.web.rota.forms import SwapOfferForm, SwapTakeForm
 from voiceline.web.timefmt import viewer_zone
@@ -31,20 +32,20 @@ def _manager() -> bool:
     return has_role(current_user(), "rota_manager")
 
 
-def _own_choices(blank: str | None = None) -> list[tuple[str, str]]:
+def _own_choices(blank: str | None = None) -> list:
     """Whose behalf the user may act on: anyone for managers, else only their own person."""
     choices = person_choices(blank)
     if _manager():
         return choices
     mine = current_user().person_id
-    return [c for c in choices if c[0] == mine]
+    return [c for c in choices if c.value == mine]
 
 
 def _forms():
     offer = OfferForm(prefix="offer")
     offer.person.choices = _own_choices()
-    offer.rota.choices = [(r.id, r.name or r.id) for r in
-                          appdb.db_session().scalars(select(m.Rota).order_by(m.Rota.id))]
+    offer.rota.choices = options((r.id, r.name or r.id) for r in
+                                 appdb.db_session().scalars(select(m.Rota).order_by(m.Rota.id)))
     take = SwapTakeForm(prefix="take")
     take.person.choices = _own_choices()
     return offer, take
