@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
@@ -97,3 +98,27 @@ def override_problems(session: Session, rota: m.Rota, *, kind: str, person: str 
                                  f"({other.start:%Y-%m-%d %H:%MZ} to {other.end:%Y-%m-%d %H:%MZ})")
             break
     return problems
+
+
+class OverrideIsHistory(ValueError):
+    """A finished override is the record of who was on duty: it cannot be removed."""
+
+
+def retire_override(session: Session, row: m.Override, now: datetime) -> str:
+    """Remove an override without rewriting the past: "deleted" if it had not begun,
+    "ended" (cut at `now`) if it is in progress; OverrideIsHistory if it is over.
+    A swap that produced it is marked cancelled."""
+    if row.end <= now:
+        raise OverrideIsHistory("the override is over; past overrides stay as the record of "
+                                "who was on duty")
+    for swap in session.scalars(select(m.Swap).where(m.Swap.override_id == row.id)):
+        swap.status = "cancelled"
+    if row.start < now:
+        row.end = now
+        session.flush()
+        return "ended"
+    if row in row.rota.overrides:
+        row.rota.overrides.remove(row)
+    session.delete(row)
+    session.flush()
+    return "deleted"

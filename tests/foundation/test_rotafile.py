@@ -234,3 +234,13 @@ def test_layer_leaving_the_file_after_a_pending_edit(demo, session, doc):
     # the day layer is gone after 13:00Z; the night layer (20:00-08:00 Moscow) remains
     assert on_duty(rota, datetime(2026, 2, 5, 10, tzinfo=UTC)).people == ()
     assert on_duty(rota, datetime(2026, 2, 5, 20, tzinfo=UTC)).people != ()
+
+
+def test_import_ends_an_override_in_progress_instead_of_deleting_it(demo, session, doc):
+    now = datetime(2026, 12, 25, 12, tzinfo=UTC)  # inside the Dec 24-27 replace
+    doc["rotas"][0]["overrides"] = []
+    report = apply_plan(session, parse_document(doc), actor="test", at=now)
+    session.commit()
+    row = session.scalar(select(m.Override))
+    assert (row.start, row.end) == (datetime(2026, 12, 24, tzinfo=UTC), now)
+    assert report.removed == ["rota primary override replace grace 2026-12-24T00:00Z (ended now)"]

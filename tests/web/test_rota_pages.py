@@ -178,3 +178,38 @@ def test_responder_sees_rotas_but_cannot_edit(demo, as_role):
     assert client.get("/rota/primary/overrides/new").status_code == 403
     assert "Add an override" not in client.get("/rota/primary").get_data(as_text=True)
 
+
+
+def test_removing_overrides_never_rewrites_the_past(app, manager, post_form):
+    """A future override is deleted, one in progress ends now, a finished one stays."""
+    now = utcnow()
+    with app.app_context():
+        db = _db(app)
+        rows = {
+            "past": m.Override(rota_id="primary", kind="add", person_id="carol",
+                               start=datetime(2026, 1, 1, tzinfo=UTC),
+                               end=datetime(2026, 1, 2, tzinfo=UTC)),
+            "running": m.Override(rota_id="primary", kind="add", person_id="boris",
+                                  start=now.replace(year=now.year - 1), end=now.replace(year=now.year + 1)),
+            "future": m.Override(rota_id="primary", kind="add", person_id="duty-chief",
+                                 start=now.replace(year=now.year + 2), end=now.replace(year=now.year + 3)),
+        }
+        db.add_all(rows.values())
+        db.commit()
+        ids = {k: v.id for k, v in rows.items()}
+        db.close()
+    for key in ("past", "running", "future"):
+        response = post_form(manager, "/rota/primary",
+                             f"/rota/primary/overrides/{ids[key]}/delete", follow_redirects=True)
+        assert response.status_code == 200
+        if key == "past":
+            assert "past overrides stay as the record" in response.get_data(as_text=True)
+    with app.app_context():
+        db = _db(app)
+        assert db.get(m.Override, ids["past"]).end == datetime(2026, 1, 2, tzinfo=UTC)
+        running = db.get(m.Override, ids["running"])
+        assert now <= running.end < now.replace(year=now.year + 1)
+        assert db.get(m.Override, ids["future"]) is None
+        actions = [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions[-2:] == ["override.end", "override.delete"]
+        db.close()

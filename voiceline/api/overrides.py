@@ -10,6 +10,7 @@ from voiceline import models as m
 from voiceline.appdb import db_session
 from voiceline.db import utcnow
 from voiceline.oncall import iso_z
+from voiceline.rota_edit import OverrideIsHistory, retire_override
 
 from . import schemas as s
 from .base import MANAGERS, ApiError, actor, api, instant_arg, json_body
@@ -89,18 +90,16 @@ def delete_override(oid: int):
     row = _override_or_404(oid)
     now = utcnow()
     before = present(row)
-    if row.end <= now:
-        raise ApiError(409, "the override is over; past overrides stay as the record of who was on duty")
-    if row.start < now:
-        row.end = now
-        audit.record(session, actor(), "override.end", f"rota {row.rota_id} override {row.id}",
-                     via="api",
-                     before=before, after=present(row))
+    try:
+        result = retire_override(session, row, now)
+    except OverrideIsHistory as exc:
+        raise ApiError(409, str(exc)) from None
+    if result == "ended":
+        audit.record(session, actor(), "override.end", f"rota {row.rota_id} override {oid}",
+                     via="api", before=before, after=present(row))
         session.commit()
         return jsonify(present(row)), 200
-    session.delete(row)
-    audit.record(session, actor(), "override.delete", f"rota {row.rota_id} override {row.id}",
-                 via="api",
-                 before=before)
+    audit.record(session, actor(), "override.delete", f"rota {row.rota_id} override {oid}",
+                 via="api", before=before)
     session.commit()
     return "", 204

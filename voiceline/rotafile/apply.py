@@ -13,7 +13,7 @@ from voiceline import audit
 from voiceline import models as m
 from voiceline.db import utcnow
 from voiceline.rota import Period, Window
-from voiceline.rota_edit import end_layer, write_layer_edit
+from voiceline.rota_edit import end_layer, retire_override, write_layer_edit
 from voiceline.rotafile.parse import Plan
 
 
@@ -192,7 +192,6 @@ def _sync_overrides(session: Session, report: ImportReport, rota: m.Rota, wanted
             existing[k].note = o["note"]
     for k, row in existing.items():
         if k not in wanted_keys and row.end > now:
-            rota.overrides.remove(row)
-            session.delete(row)
-            report.removed.append(f"rota {rota.id} override {row.kind} {row.person_id} "
-                                  f"{row.start:%Y-%m-%dT%H:%MZ}")
+            label = f"rota {rota.id} override {row.kind} {row.person_id} {row.start:%Y-%m-%dT%H:%MZ}"
+            result = retire_override(session, row, now)
+            report.removed.append(label if result == "deleted" else f"{label} (ended now)")

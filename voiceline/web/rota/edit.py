@@ -11,7 +11,13 @@ from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.db import utcnow
 from voiceline.rota import Period, Window
-from voiceline.rota_edit import end_layer, override_problems, write_layer_edit
+from voiceline.rota_edit import (
+    OverrideIsHistory,
+    end_layer,
+    override_problems,
+    retire_override,
+    write_layer_edit,
+)
 from voiceline.web.auth import actor, role_required
 from voiceline.web.rota.common import bp, local_field, people, person_choices, rota_or_404
 from voiceline.web.rota.forms import (
@@ -267,18 +273,24 @@ def new_override(rota_id: str):
 @bp.post("/<rota_id>/overrides/<int:override_id>/delete", endpoint="delete_override")
 @role_required(*MANAGE)
 def delete_override(rota_id: str, override_id: int):
-    """Remove an override (a taken swap's override too: the swap is marked cancelled)."""
+    """Remove an override: a future one is deleted, one in progress ends now, a past one stays."""
     rota = rota_or_404(rota_id)
     db = appdb.db_session()
     row = db.get(m.Override, override_id)
     if row is None or row.rota_id != rota.id:
         abort(404)
-    for swap in db.scalars(select(m.Swap).where(m.Swap.override_id == row.id)):
-        swap.status = "cancelled"
-    audit.record(db, actor(), "override.delete", f"rota {rota.id} override {row.id}",
-                 before=_override_summary(row))
-    rota.overrides.remove(row)
-    db.delete(row)
+    before, target = _override_summary(row), f"rota {rota.id} override {row.id}"
+    try:
+        result = retire_override(db, row, utcnow())
+    except OverrideIsHistory as exc:
+        flash(f"Not removed: {exc}.", "error")
+        return redirect(url_for("rota.rota", rota_id=rota.id))
+    if result == "ended":
+        audit.record(db, actor(), "override.end", target, before=before,
+                     after=_override_summary(row))
+        flash("The override was in progress: it now ends now.")
+    else:
+        audit.record(db, actor(), "override.delete", target, before=before)
+        flash("Override removed.")
     db.commit()
-    flash("Override removed.")
     return redirect(url_for("rota.rota", rota_id=rota.id))
