@@ -118,3 +118,16 @@ def test_healthz_reports_a_silent_scheduler(app, client):
         db.close()
     response = client.get("/healthz")
     assert response.status_code == 503 and "not ticked" in response.get_json()["error"]
+
+
+def test_every_setting_is_documented():
+    from pathlib import Path
+
+    from voiceline.config import SETTINGS
+
+    root = Path(__file__).resolve().parents[2]
+    example = (root / ".env.example").read_text()
+    readme = (root / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = [s.env for s in SETTINGS if f"{s.env}=" not in example or f"`{s.env}`" not in table]
+    assert missing == []
