@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -27,18 +26,11 @@ from voiceline.web.auth import (
     user_summary,
 )
 from voiceline.web.choices import options
+from voiceline.web.rota.forms import valid_zone
 
 bp = Blueprint("users", __name__)
 ROLE_LABELS = {"admin": "admin", "rota_manager": "rota manager", "reviewer": "reviewer",
                "responder": "responder"}
-
-
-def _check_zone(_form, field):
-    if field.data:
-        try:
-            ZoneInfo(field.data.strip())
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationError(f"unknown time zone {field.data!r} (e.g. Europe/Moscow)") from None
 
 
 def _people_choices():
@@ -50,7 +42,7 @@ class UserForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     role = SelectField("Role", choices=options((r, ROLE_LABELS[r]) for r in ROLES))
     person_id = SelectField("Person", choices=[], validate_choice=True)
-    timezone = StringField("Time zone", validators=[Optional(), Length(max=64), _check_zone])
+    timezone = StringField("Time zone", validators=[Optional(), Length(max=64), valid_zone])
     active = BooleanField("Active", default=True)
 
     def validate_person_id(self, field):
@@ -59,7 +51,7 @@ class UserForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    timezone = StringField("Time zone", validators=[Optional(), Length(max=64), _check_zone])
+    timezone = StringField("Time zone", validators=[Optional(), Length(max=64), valid_zone])
 
 
 class TokenForm(FlaskForm):
