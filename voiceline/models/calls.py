@@ -22,6 +22,7 @@ class Call(Base):
         Index("ix_calls_hotline_started", "hotline_id", "started_at"),
         Index("ix_calls_caller_started", "caller_id", "started_at"),
         Index("ix_calls_answered_by_started", "answered_by", "started_at"),
+        Index("ix_calls_duress_started", "duress", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -62,6 +62,7 @@ def upgrade() -> None:
     with op.batch_alter_table('calls', schema=None) as batch_op:
         batch_op.create_index('ix_calls_answered_by_started', ['answered_by', 'started_at'], unique=False)
         batch_op.create_index('ix_calls_caller_started', ['caller_id', 'started_at'], unique=False)
+        batch_op.create_index('ix_calls_duress_started', ['duress', 'started_at'], unique=False)
         batch_op.create_index('ix_calls_hotline_started', ['hotline_id', 'started_at'], unique=False)
         batch_op.create_index('ix_calls_outcome_started', ['outcome', 'started_at'], unique=False)
         batch_op.create_index('ix_calls_started_id', ['started_at', 'id'], unique=False)
@@ -124,6 +125,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_calls_outcome_started')
         batch_op.drop_index('ix_calls_hotline_started')
         batch_op.drop_index('ix_calls_caller_started')
+        batch_op.drop_index('ix_calls_duress_started')
         batch_op.drop_index('ix_calls_answered_by_started')
 
     op.drop_table('calls')
