@@ -121,3 +121,22 @@ def test_simulate_plays_a_call(demo, runner):
     assert header.endswith("  answered")
     assert "screen_declined step 1" in out and "screen_accepted step 2" in out and "bridged" in out
     assert "priority          2" in out
+
+
+def test_replay_command_against_a_running_server(demo, runner):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, demo, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        result = runner.invoke(args=["replay", str(FIXTURES / "bad-signature.yaml"), "--url", url])
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert result.output.count("PASS") == 3  # three refused requests, answered by the live server
+    assert "skip  final call record" in result.output
+    assert "note: this fixture sets up its own directory and clock (at, pins)" in result.output

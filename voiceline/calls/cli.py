@@ -9,11 +9,13 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from voiceline import appdb
 from voiceline.calls.store import call_record, list_calls, load_call, summaries
 from voiceline.cli import instant_option, with_schema
 from voiceline.db import session_scope
+from voiceline.rotafile import DEMO_FILE
 
 
 def _seconds(value: int | None) -> str:
@@ -108,15 +110,18 @@ def _fresh_app(directory: Path, token: str):
 @click.option("--url", help="Replay against a running server (e.g. http://127.0.0.1:5000) instead "
                             "of in-process; signs with the configured TWILIO_AUTH_TOKEN.")
 @click.option("--directory", "directory", type=click.Path(exists=True, dir_okay=False),
-              default="fixtures/demo.yaml", show_default=True,
+              default=str(DEMO_FILE), show_default="fixtures/demo.yaml",
               help="Rota file loaded into the throwaway database of an in-process replay.")
+@with_appcontext
 def replay_command(files, url, directory):
     """Replay recorded Twilio request sequences and print pass/fail per step.
 
     In-process (the default) each file runs against a fresh throwaway database holding the
     demo directory, at the fixture's own clock, and the final call record is checked too.
-    With --url the requests go to a running server; steps that need the in-process set-up
-    (a clock, a broken database) and the call-record checks are skipped.
+    With --url the requests go to a running server and are checked against its answers (a
+    fixture captured from that server replays as it was); steps that break the database and
+    the call-record checks are skipped, and a fixture's own set-up (directory changes, PINs,
+    clock) cannot be applied there, which is said per file.
     """
     from voiceline.calls.replay import in_process_twilio, load_fixture, replay
     from voiceline.calls.twilio_side import OverHTTP, Twilio
@@ -133,6 +138,10 @@ def replay_command(files, url, directory):
                 click.echo(f"        {problem}")
 
         if url:
+            if fixture.get("setup"):
+                click.echo(f"  note: this fixture sets up its own directory and clock "
+                           f"({', '.join(sorted(fixture['setup']))}); a live server answers from "
+                           "its own directory at its own time, so answers may differ")
             token = current_app.config.get("TWILIO_AUTH_TOKEN")
             if not token:
                 raise click.ClickException("--url needs TWILIO_AUTH_TOKEN (the server's token) to sign")

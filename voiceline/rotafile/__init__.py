@@ -12,7 +12,10 @@ from voiceline.rotafile.apply import ImportReport, apply_plan
 from voiceline.rotafile.export import export_document
 from voiceline.rotafile.parse import Plan, RotaFileError, parse_document
 
-__all__ = ["ImportReport", "Plan", "RotaFileError", "apply_plan", "export_document", "load_file",
+# The demo directory in the source tree (make run loads it; replays use it by default).
+DEMO_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "demo.yaml"
+
+__all__ = ["DEMO_FILE", "ImportReport", "Plan", "RotaFileError", "apply_plan", "export_document", "load_file",
            "parse_document", "dump_document"]
 
 
