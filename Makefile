@@ -21,9 +21,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The scheduler runs as its own process beside the dev server (never inside web workers).
 run: $(VENV)/.installed
 	$(BIN)/voiceline db upgrade
 	$(BIN)/voiceline import --if-empty fixtures/demo.yaml
+	$(BIN)/voiceline users ensure-admin
+	$(BIN)/voiceline scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/voiceline run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
