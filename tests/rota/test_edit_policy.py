@@ -1,6 +1,6 @@
 """Rota engine: versioned layer edits and escalation policies."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
@@ -20,22 +20,7 @@ from voiceline.rota import (
     resolve_policy,
 )
 
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def version(members, anchor=datetime(2026, 1, 5), every="1d", windows=(), **kw) -> LayerVersion:
-    return LayerVersion(tuple(members), anchor, Period.parse(every), tuple(windows), **kw)
-
-
-def layer(members, priority=0, lid="l", **kw) -> Layer:
-    return Layer(lid, priority, (version(members, **kw),))
-
-
-def rota(*layers, overrides=(), zone="UTC", rid="r") -> Rota:
-    return Rota(rid, zone, tuple(layers), tuple(overrides))
-
+from .builders import layer, rota, utc, version
 
 # --- versioned edits ---------------------------------------------------------
 

@@ -1,14 +1,12 @@
 """Rota engine: records, layers, overrides and gaps."""
 
 import sys
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
 from voiceline.rota import (
     Gap,
-    Layer,
-    LayerVersion,
     OnDuty,
     Override,
     Period,
@@ -21,22 +19,7 @@ from voiceline.rota import (
     shifts,
 )
 
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def version(members, anchor=datetime(2026, 1, 5), every="1d", windows=(), **kw) -> LayerVersion:
-    return LayerVersion(tuple(members), anchor, Period.parse(every), tuple(windows), **kw)
-
-
-def layer(members, priority=0, lid="l", **kw) -> Layer:
-    return Layer(lid, priority, (version(members, **kw),))
-
-
-def rota(*layers, overrides=(), zone="UTC", rid="r") -> Rota:
-    return Rota(rid, zone, tuple(layers), tuple(overrides))
-
+from .builders import layer, rota, utc
 
 # --- records -----------------------------------------------------------------
 

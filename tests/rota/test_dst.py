@@ -1,14 +1,12 @@
 """DST behaviour of the rota engine, with real zones and explicit instants."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from voiceline.rota import Layer, LayerVersion, Period, Rota, Segment, Window, on_duty, shifts
 
+from .builders import utc
+
 NY = "America/New_York"
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def rota(members, anchor, every, *, zone=NY, windows=()) -> Rota:
