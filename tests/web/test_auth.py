@@ -187,3 +187,15 @@ def test_security_headers_on_pages(client):
     response = client.get("/login")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_login_refuses_next_with_control_characters(client, accounts, csrf):
+    # Browsers drop tabs and newlines from URLs: "/\t/evil.example" becomes "//evil.example".
+    for target in ("/%09/evil.example/x", "/%0A/evil.example/x", "/%0D%0A/evil.example"):
+        fresh = client.application.test_client()
+        token = csrf(fresh)
+        response = fresh.post(f"/login?next={target}",
+                              data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302, target
+        assert response.headers["Location"] == "/", target
+

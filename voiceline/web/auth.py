@@ -230,7 +230,10 @@ class PasswordForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect would let a phishing link bounce through us.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Control characters are refused too: browsers (and werkzeug's Location) drop tabs and
+    # newlines, so "/\t/evil.example" would become "//evil.example".
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         return target
     return url_for("home")
 
