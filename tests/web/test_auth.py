@@ -199,3 +199,12 @@ def test_login_refuses_next_with_control_characters(client, accounts, csrf):
         assert response.status_code == 302, target
         assert response.headers["Location"] == "/", target
 
+
+def test_own_login_does_not_reset_failures_against_another_account(client, accounts, login, app):
+    # An insider must not clear the per-address count (and the admin's) by logging in as themself.
+    for _ in range(4):
+        login(client, "admin", "guess guess guess")
+    assert login(client, "reviewer").status_code == 302
+    other = app.test_client()
+    login(other, "admin", "guess guess guess")
+    assert login(app.test_client(), "admin").status_code == 429

@@ -30,7 +30,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
@@ -258,8 +258,9 @@ def login():
             user = db.scalar(select(User).where(User.username == username))
             ok = verify_secret(user.password_hash if user else _DUMMY_HASH, form.password.data)
             if user is not None and ok and user.active:
-                db.execute(delete(LoginAttempt).where(or_(
-                    LoginAttempt.username == username, LoginAttempt.remote_addr == addr)))
+                # Only this account's failures: clearing the address's would let anyone with
+                # an account reset the per-address count between guesses at another one.
+                db.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
                 user.last_login_at = utcnow()
                 audit.record(db, f"user:{username}", "auth.login", f"user {username}",
                              remote_addr=addr)
