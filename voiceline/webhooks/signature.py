@@ -24,8 +24,14 @@ def validation_url() -> str:
 def public_url(path: str) -> str:
     """An absolute URL for `path` (from url_for(..., _external=False)) as Twilio must call it."""
     public = current_app.config.get("PUBLIC_URL")
-    base = public.rstrip("/") if public else request.host_url.rstrip("/")
-    return base + path
+    if not public:
+        return request.host_url.rstrip("/") + path
+    # PUBLIC_URL already names the app's root (prefix included), as validation_url assumes:
+    # drop the SCRIPT_NAME that url_for put in front, or the prefix would appear twice.
+    root = request.script_root
+    if root and path.startswith(root + "/"):
+        path = path[len(root):]
+    return public.rstrip("/") + path
 
 
 def signature_is_valid() -> bool:
