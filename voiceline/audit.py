@@ -28,8 +28,13 @@ def _digest(prev_hash: str, at: datetime, actor: str, action: str, target: str, 
 
 def record(session: Session, actor: str, action: str, target: str = "", **detail: Any) -> AuditEntry:
     """Append one entry to the chain in the session's transaction (the caller commits)."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        # Take SQLite's write lock before reading the last hash: pysqlite runs a SELECT outside
+        # any transaction, so two writers could both read the same prev_hash and fork the chain.
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
     # Normalise through JSON so the hash is computed over exactly what is stored.
     detail = json.loads(json.dumps(detail, default=str))
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
