@@ -152,3 +152,23 @@ def test_a_missed_reminder_still_goes_before_the_shift_but_never_after(tick, h, 
     tick("2026-03-08T12:00")  # next ann shift 03-08 13:00Z (EDT): window opens 12:30
     tick("2026-03-08T13:05")  # down over the whole window: the handoff message covers it
     assert len(h.outbox(rota, purpose="reminder")) == 1
+
+
+def test_a_held_handoff_end_message_is_not_sent_days_later(tick, h, rota, db, fake_twilio):
+    # Twilio credentials missing for two days: when they return, "your duty ended ... now on
+    # duty: X" from two days ago is stale and must not go out (no flood of old news).
+    def enable(session):
+        session.get(m.Rota, "daily").notify_outgoing = True
+        session.commit()
+    db(enable)
+    sid = rota.config["TWILIO_ACCOUNT_SID"]
+    rota.config["TWILIO_ACCOUNT_SID"] = None
+    tick("2026-03-05T13:59")
+    tick("2026-03-05T14:00")
+    [end] = [x for x in handoffs(h, rota) if x.key.startswith("handoff-end")]
+    assert end.status == "held"
+    rota.config["TWILIO_ACCOUNT_SID"] = sid
+    tick("2026-03-07T13:00")
+    [end] = [x for x in handoffs(h, rota) if x.key.startswith("handoff-end")]
+    assert (end.status, end.last_error) == ("failed", "expired before it could be sent")
+    assert not [d for d in fake_twilio.sent() if "ended at" in d["Body"]]

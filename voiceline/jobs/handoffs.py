@@ -103,7 +103,9 @@ def sync_history(session: Session, settings: JobSettings, rota: RotaView,
         zone = person_zone(person, rota.row.timezone)
         _, new = queue(
             session, key=make_key("handoff-end", rota.row.id, pid, record.start), kind="sms",
+            # Old news once the stale cutoff has passed (e.g. held for days without credentials).
             recipient=person.phone, purpose="handoff", at=at,
+            expires_at=record.end + settings.handoff_stale,
             body=(f"voiceline: your duty for {rota.label} ended at {local_time(record.end, zone)}. "
                   f"Now on duty: {', '.join(successors) or 'NOBODY'}."),
             meta={"rota": rota.row.id, "person": pid, "shift_start": record.start.isoformat()})
