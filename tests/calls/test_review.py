@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import sign
 
 from .conftest import params
@@ -23,3 +24,22 @@ def test_mounted_under_a_path_prefix_signatures_and_links_agree(hotline):
         assert response.status_code == 200, base
         gather = ET.fromstring(response.get_data(as_text=True)).find("Gather")
         assert gather.get("action") == "https://hotline.example.org/hotline/voice/pin?attempt=1", base
+
+
+def _pin(twilio, sid, url, digits):
+    return twilio.post(url, params(sid, Digits=digits, CallStatus="in-progress"))
+
+
+def test_a_lock_out_also_stops_calls_already_at_the_pin_prompt(twilio, db):
+    """Calls opened in parallel before the lock must not each get three more guesses."""
+    twilio.post("/voice/incoming", params("CApar1"))
+    first = twilio.follow("gather")
+    twilio.post("/voice/incoming", params("CApar2"))
+    second = twilio.follow("gather")
+    for attempt, digits in enumerate(("1111", "2222", "3333"), start=1):
+        _pin(twilio, "CApar1", first.replace("attempt=1", f"attempt={attempt}"), digits)
+    answer = _pin(twilio, "CApar2", second, "2468")  # the right PIN, but the number is locked
+    assert [c.tag for c in answer.root] == ["Say", "Hangup"]
+    call = call_by_sid(db, "CApar2")
+    assert (call.outcome, call.verified) == ("rejected", False)
+    assert "locked" in [e.kind for e in call.events]

@@ -63,9 +63,7 @@ def incoming(ctx: Context, form: Mapping[str, str]) -> str:
               caller=call.caller_id, policy=hotline.caller_policy)
     if hotline.caller_policy == "pin" and auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
         call.language = _known_language(hotline, caller) or prompts.hotline_languages(hotline.languages)[0]
-        add_event(ctx.session, call, "locked", ctx.at, number=auth.lockout_key(call))
-        finish(call, "rejected", ctx.at)
-        return str(Reply(call.language).say("locked").hangup())
+        return _reject_locked(ctx, call)
     call.language = _known_language(hotline, caller)
     if call.language is None:
         languages = prompts.hotline_languages(hotline.languages)
@@ -80,6 +78,12 @@ def _known_language(hotline: Hotline, caller: Caller | None) -> str | None:
     if caller is None:
         return None
     return prompts.supported(caller.language)
+
+
+def _reject_locked(ctx: Context, call: Call) -> str:
+    add_event(ctx.session, call, "locked", ctx.at, number=auth.lockout_key(call))
+    finish(call, "rejected", ctx.at)
+    return str(Reply(call.language).say("locked").hangup())
 
 
 def _line_test(ctx: Context, call: Call) -> str:
@@ -131,6 +135,8 @@ def identify(ctx: Context, call: Call, form: Mapping[str, str], attempt: str | N
     """An unknown number keyed the number it is registered with."""
     if call.state != "identify" or attempt != str(call.pin_attempts + 1):
         return render(ctx, call)
+    if auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
+        return _reject_locked(ctx, call)  # locked by a parallel call since this one began
     digits = form.get("Digits", "")
     number = try_e164("+" + digits, ctx.settings.region) if digits.isdigit() and len(digits) <= 15 else None
     caller = caller_by_number(ctx.session, number)
@@ -146,6 +152,8 @@ def enter_pin(ctx: Context, call: Call, form: Mapping[str, str], attempt: str | 
     """The caller keyed a PIN: the real one or the duress one go on, anything else is a failed try."""
     if call.state != "pin" or attempt != str(call.pin_attempts + 1):
         return render(ctx, call)
+    if auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
+        return _reject_locked(ctx, call)  # parallel calls must not each get their own tries
     caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
     result = auth.check_pin(caller, form.get("Digits", "")[:64])
     if not result.ok:
