@@ -212,3 +212,25 @@ def test_outbox_command_lists_messages_and_filters(rota, put, h, runner):
     assert runner.invoke(args=["outbox", "--status", "bogus"]).exit_code == 2
     assert runner.invoke(args=["scheduler", "--once", "--at", "2026-03-05T14:01:00Z"]).exit_code == 0
     assert "(as of 2026-03-05T14:01:00Z)" in runner.invoke(args=["outbox"]).output
+
+
+def test_a_sender_that_loses_the_race_does_not_overwrite_the_winners_result(
+        rota, settings, put, h, fake_twilio, monkeypatch):
+    from voiceline.jobs import sender
+
+    at = h.utc("2026-03-05T14:00")
+    put("k1", at, expires_at=at + timedelta(minutes=15))
+    real_expired = sender._expired
+    calls = []
+
+    def racing_expired(message, when):
+        if not calls:  # this sender read the row; another one sends it meanwhile
+            calls.append(when)
+            assert send(rota, settings, at, fake_twilio)["sent"] == 1
+        return real_expired(message, when)
+
+    monkeypatch.setattr(sender, "_expired", racing_expired)
+    counts = send(rota, settings, at + timedelta(minutes=20), fake_twilio)
+    [msg] = h.outbox(rota)
+    assert (msg.status, msg.last_error) == ("sent", None)
+    assert counts["skipped"] == 1 and len(fake_twilio.sent()) == 1

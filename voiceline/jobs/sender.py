@@ -113,6 +113,15 @@ def _claim(session: Session, message_id: int, at: datetime) -> bool:
     return result.rowcount == 1
 
 
+def _settle_unclaimed(session: Session, message_id: int, **values: Any) -> bool:
+    # Conditional like the claim: another sender may have claimed (even sent) it since we read it.
+    result = session.execute(
+        update(m.OutboxMessage)
+        .where(m.OutboxMessage.id == message_id, m.OutboxMessage.status.in_(("pending", "held")))
+        .values(**values))
+    return result.rowcount == 1
+
+
 def send_due(factory: sessionmaker[Session], settings: JobSettings, at: datetime, *,
              http_client: HttpClient | None = None, limit: int = 200,
              client_factory: Callable[[JobSettings, HttpClient | None], Client] = twilio_client,
@@ -148,13 +157,13 @@ def _send_one(factory: sessionmaker[Session], settings: JobSettings, client: Cli
         if message is None or message.status not in ("pending", "held"):
             return "skipped"
         if _expired(message, at):
-            message.status = "failed"
-            message.last_error = "expired before it could be sent"
-            return "expired"
+            settled = _settle_unclaimed(session, message_id, status="failed",
+                                        last_error="expired before it could be sent")
+            return "expired" if settled else "skipped"
         sender = _sender(session, settings, message)
         if not sender:
-            message.status, message.last_error = "held", NO_SENDER
-            return "held"
+            settled = _settle_unclaimed(session, message_id, status="held", last_error=NO_SENDER)
+            return "held" if settled else "skipped"
         outgoing = Outgoing(message.kind, message.recipient, message.body, sender)
         key, attempts = message.key, message.attempts + 1
         if not _claim(session, message_id, at):
