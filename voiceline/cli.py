@@ -97,10 +97,15 @@ def import_command(file, dry_run, if_empty):
         for verb, items in (("created", report.created), ("updated", report.updated),
                             ("removed", report.removed)):
             for item in items:
-                click.echo(f"{verb}: {item}")
-        prefix = "would change" if dry_run else "changed"
-        click.echo(f"{file}: {prefix} {len(report.created)} created, {len(report.updated)} updated, "
-                   f"{len(report.removed)} removed." if report.changed else f"{file}: no changes.")
+                click.echo(f"{'would be ' if dry_run else ''}{verb}: {item}")
+        counts = (f"{len(report.created)} created, {len(report.updated)} updated, "
+                  f"{len(report.removed)} removed")
+        if not report.changed:
+            click.echo(f"{file}: no changes.")
+        elif dry_run:
+            click.echo(f"{file}: would change: {counts} (dry run, nothing was written).")
+        else:
+            click.echo(f"{file}: {counts}.")
 
 
 @click.command("export")
@@ -277,7 +282,15 @@ def main() -> None:
     """Entry point of the `voiceline` console script."""
     group = FlaskGroup(name="voiceline", create_app=_create_app, add_default_commands=False,
                        add_version_option=False, load_dotenv=True,
-                       help="voiceline: a voice hotline that always reaches a human on duty.")
+                       help="voiceline: a voice hotline that always reaches a human on duty.\n\n"
+                            "Settings come from the environment or .env (see .env.example). Every "
+                            "command first migrates the database it is pointed at.")
+    for param in group.params:
+        # Flask's own options: --app and --debug only confuse here (the app is always voiceline's).
+        if param.name in ("app", "debug"):
+            param.hidden = True
+        elif param.name == "env_file":
+            param.help = "Read settings from FILE as well as from .env (the environment wins)."
     group.params.append(click.Option(
         ["--version"], is_flag=True, expose_value=False, is_eager=True,
         callback=_print_version, help="Show voiceline's version."))

@@ -1,0 +1,39 @@
+"""What a newcomer reads from the `voiceline` command: help texts and import summaries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo.yaml"
+
+
+def _voiceline(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from voiceline.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_top_level_help_shows_voiceline_options_only():
+    result = _voiceline("--help")
+    assert result.returncode == 0, result.stderr
+    options = result.stdout.split("Options:", 1)[1].split("Commands:", 1)[0]
+    assert "--app" not in options and "--debug" not in options and ".flaskenv" not in options
+    assert "--env-file" in options and "--version" in options
+    assert ".env.example" in result.stdout
+
+
+def test_import_summary_counts_what_was_written(app, runner):
+    result = runner.invoke(args=["import", str(DEMO)])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last == f"{DEMO}: 17 created, 0 updated, 0 removed."
+    assert "created: person alice" in result.output
+
+
+def test_dry_run_says_nothing_was_written(app, runner):
+    result = runner.invoke(args=["import", "--dry-run", str(DEMO)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert "would be created: person alice" in lines
+    assert lines[-1] == f"{DEMO}: would change: 17 created, 0 updated, 0 removed (dry run, nothing was written)."
