@@ -37,3 +37,30 @@ def test_dry_run_says_nothing_was_written(app, runner):
     lines = result.output.strip().splitlines()
     assert "would be created: person alice" in lines
     assert lines[-1] == f"{DEMO}: would change: 17 created, 0 updated, 0 removed (dry run, nothing was written)."
+
+
+def _last_call(app):
+    from sqlalchemy import select
+
+    from voiceline import appdb
+    from voiceline.models.calls import Call
+
+    with app.app_context():
+        session = appdb.session_factory(app)()
+        try:
+            call = session.scalar(select(Call).order_by(Call.id.desc()).limit(1))
+            return call.state, call.outcome, call.ended_at
+        finally:
+            session.close()
+
+
+def test_simulate_ended_by_ctrl_c_or_end_of_input_hangs_up(demo, runner):
+    # The caller keys the PIN, then the input ends while the first responder rings.
+    keys = "\n".join(["y", "2468", "2468", "2468", "1"]) + "\n"
+    result = runner.invoke(args=["simulate", "--from", "+1 202 555 0150"], input=keys)
+    assert result.exit_code == 0, result.output
+    assert "[the caller hangs up]" in result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("call CA"))
+    state, outcome, ended_at = _last_call(demo)
+    assert (state, outcome) == ("done", "abandoned") and ended_at is not None
+    assert header.endswith("  abandoned")

@@ -54,8 +54,11 @@ class Simulation:
 
     def run(self) -> None:
         answer = self.twilio.post("/voice/incoming", self.params())
-        while answer is not None and answer.root is not None:
-            answer = self.play(answer.root)
+        try:
+            while answer is not None and answer.root is not None:
+                answer = self.play(answer.root)
+        except click.Abort:  # Ctrl-C or end of input: the caller hangs up; never leave the call open
+            click.echo("\n  [the caller hangs up]")
         self.wait(2)
         seconds = int((self.now - self.start).total_seconds())
         self.twilio.post("/voice/status", self.params(
@@ -136,7 +139,7 @@ class Simulation:
                 leg, "in-progress", **({"Digits": digits} if digits else {})))
             if answer.root is not None and answer.root.find("Hangup") is None:
                 winner = leg
-                click.echo(f"  [connected: caller and responder talk; {CHOICES[choice]}]")
+                click.echo("  [connected: the caller and the responder talk]")
                 self.leg_status(leg, "in-progress")
             else:
                 self.leg_status(leg, "completed", duration=10)
