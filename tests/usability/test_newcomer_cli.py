@@ -64,3 +64,10 @@ def test_simulate_ended_by_ctrl_c_or_end_of_input_hangs_up(demo, runner):
     state, outcome, ended_at = _last_call(demo)
     assert (state, outcome) == ("done", "abandoned") and ended_at is not None
     assert header.endswith("  abandoned")
+
+
+def test_users_list_has_a_header_row(app, runner):
+    runner.invoke(args=["users", "add", "rex", "--role", "reviewer", "--generate"])
+    lines = runner.invoke(args=["users", "list"]).output.splitlines()
+    assert lines[0].split() == ["username", "role", "person", "state"]
+    assert lines[1].split()[:4] == ["rex", "reviewer", "-", "active"]

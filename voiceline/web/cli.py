@@ -117,6 +117,8 @@ def users_list():
     """List accounts: username, role, person, state."""
     with session_scope(appdb.session_factory()) as session:
         users = session.scalars(select(User).order_by(User.username)).all()
+        if users:
+            click.echo(f"{'username':24} {'role':13} {'person':16} state")
         for u in users:
             state = "active" if u.active else "disabled"
             click.echo(f"{u.username:24} {u.role:13} {u.person_id or '-':16} {state}"
