@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from xml.etree import ElementTree as ET
 
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import sign
+from voiceline.models.calls import PinLockout
 
-from .conftest import params
+from .conftest import AT, WATCH, params
 
 
 def test_mounted_under_a_path_prefix_signatures_and_links_agree(hotline):
@@ -43,3 +45,18 @@ def test_a_lock_out_also_stops_calls_already_at_the_pin_prompt(twilio, db):
     call = call_by_sid(db, "CApar2")
     assert (call.outcome, call.verified) == ("rejected", False)
     assert "locked" in [e.kind for e in call.events]
+
+
+def test_old_failed_tries_are_forgotten_after_the_lock_out_window(twilio, hotline, db):
+    """Two typos yesterday must not make today's first typo a lock-out."""
+    twilio.post("/voice/incoming", params("CAold"))
+    url = twilio.follow("gather")
+    for attempt, digits in enumerate(("1111", "2222"), start=1):
+        hotline.config["CALLS_CLOCK"] = lambda attempt=attempt: AT + timedelta(seconds=attempt)
+        _pin(twilio, "CAold", url.replace("attempt=1", f"attempt={attempt}"), digits)
+    hotline.config["CALLS_CLOCK"] = lambda: AT + timedelta(days=1)
+    twilio.post("/voice/incoming", params("CAnew"))
+    answer = _pin(twilio, "CAnew", twilio.follow("gather"), "1111")
+    assert answer.root.find("Gather").get("action").endswith("/voice/pin?attempt=2")
+    db.expire_all()
+    assert db.get(PinLockout, WATCH).locked_until is None

@@ -53,7 +53,10 @@ def record_failure(session: Session, number: str, at: datetime, tries: int,
     if row is None:
         row = PinLockout(number=number, failures=0, updated_at=at)
         session.add(row)
-    if row.locked_until is not None and row.locked_until <= at:
+    expired = row.locked_until is not None and row.locked_until <= at
+    # Failures count within one lock-out window: last week's typos do not shorten today's tries.
+    stale = row.locked_until is None and row.updated_at <= at - timedelta(minutes=minutes)
+    if expired or stale:
         row.locked_until = None
         row.failures = 0
     row.failures += 1
