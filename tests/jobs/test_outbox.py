@@ -234,3 +234,22 @@ def test_a_sender_that_loses_the_race_does_not_overwrite_the_winners_result(
     [msg] = h.outbox(rota)
     assert (msg.status, msg.last_error) == ("sent", None)
     assert counts["skipped"] == 1 and len(fake_twilio.sent()) == 1
+
+
+def test_refused_credentials_hold_messages_and_pause_sending(rota, settings, put, h, fake_twilio):
+    """A wrong auth token is the operator's to mend: nothing fails for good, Twilio is not hammered."""
+    at = h.utc("2026-03-05T14:00")
+    put("k1", at)
+    put("k2", at)
+    fake_twilio.script = [twilio_error(401, 20003, "Authentication Error - invalid username")]
+    counts = send(rota, settings, at, fake_twilio)
+    assert counts["refused"] == 1 and len(fake_twilio.requests) == 1
+    messages = {msg.key: msg for msg in h.outbox(rota)}
+    assert (messages["k1"].status, messages["k1"].attempts) == ("held", 0)
+    assert "refused the credentials" in messages["k1"].last_error
+    assert messages["k2"].status == "pending"
+    send(rota, settings, at + timedelta(minutes=5), fake_twilio)  # paused: no request
+    assert len(fake_twilio.requests) == 1
+    counts = send(rota, settings, at + timedelta(minutes=11), fake_twilio)  # mended
+    assert counts["sent"] == 2
+    assert {msg.status for msg in h.outbox(rota)} == {"sent"}

@@ -25,7 +25,8 @@ from twilio.rest import Client
 from voiceline import models as m
 from voiceline.db import session_scope
 from voiceline.jobs.settings import JobSettings
-from voiceline.oncall import parse_instant
+from voiceline.jobs.state import get_state, set_state
+from voiceline.oncall import iso_z, parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ RECIPIENT_ERRORS = frozenset({
     21211, 21214, 21215, 21217, 21401, 21407, 21408, 21421,  # invalid, unreachable, no permission
     21610, 21612, 21614,  # unsubscribed, not reachable by SMS, not a mobile number
 })
+# Twilio refused the account itself (bad token, suspended account): hold, never fail, and pause.
+CREDENTIAL_ERRORS = frozenset({20003, 20005})
+CREDENTIAL_PAUSE = timedelta(minutes=10)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(minutes=30)
 SENDING_LEASE = timedelta(minutes=5)  # a claim older than this was interrupted (crash)
@@ -140,13 +144,21 @@ def send_due(factory: sessionmaker[Session], settings: JobSettings, at: datetime
                   (m.OutboxMessage.status == "pending")
                   & or_(m.OutboxMessage.attempts == 0, m.OutboxMessage.next_attempt_at.is_(None),
                         m.OutboxMessage.next_attempt_at <= at))
+        refused = get_state(session, "twilio_refused").get("at")
+        if refused and at - parse_instant(refused) < CREDENTIAL_PAUSE:
+            return counts  # the credentials were refused a moment ago: do not hammer Twilio
         ids = list(session.scalars(select(m.OutboxMessage.id).where(due)
                                    .order_by(m.OutboxMessage.id).limit(limit)))
     if not ids:
         return counts
     client = client_factory(settings, http_client)
     for message_id in ids:
-        counts[_send_one(factory, settings, client, message_id, at)] += 1
+        outcome = _send_one(factory, settings, client, message_id, at)
+        counts[outcome] += 1
+        if outcome == "refused":
+            with session_scope(factory) as session:
+                set_state(session, "twilio_refused", {"at": iso_z(at)}, at)
+            break
     return counts
 
 
@@ -170,15 +182,22 @@ def _send_one(factory: sessionmaker[Session], settings: JobSettings, client: Cli
             return "skipped"  # another sender took it
     # No transaction is open while Twilio is called: the claim is committed first.
     try:
-        sid, error, code = _deliver(client, outgoing), None, None
+        sid, error, code, status = _deliver(client, outgoing), None, None, None
     except Exception as exc:  # every failure is recorded on the message, never lost
-        sid, error, code = None, _error_text(exc), getattr(exc, "code", None)
+        sid, error = None, _error_text(exc)
+        code, status = getattr(exc, "code", None), getattr(exc, "status", None)
     with session_scope(factory) as session:
         message = session.get(m.OutboxMessage, message_id)
         if error is None:
             message.status, message.provider_sid, message.sent_at = "sent", sid, at
             message.last_error = None
             return "sent"
+        if code in CREDENTIAL_ERRORS or status == 401:
+            # Not this message's fault: keep it, uncounted, until the credentials are mended.
+            message.status, message.attempts = "held", attempts - 1
+            message.last_error = f"held: Twilio refused the credentials ({error})"
+            log.error("outbox: Twilio refused the credentials (%s); sending paused", error)
+            return "refused"
         if code in RECIPIENT_ERRORS or attempts >= settings.max_attempts:
             message.status, message.last_error = "failed", error
             log.warning("outbox %s to %s failed for good: %s", key, outgoing.recipient, error)
