@@ -71,3 +71,13 @@ def test_users_list_has_a_header_row(app, runner):
     lines = runner.invoke(args=["users", "list"]).output.splitlines()
     assert lines[0].split() == ["username", "role", "person", "state"]
     assert lines[1].split()[:4] == ["rex", "reviewer", "-", "active"]
+
+
+def test_replay_names_a_missing_number_to_follow(demo):
+    import pytest
+
+    from voiceline.calls.replay import in_process_twilio
+
+    twilio = in_process_twilio(demo)
+    with pytest.raises(KeyError, match=r"no number\[0\] URL in the answers so far"):
+        twilio.follow("number[0]")

@@ -145,7 +145,10 @@ class Twilio:
         """The URL named by a fixture's `follow`: gather, dial, record, recording, number[i][.status]."""
         if name.startswith("number["):
             index = int(name[len("number["):name.index("]")])
-            number = self.latest["numbers"][index]
+            numbers = self.latest.get("numbers") or []
+            if index >= len(numbers):  # say what is missing, not a bare KeyError: 'numbers'
+                raise KeyError(f"no {name} URL in the answers so far (no <Dial> rang that many numbers)")
+            number = numbers[index]
             return number["status"] if name.endswith(".status") else number["url"]
         value = self.latest.get(name)
         if not value:
