@@ -9,7 +9,7 @@ from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import sign
 from voiceline.models.calls import PinLockout
 
-from .conftest import AT, WATCH, params
+from .conftest import AT, OPS, WATCH, params
 
 
 def test_mounted_under_a_path_prefix_signatures_and_links_agree(hotline):
@@ -60,3 +60,15 @@ def test_old_failed_tries_are_forgotten_after_the_lock_out_window(twilio, hotlin
     assert answer.root.find("Gather").get("action").endswith("/voice/pin?attempt=2")
     db.expire_all()
     assert db.get(PinLockout, WATCH).locked_until is None
+
+
+def test_the_lock_out_sentence_says_the_configured_minutes(twilio, hotline):
+    hotline.config["CALLS_LOCKOUT_MINUTES"] = 30
+    for sid, number in (("CAmin", WATCH), ("CAminru", OPS)):
+        twilio.post("/voice/incoming", params(sid, number))
+        url = twilio.follow("gather")
+        for attempt in (1, 2, 3):
+            answer = twilio.post(url.replace("attempt=1", f"attempt={attempt}"),
+                                 params(sid, number, Digits="1111"))
+        spoken = " ".join(say.text for say in answer.root.iter("Say"))
+        assert "30" in spoken and "15" not in spoken, spoken

@@ -191,7 +191,8 @@ def _failed_try(ctx: Context, call: Call, kind: str, sentence: str) -> str:
         audit.record(ctx.session, "twilio", "call.pin_locked", number, call=call.sid,
                      until=until.isoformat())
     finish(call, "rejected", ctx.at)
-    return str(Reply(call.language).say(sentence).say("pin_locked").hangup())
+    return str(Reply(call.language).say(sentence).say("pin_locked",
+                                                      minutes=ctx.settings.lockout_minutes).hangup())
 
 
 def _after_auth(ctx: Context, call: Call, hotline: Hotline, greet: bool) -> str:

@@ -14,7 +14,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "welcome": "You have reached the duty hotline.",
         "enter_pin": "Please enter your PIN, then press the pound key.",
         "pin_wrong": "That PIN is not correct.",
-        "pin_locked": "Too many incorrect attempts. This number is blocked for 15 minutes. Goodbye.",
+        "pin_locked": "Too many incorrect attempts. This number is blocked for {minutes} minutes. "
+                      "Goodbye.",
         "locked": "This number is temporarily blocked. Please try again later. Goodbye.",
         "identify": "Please enter the phone number you are registered with, including the country "
                     "code, then press the pound key.",
@@ -48,8 +49,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "welcome": "Вы позвонили на дежурную горячую линию.",
         "enter_pin": "Введите ваш ПИН-код и нажмите решётку.",
         "pin_wrong": "Неверный ПИН-код.",
-        "pin_locked": "Слишком много неверных попыток. Этот номер заблокирован на 15 минут. "
-                      "До свидания.",
+        # "минут" agrees with the number, so the count stands alone: "Минут до разблокировки: 30."
+        "pin_locked": "Слишком много неверных попыток. Этот номер заблокирован. "
+                      "Минут до разблокировки: {minutes}. До свидания.",
         "locked": "Этот номер временно заблокирован. Позвоните позже. До свидания.",
         "identify": "Введите номер телефона, под которым вы зарегистрированы, с кодом страны, "
                     "и нажмите решётку.",
