@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from xml.etree import ElementTree as ET
 
+from sqlalchemy import text
+
+from voiceline import appdb
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import sign
 from voiceline.models.calls import PinLockout
@@ -72,3 +75,18 @@ def test_the_lock_out_sentence_says_the_configured_minutes(twilio, hotline):
                                  params(sid, number, Digits="1111"))
         spoken = " ".join(say.text for say in answer.root.iter("Say"))
         assert "30" in spoken and "15" not in spoken, spoken
+
+
+def test_a_failed_duress_alert_still_answers_like_the_real_pin(twilio, hotline, db):
+    """The caller under duress must never hear something the real PIN would not give them."""
+    hotline.config["FALLBACK_NUMBERS"] = ["+12025550109"]
+    with appdb.engine(hotline).begin() as conn:
+        conn.execute(text("DROP TABLE outbox"))
+    answers = {}
+    for sid, digits in (("CAreal", "2468"), ("CAforced", "9753")):
+        twilio.post("/voice/incoming", params(sid))
+        answers[sid] = _pin(twilio, sid, twilio.follow("gather"), digits).text.replace(sid, "X")
+    assert answers["CAreal"] == answers["CAforced"]
+    call = call_by_sid(db, "CAforced")
+    assert (call.duress, call.verified, call.state) == (True, True, "priority")
+    assert "duress_alert_failed" in [e.kind for e in call.events]

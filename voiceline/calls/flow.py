@@ -7,6 +7,7 @@ truth) one step on and returns TwiML. A request for a step the call has already 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,8 @@ from voiceline.directory import caller_by_number, hotline_by_number, people_with
 from voiceline.models.calls import Call
 from voiceline.models.directory import Caller, Hotline
 from voiceline.phones import try_e164
+
+log = logging.getLogger(__name__)
 
 META_FIELDS = ("Caller", "Called", "CallerName", "FromCity", "FromState", "FromZip", "FromCountry",
                "ToCity", "ToState", "ToZip", "ToCountry", "StirVerstat", "CallToken",
@@ -169,12 +172,20 @@ def enter_pin(ctx: Context, call: Call, form: Mapping[str, str], attempt: str | 
 
 def _duress(ctx: Context, call: Call, caller: Caller) -> None:
     call.duress = True
-    audit.record(ctx.session, "twilio", "call.duress", f"call {call.sid}", caller=caller.id)
     body = (f"voiceline DURESS: {caller.name} ({caller.org}) entered the duress PIN calling from "
             f"{call.from_number}. The call goes on as normal. {ctx.call_link(call.sid)}")
-    for person in people_with_role(ctx.session, "supervisor"):
-        outbox.enqueue(ctx.session, key=f"duress:{call.sid}:{person.id}", kind="sms",
-                       recipient=person.phone, body=body, purpose="duress", meta={"call": call.sid})
+    try:
+        with ctx.session.begin_nested():
+            audit.record(ctx.session, "twilio", "call.duress", f"call {call.sid}", caller=caller.id)
+            for person in people_with_role(ctx.session, "supervisor"):
+                outbox.enqueue(ctx.session, key=f"duress:{call.sid}:{person.id}", kind="sms",
+                               recipient=person.phone, body=body, purpose="duress",
+                               meta={"call": call.sid})
+    except Exception:
+        # Failing the step would send this caller to the fallback, which the real PIN never
+        # does: keep the flag and a timeline entry, answer as usual, and shout in the log.
+        log.exception("call %s: the duress alert could not be queued", call.sid)
+        add_event(ctx.session, call, "duress_alert_failed", ctx.at)
 
 
 def _failed_try(ctx: Context, call: Call, kind: str, sentence: str) -> str:
