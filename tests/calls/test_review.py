@@ -8,11 +8,13 @@ from xml.etree import ElementTree as ET
 from sqlalchemy import text
 
 from voiceline import appdb
+from voiceline import models as m
+from voiceline.calls import escalation
 from voiceline.calls.store import call_by_sid
-from voiceline.calls.twilio_side import sign
+from voiceline.calls.twilio_side import leg_params, sign
 from voiceline.models.calls import PinLockout
 
-from .conftest import AT, OPS, WATCH, params
+from .conftest import AT, HOTLINE, OPS, WATCH, params
 
 
 def test_mounted_under_a_path_prefix_signatures_and_links_agree(hotline):
@@ -90,3 +92,29 @@ def test_a_failed_duress_alert_still_answers_like_the_real_pin(twilio, hotline, 
     call = call_by_sid(db, "CAforced")
     assert (call.duress, call.verified, call.state) == (True, True, "priority")
     assert "duress_alert_failed" in [e.kind for e in call.events]
+
+
+def test_a_responder_connected_by_the_screening_fallback_ends_the_call(twilio, hotline, db,
+                                                                        monkeypatch):
+    """The screen step failed, its fallback bridged the responder who pressed 1, they talked:
+    the dial result must not ring the next step at a caller who has just been helped."""
+    db.get(m.Hotline, "liaison").ask_priority = False
+    db.commit()
+    twilio.post("/voice/incoming", params("CAbr"))
+    dial = _pin(twilio, "CAbr", twilio.follow("gather"), "2468")
+    number = twilio.latest["numbers"][0]
+    leg = leg_params("CAbr", "CAbrL", HOTLINE, number["number"])
+    twilio.post(number["url"], leg)
+
+    def broken(*args):
+        raise RuntimeError("database went away")
+    monkeypatch.setattr(escalation, "screen_answer", broken)
+    accepted = twilio.post(twilio.follow("gather"), {**leg, "Digits": "1"})
+    assert accepted.status == 200 and len(accepted.root) == 0  # bridged by the fallback
+    monkeypatch.undo()
+    answer = twilio.post(dial.root.find("Dial").get("action"),
+                         params("CAbr", DialCallStatus="completed", DialCallSid="CAbrL",
+                                DialBridged="true", DialCallDuration="95"))
+    assert [c.tag for c in answer.root] == ["Hangup"]
+    call = call_by_sid(db, "CAbr")
+    assert (call.outcome, call.answered_by) == ("answered", "alice")

@@ -116,11 +116,18 @@ def dial_result(ctx: Context, call: Call, form: Mapping[str, str],
     add_event(ctx.session, call, "dial_result", ctx.at, step=call.step, round=call.round,
               group=call.dial_group, status=status, bridged=form.get("DialBridged"),
               dedupe_key=f"dial:{call.sid}:{call.round}:{call.step}:{call.dial_group}")
-    if status in CONNECTED and winner is not None:
-        call.answered_by = winner.person_id
+    # Twilio says it bridged although no acceptance was stored: the screening fallback connected
+    # a responder who pressed 1 while the database failed. They talked; never ring on after that.
+    bridged = form.get("DialBridged") == "true"
+    if winner is None and bridged:
+        winner = next((leg for leg in legs if leg.sid and leg.sid == form.get("DialCallSid")), None)
+    if status in CONNECTED and (winner is not None or bridged):
+        call.answered_by = winner.person_id if winner else call.answered_by
         call.answered_at = call.answered_at or ctx.at
-        add_event(ctx.session, call, "bridged", ctx.at, step=winner.step, person_id=winner.person_id,
-                  leg_sid=winner.sid, dedupe_key=f"bridged:{call.sid}",
+        add_event(ctx.session, call, "bridged", ctx.at, step=call.step,
+                  person_id=winner.person_id if winner else None,
+                  leg_sid=winner.sid if winner else form.get("DialCallSid", "")[:64] or None,
+                  dedupe_key=f"bridged:{call.sid}",
                   talk_seconds=_int(form.get("DialCallDuration")))
         finish(call, "answered", ctx.at)
         return str(Reply(call.language).hangup())
