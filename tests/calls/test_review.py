@@ -118,3 +118,17 @@ def test_a_responder_connected_by_the_screening_fallback_ends_the_call(twilio, h
     assert [c.tag for c in answer.root] == ["Hangup"]
     call = call_by_sid(db, "CAbr")
     assert (call.outcome, call.answered_by) == ("answered", "alice")
+
+
+def test_a_control_character_in_a_caller_name_still_gives_valid_twiml(twilio, hotline, db):
+    """A name pasted from a spreadsheet (vertical tab) must not make every whisper invalid XML."""
+    caller = db.get(m.Caller, "watch-officer")
+    caller.name, caller.org = "Watch\x0bOfficer", "Ops\x01Center"
+    db.get(m.Hotline, "liaison").ask_priority = False
+    db.commit()
+    twilio.post("/voice/incoming", params("CActl"))
+    _pin(twilio, "CActl", twilio.follow("gather"), "2468")
+    number = twilio.latest["numbers"][0]
+    whisper = twilio.post(number["url"], leg_params("CActl", "CActlL", HOTLINE, number["number"]))
+    assert whisper.status == 200 and whisper.root is not None
+    assert "Watch Officer, Ops Center" in whisper.root.find(".//Say").text

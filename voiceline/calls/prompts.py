@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 DEFAULT_LANGUAGE = "en-US"
 
 # Polly voices are tied to a language: Joanna speaks en-US, Tatyana ru-RU (a voice that
@@ -100,10 +102,14 @@ def hotline_languages(languages: list[str] | None) -> list[str]:
     return list(dict.fromkeys(found)) or [DEFAULT_LANGUAGE]
 
 
+# Characters XML 1.0 cannot carry: one in a caller's name would make every whisper invalid TwiML.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def text(language: str | None, key: str, **values: object) -> str:
     """One sentence in `language` (falling back to the default language), filled in."""
     table = CATALOGUE.get(supported(language) or DEFAULT_LANGUAGE, CATALOGUE[DEFAULT_LANGUAGE])
-    return table[key].format(**values)
+    return _NOT_XML.sub(" ", table[key].format(**values))
 
 
 def voice(language: str | None) -> str:
