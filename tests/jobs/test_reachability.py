@@ -104,7 +104,7 @@ def test_another_key_asks_again(checked, tick, db, h, client):
     twiml = ET.fromstring(confirm_post(h, client, check.id, "7").data)
     gather = twiml.find("Gather")
     assert gather is not None and gather.get("numDigits") == "1"
-    assert gather.get("action") == f"/voice/reachability/{check.id}/confirm"
+    assert gather.get("action") == f"{h.PUBLIC_URL}/voice/reachability/{check.id}/confirm"
     assert checks(db)[0].status == "calling"
 
 

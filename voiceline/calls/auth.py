@@ -49,7 +49,9 @@ def locked_until(session: Session, number: str, at: datetime) -> datetime | None
 def record_failure(session: Session, number: str, at: datetime, tries: int,
                    minutes: int) -> datetime | None:
     """Count a failed try for `number`; lock it after `tries` failures. Returns the lock's end."""
-    row = session.get(PinLockout, number)
+    # Row lock (PostgreSQL; SQLite serialises writers anyway): parallel calls from one number
+    # must not lose each other's failures.
+    row = session.get(PinLockout, number, with_for_update=True)
     if row is None:
         row = PinLockout(number=number, failures=0, updated_at=at)
         session.add(row)

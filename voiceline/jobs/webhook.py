@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline import appdb
 from voiceline.db import utcnow
 from voiceline.jobs.reachability import confirm
 from voiceline.models.jobs import ReachabilityCheck
-from voiceline.webhooks.signature import twilio_signed, twiml_response
+from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response
 
 log = logging.getLogger(__name__)
 bp = Blueprint("reachability", __name__, url_prefix="/voice/reachability")
@@ -33,7 +33,9 @@ def confirm_view(check_id: int):
             session.commit()
             response.say("Thank you. You are confirmed for hotline duty. Goodbye.", language="en-US")
         else:
-            gather = response.gather(num_digits=1, action=request.path, method="POST", timeout=8)
+            # Absolute, through the public URL: a relative path would drop a mount prefix.
+            action = public_url(url_for(request.endpoint, **(request.view_args or {})))
+            gather = response.gather(num_digits=1, action=action, method="POST", timeout=8)
             gather.say("Press 1 to confirm you can take hotline calls.", language="en-US")
             response.say("No confirmation received. Goodbye.", language="en-US")
     except Exception:  # the responder must hear a sentence, never an application error
