@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -58,6 +58,37 @@ def finish(call: Call, outcome: str, at: datetime) -> bool:
     if call.duration_seconds is None:
         call.duration_seconds = max(0, int((at - call.started_at).total_seconds()))
     return True
+
+
+# Twilio ends every call within four hours (its default time limit); a call still open well
+# after that lost its final status callback and would otherwise stay "in progress" for ever.
+STALE_AFTER = timedelta(hours=5)
+
+
+def close_stale_calls(session: Session, at: datetime, after: timedelta = STALE_AFTER) -> int:
+    """Close calls with no outcome that started more than `after` before `at`; returns how many.
+
+    The outcome follows what the record shows: answered if a responder was bridged, voicemail
+    if a message was recorded, failed if it was handed to the fallback, else abandoned.
+    """
+    stale = session.scalars(select(Call).where(Call.outcome.is_(None),
+                                               Call.started_at < at - after)).all()
+    for call in stale:
+        last = session.scalar(select(func.max(CallEvent.at)).where(CallEvent.call_id == call.id))
+        if call.answered_at is not None:
+            outcome = "answered"
+        elif call.recording_sid:
+            outcome = "voicemail"
+        elif call.state == "fallback":
+            outcome = "failed"
+        else:
+            outcome = "abandoned"
+        add_event(session, call, "closed_stale", at, dedupe_key=f"stale:{call.sid}",
+                  state=call.state, outcome=outcome,
+                  reason=f"no final status from Twilio within {after.total_seconds() / 3600:g} h")
+        call.ended_at = call.ended_at or max(last or call.started_at, call.started_at)
+        finish(call, outcome, call.ended_at)
+    return len(stale)
 
 
 def list_calls(session: Session, since: datetime | None = None, limit: int = 200) -> list[Call]:

@@ -22,6 +22,7 @@ from twilio.http import HttpClient
 
 from voiceline import appdb
 from voiceline import models as m
+from voiceline.calls.store import close_stale_calls
 from voiceline.db import session_scope, utcnow
 from voiceline.jobs import coverage, linetests, reachability
 from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
@@ -118,6 +119,7 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     _run_step(report, "reachability", scoped(lambda s: reachability.follow_up(s, settings, at)))
     _run_step(report, "linetest", scoped(lambda s: linetests.follow_up(s, settings, at)))
     _run_step(report, "outbox", send)  # alerts raised by the follow-ups leave in the same tick
+    _run_step(report, "stale_calls", scoped(lambda s: close_stale_calls(s, at)))
     _run_step(report, "state", scoped(
         lambda s: set_state(s, "tick", {"at": iso_z(at), "ran_at": iso_z(utcnow()),
                                   "errors": report.errors}, at)))
