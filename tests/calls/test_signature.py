@@ -56,3 +56,20 @@ def test_every_voice_route_refuses_unsigned_and_touches_nothing(hotline, client,
     entries = db.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "webhook.bad_signature")).all()
     assert len(entries) == len(routes)
     assert entries[0].detail["call_sid"] == "CAunsigned"
+
+
+def test_a_flood_of_forged_requests_is_audited_once_a_minute_with_a_count(hotline, client, db,
+                                                                          monkeypatch):
+    from voiceline.webhooks import signature
+
+    clock = [1000.0]
+    monkeypatch.setattr(signature, "_clock", lambda: clock[0])
+    forged = {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}
+    for _ in range(5):
+        assert client.post("/voice/incoming", data=params("CAflood"), headers=forged).status_code == 403
+    clock[0] += 61
+    assert client.post("/voice/incoming", data=params("CAflood"), headers=forged).status_code == 403
+    entries = db.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "webhook.bad_signature")
+                         .order_by(m.AuditEntry.id)).all()
+    assert [e.detail["earlier_refusals_not_listed"] for e in entries] == [0, 4]
+    assert db.scalar(select(func.count()).select_from(Call)) == 0

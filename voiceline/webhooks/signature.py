@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
 
 from flask import Response, abort, current_app, request
 from twilio.request_validator import RequestValidator, get_signature_algorithm
@@ -56,16 +58,50 @@ def twilio_signed(view):
     return wrapper
 
 
+class _AuditThrottle:
+    """Per process: one audit entry per (address, path) a minute; the rest are counted into the
+    next entry, so a flood of forged requests can neither grow the chain without bound nor
+    queue every worker behind the audit lock, and every refusal is still accounted for."""
+
+    WINDOW = 60.0
+    MAX_KEYS = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def admit(self, key: tuple[str, str]) -> int | None:
+        """None: counted, do not audit; else audit now, reporting this many refusals it absorbed."""
+        now = _clock()
+        with self._lock:
+            started, absorbed = self._seen.get(key, (None, 0))
+            if started is not None and now - started < self.WINDOW:
+                self._seen[key] = (started, absorbed + 1)
+                return None
+            if len(self._seen) >= self.MAX_KEYS:
+                self._seen.clear()
+            self._seen[key] = (now, 0)
+            return absorbed
+
+
+_clock = time.monotonic
+
+
 def _audit_bad_signature() -> None:
     from voiceline import appdb, audit
 
     log.warning("rejected webhook with a bad or missing signature: %s", request.path)
+    throttle = current_app.extensions.setdefault("voiceline.bad_signature_throttle", _AuditThrottle())
+    absorbed = throttle.admit((request.remote_addr or "", request.path))
+    if absorbed is None:
+        return
     try:
         session = appdb.db_session()
         audit.record(session, "twilio?", "webhook.bad_signature", request.path,
                      remote_addr=request.remote_addr,
                      had_signature=bool(request.headers.get("X-Twilio-Signature")),
-                     call_sid=request.form.get("CallSid", "")[:64])
+                     call_sid=request.form.get("CallSid", "")[:64],
+                     earlier_refusals_not_listed=absorbed)
         session.commit()
     except Exception:  # the refusal stands even when the audit cannot be written
         log.exception("could not audit a bad webhook signature")
