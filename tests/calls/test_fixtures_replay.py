@@ -12,7 +12,7 @@ FIXTURES = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "calls").g
 REQUIRED = {"known-caller-answered", "pin-caller", "wrong-pin-three-times", "unknown-caller-refused",
             "voicemail-picks-up-next-step-answers", "nobody-accepts-voicemail",
             "caller-hangs-up-while-ringing", "status-callbacks-duplicated-reordered", "bad-signature",
-            "database-failure-fallback"}
+            "database-failure-fallback", "nobody-on-duty-fallback-answers"}
 
 
 def test_every_required_fixture_exists():

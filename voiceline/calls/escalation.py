@@ -1,4 +1,7 @@
-"""Escalation: ring each policy step (screened legs), follow dial results, fall to voicemail."""
+"""Escalation: ring each policy step (screened legs), follow dial results, fall to voicemail.
+
+When the policy had nobody at all to ring, the fallback numbers are rung (screened) first.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,10 @@ from voiceline.rota_store import load_policy
 
 MAX_TOGETHER = 10  # Twilio rings at most ten <Number>s of one <Dial> at once
 CONNECTED = {"completed", "answered"}
+# The last-resort ring of VOICELINE_FALLBACK_NUMBERS when the policy had nobody at all to ring:
+# its legs are step 0 (policy steps are 1-based) and it rings as long as the error fallback does.
+FALLBACK_STEP = 0
+FALLBACK_RING_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,12 @@ def _groups(call: Call, people: list[Person]) -> list[list[Person]]:
 def dial_current(ctx: Context, call: Call, reply: Reply, announce: bool = False) -> str:
     """Ring the current (round, step, group), skipping empty steps; past the last: voicemail.
 
-    With `announce`, a move to a new step or round tells the caller we are still trying.
+    If no leg was ever rung (every step empty in every round) and fallback numbers are set,
+    they are rung once as step 0 before voicemail. With `announce`, a move to a new step or
+    round tells the caller we are still trying.
     """
+    if call.step == FALLBACK_STEP:  # already ringing the fallback numbers: no policy to resolve
+        return _dial_fallback(ctx, call, reply)
     plan = resolve(ctx, call)
     entry = (call.round, call.step)
     while call.round <= plan.repeat:
@@ -72,23 +83,70 @@ def dial_current(ctx: Context, call: Call, reply: Reply, announce: bool = False)
         if announce and (call.round, call.step) != entry:
             reply.say("still_trying")
         return _dial_group(ctx, call, reply, groups[call.dial_group], ring_seconds)
+    if _fallback_numbers(ctx) and not _anyone_rung(ctx, call):
+        # A total coverage gap: before a machine takes the call, try the humans of last resort.
+        call.step, call.dial_group = FALLBACK_STEP, 0
+        return _dial_fallback(ctx, call, reply)
     return enter_voicemail(ctx, call, reply)
 
 
-def _dial_group(ctx: Context, call: Call, reply: Reply, people: list[Person], ring_seconds: int) -> str:
-    legs = ctx.session.scalars(select(CallLeg).where(
+def _anyone_rung(ctx: Context, call: Call) -> bool:
+    return ctx.session.scalar(select(CallLeg.id).where(CallLeg.call_id == call.id).limit(1)) is not None
+
+
+def _fallback_numbers(ctx: Context) -> list[str]:
+    """The configured fallback numbers that parse as E.164, without repeats, at most ten."""
+    numbers: list[str] = []
+    for text in ctx.settings.fallback_numbers:
+        number = try_e164(text, ctx.settings.region)
+        if number and number not in numbers:
+            numbers.append(number)
+    return numbers[:MAX_TOGETHER]
+
+
+def _group_legs(ctx: Context, call: Call) -> list[CallLeg]:
+    return list(ctx.session.scalars(select(CallLeg).where(
         CallLeg.call_id == call.id, CallLeg.round == call.round, CallLeg.step == call.step,
-        CallLeg.dial_group == call.dial_group).order_by(CallLeg.id)).all()
+        CallLeg.dial_group == call.dial_group).order_by(CallLeg.id)))
+
+
+def _add_legs(ctx: Context, call: Call, targets: list[tuple[str | None, str]]) -> list[CallLeg]:
+    legs = [CallLeg(call_id=call.id, person_id=person_id, number=number, step=call.step,
+                    round=call.round, dial_group=call.dial_group, status="queued", started_at=ctx.at)
+            for person_id, number in targets]
+    ctx.session.add_all(legs)
+    ctx.session.flush()
+    return legs
+
+
+def _dial_group(ctx: Context, call: Call, reply: Reply, people: list[Person], ring_seconds: int) -> str:
+    legs = _group_legs(ctx, call)
     if not legs:  # first time this group is dialled (a repeated request reuses the legs)
-        legs = [CallLeg(call_id=call.id, person_id=p.id, number=try_e164(p.phone), step=call.step,
-                        round=call.round, dial_group=call.dial_group, status="queued",
-                        started_at=ctx.at) for p in people]
-        ctx.session.add_all(legs)
-        ctx.session.flush()
+        legs = _add_legs(ctx, call, [(p.id, try_e164(p.phone)) for p in people])
         add_event(ctx.session, call, "step_rang", ctx.at, step=call.step,
                   dedupe_key=f"rang:{call.sid}:{call.round}:{call.step}:{call.dial_group}",
                   round=call.round, group=call.dial_group, people=[p.id for p in people],
                   together=len(people) > 1)
+    return _dial(ctx, call, reply, legs, ring_seconds)
+
+
+def _dial_fallback(ctx: Context, call: Call, reply: Reply) -> str:
+    """Ring every fallback number together, once (any priority); not accepted: voicemail."""
+    if call.dial_group > 0:  # rung once and not accepted (dial_result moved on)
+        return enter_voicemail(ctx, call, reply)
+    legs = _group_legs(ctx, call)
+    if not legs:  # first time (a repeated request reuses the legs)
+        numbers = _fallback_numbers(ctx)
+        if not numbers:
+            return enter_voicemail(ctx, call, reply)
+        legs = _add_legs(ctx, call, [(None, number) for number in numbers])
+        add_event(ctx.session, call, "fallback_rang", ctx.at, step=FALLBACK_STEP,
+                  dedupe_key=f"fallback_rang:{call.sid}", round=call.round, numbers=numbers,
+                  reason="the policy had nobody to ring in any step")
+    return _dial(ctx, call, reply, legs, FALLBACK_RING_SECONDS)
+
+
+def _dial(ctx: Context, call: Call, reply: Reply, legs: list[CallLeg], ring_seconds: int) -> str:
     rings = [Ring(leg.number, ctx.links("screen", leg=leg.id), ctx.links("leg_status", leg=leg.id))
              for leg in legs]
     hotline = ctx.session.get(Hotline, call.hotline_id)
@@ -167,8 +225,7 @@ def fallback_reply(ctx: Context, hotline_number: str | None) -> str:
 def screen(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> str:
     """A responder picked up: whisper who calls and how urgent; only 1 accepts."""
     call = leg.call
-    person = ctx.session.get(Person, leg.person_id) if leg.person_id else None
-    language = _responder_language(person)
+    language = _leg_language(ctx, leg)
     if leg.sid is None and form.get("CallSid"):
         leg.sid = form["CallSid"][:64]
     if call.state not in {"ringing"} or leg.screen is not None:
@@ -190,6 +247,13 @@ def screen(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> str:
                                       num_digits=1, timeout=ctx.settings.screen_seconds))
 
 
+def _leg_language(ctx: Context, leg: CallLeg) -> str:
+    """A responder hears their first language; a fallback number (nobody's) the caller's."""
+    if leg.person_id is None:
+        return prompts.supported(leg.call.language) or prompts.DEFAULT_LANGUAGE
+    return _responder_language(ctx.session.get(Person, leg.person_id))
+
+
 def _responder_language(person: Person | None) -> str:
     for language in (person.languages if person else None) or []:
         found = prompts.supported(language)
@@ -201,7 +265,7 @@ def _responder_language(person: Person | None) -> str:
 def screen_answer(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> str:
     """1 accepts (the leg is bridged when this TwiML ends); anything else hangs up this leg only."""
     call = leg.call
-    language = _responder_language(ctx.session.get(Person, leg.person_id) if leg.person_id else None)
+    language = _leg_language(ctx, leg)
     if leg.screen is not None:  # a repeated request: answer as before
         reply = Reply(language)
         return str(reply.say("accepted") if leg.screen == "accepted" else reply.hangup())

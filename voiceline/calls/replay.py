@@ -50,7 +50,7 @@ def load_fixture(path: str | Path) -> dict[str, Any]:
 
 
 def apply_setup(session, setup: Mapping[str, Any]) -> None:
-    """PINs, duress PINs and hotline settings a fixture needs (the caller commits)."""
+    """PINs, duress PINs, hotline and people settings a fixture needs (the caller commits)."""
     for caller_id, pin in (setup.get("pins") or {}).items():
         session.get(m.Caller, caller_id).pin_hash = hash_secret(str(pin))
     for caller_id, pin in (setup.get("duress_pins") or {}).items():
@@ -59,6 +59,10 @@ def apply_setup(session, setup: Mapping[str, Any]) -> None:
         hotline = session.get(m.Hotline, hotline_id)
         for key, value in changes.items():
             setattr(hotline, key, value)
+    for person_id, changes in (setup.get("people") or {}).items():  # e.g. {active: false}
+        person = session.get(m.Person, person_id)
+        for key, value in changes.items():
+            setattr(person, key, value)
 
 
 def check_answer(answer: Answer, expect: Mapping[str, Any]) -> list[str]:

@@ -93,12 +93,15 @@ class Simulation:
     def say(who: str, element) -> None:
         click.echo(f"  {who} ({element.get('language')}): {(element.text or '').strip()}")
 
-    def _person(self, url: str) -> str:
-        leg_id = parse_qs(urlsplit(url).query).get("leg", ["0"])[0]
+    def _person(self, url: str, number: str) -> str:
+        leg_id = parse_qs(urlsplit(url or "").query).get("leg", ["0"])[0]
         with session_scope(appdb.session_factory(self.app)) as session:
             leg = session.get(CallLeg, int(leg_id)) if leg_id.isdigit() else None
             person = session.get(m.Person, leg.person_id) if leg and leg.person_id else None
-            return f"{person.name} ({pretty(leg.number)})" if person else "a responder"
+            if person is not None:
+                return f"{person.name} ({pretty(leg.number)})"
+            # a leg of nobody's: a fallback number, rung because nobody was on duty
+            return f"fallback number {pretty(leg.number if leg else number)}"
 
     def ring(self, dial):
         numbers = [n for n in dial if n.tag == "Number"]
@@ -117,7 +120,7 @@ class Simulation:
             if winner is not None:
                 self.leg_status(leg, "canceled")
                 continue
-            choice = click.prompt(f"  {self._person(leg['url'])}: [a]ccept, [d]ecline, "
+            choice = click.prompt(f"  {self._person(leg['url'], leg['to'])}: [a]ccept, [d]ecline, "
                                   "[n]o answer, [v]oicemail picks up",
                                   type=click.Choice(list(CHOICES)), default="a")
             if choice == "n":
@@ -125,6 +128,11 @@ class Simulation:
                 self.leg_status(leg, "no-answer")
                 continue
             self.wait(6)
+            if not leg["url"]:  # unscreened (the error fallback's dial): whoever picks up talks
+                winner = leg if choice in {"a", "v"} else None
+                click.echo("  [connected: the caller and the number talk]" if winner else
+                           "  [the number hangs up]")
+                continue
             whisper = self.twilio.post(leg["url"], self.leg_params(leg, "in-progress"))
             gather = whisper.root.find("Gather") if whisper.root is not None else None
             if gather is None:
@@ -157,6 +165,8 @@ class Simulation:
         return leg_params(self.sid, leg["sid"], self.hotline, leg["to"], CallStatus=status, **extra)
 
     def leg_status(self, leg: dict, status: str, duration: int | None = None) -> None:
+        if not leg["status"]:
+            return  # a <Number> without a status callback (the error fallback's dial)
         extra = {"SequenceNumber": str(leg["seq"]), "CallbackSource": "call-progress-events"}
         if duration is not None:
             extra["CallDuration"] = str(duration)
