@@ -52,7 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN", None, str,
             "Twilio auth token; signs and verifies webhooks"),
     Setting("FALLBACK_NUMBERS", "VOICELINE_FALLBACK_NUMBERS", [], _list,
-            "comma-separated E.164 numbers dialled when anything fails"),
+            "comma-separated E.164 numbers dialled when anything fails, or when nobody is on duty in any step"),
     Setting("DEFAULT_REGION", "VOICELINE_DEFAULT_REGION", "US", str,
             "region for parsing national-format phone numbers (ISO 3166 alpha-2)"),
     Setting("LOG_LEVEL", "VOICELINE_LOG_LEVEL", "INFO", str,

@@ -209,3 +209,6 @@ def test_the_call_log_presenters_show_the_number_of_a_leg_without_a_person(nobod
     assert [(g["person"], g["person_name"], g["number"]) for g in detail["legs"]] == [
         (None, None, DESK), (None, None, NIGHT)]
     assert "fallback_rang" in [e["kind"] for e in detail["events"]]
+    entries = {(e.what, e.detail.split(",")[0]) for e in timeline(call, names)}
+    assert ("nobody on duty: fallback numbers rang", "") in {(w, "") for w, _ in entries}
+    assert ("rang", "fallback number") in entries

@@ -119,6 +119,8 @@ _EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' 
     "recording": "recording stored", "notified": "responders and managers notified",
     "caller_hung_up": "caller hung up", "call_status": "call status", "fallback":
     "fallback numbers dialled", "line_test": "scheduled line test", "unseen_call": "call not seen before",
+    "fallback_rang": "nobody on duty: fallback numbers rang", "closed_stale":
+    "closed: Twilio's final status never came", "duress_alert_failed": "duress alert could not be queued",
 }
 
 
@@ -134,8 +136,8 @@ def timeline(call: Call, names: Names) -> list[TimelineEntry]:
                for e in call.events]
     for leg in call.legs:
         who = names.person(leg.person_id) or leg.number
-        entries.append(TimelineEntry(leg.started_at, "rang", who, leg.step,
-                                     f"round {leg.round + 1}, {leg.number}"))
+        where = "fallback number" if leg.step == 0 else f"round {leg.round + 1}"
+        entries.append(TimelineEntry(leg.started_at, "rang", who, leg.step, f"{where}, {leg.number}"))
         if leg.answered_at:
             word = {"accepted": "accepted", "declined": "declined"}.get(leg.screen or "",
                                                                        "picked up")
