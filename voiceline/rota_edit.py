@@ -30,6 +30,16 @@ def write_layer_edit(session: Session, rota: m.Rota, layer: m.Layer, *, at: date
     session.flush()
 
 
+def assign_changed(row: Any, values: dict[str, Any]) -> bool:
+    """Set the attributes that differ; True when any did (untouched rows keep updated_at)."""
+    changed = False
+    for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+            changed = True
+    return changed
+
+
 def store_layer_versions(session: Session, layer: m.Layer, versions) -> None:
     """Make the layer's version rows equal the engine's versions (in time order).
 
@@ -43,9 +53,7 @@ def store_layer_versions(session: Session, layer: m.Layer, versions) -> None:
                   "period": str(version.period), "windows": [w.to_dict() for w in version.windows],
                   "valid_from": version.valid_from, "valid_until": version.valid_until}
         if index < len(rows):
-            for key, value in values.items():
-                if getattr(rows[index], key) != value:
-                    setattr(rows[index], key, value)
+            assign_changed(rows[index], values)
         else:
             layer.versions.append(m.LayerVersion(**values))
     for row in rows[len(versions):]:

@@ -13,7 +13,7 @@ from voiceline import audit
 from voiceline import models as m
 from voiceline.db import utcnow
 from voiceline.rota import Period, Window
-from voiceline.rota_edit import end_layer, retire_override, write_layer_edit
+from voiceline.rota_edit import assign_changed, end_layer, retire_override, write_layer_edit
 from voiceline.rotafile.parse import Plan
 
 
@@ -30,16 +30,6 @@ class ImportReport:
         return bool(self.created or self.updated or self.removed)
 
 
-def _assign(row: Any, values: dict[str, Any]) -> bool:
-    """Set attributes that differ; True when any did (untouched rows keep updated_at)."""
-    changed = False
-    for key, value in values.items():
-        if getattr(row, key) != value:
-            setattr(row, key, value)
-            changed = True
-    return changed
-
-
 def _upsert(session: Session, report: ImportReport, model: type, kind: str, key: str,
             values: dict[str, Any]) -> Any:
     row = session.get(model, key)
@@ -47,7 +37,7 @@ def _upsert(session: Session, report: ImportReport, model: type, kind: str, key:
         row = model(id=key, **values)
         session.add(row)
         report.created.append(f"{kind} {key}")
-    elif _assign(row, values):
+    elif assign_changed(row, values):
         report.updated.append(f"{kind} {key}")
     return row
 
@@ -123,7 +113,7 @@ def _apply_rota(session: Session, report: ImportReport, r: dict, now: datetime) 
             rota.layers.append(layer)
             report.created.append(f"rota {r['id']} layer {position}")
             continue
-        if _assign(layer, {"name": spec["name"], "priority": spec["priority"]}):
+        if assign_changed(layer, {"name": spec["name"], "priority": spec["priority"]}):
             report.updated.append(f"rota {r['id']} layer {position}")
         if _edit_layer_content(session, rota, layer, spec, now):
             report.updated.append(f"rota {r['id']} layer {position} (new version)")
