@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from xml.etree import ElementTree as ET
 
@@ -9,7 +10,7 @@ from sqlalchemy import text
 
 from voiceline import appdb
 from voiceline import models as m
-from voiceline.calls import escalation
+from voiceline.calls import machine
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import leg_params, sign
 from voiceline.models.calls import PinLockout
@@ -108,7 +109,8 @@ def test_a_responder_connected_by_the_screening_fallback_ends_the_call(twilio, h
 
     def broken(*args):
         raise RuntimeError("database went away")
-    monkeypatch.setattr(escalation, "screen_answer", broken)
+    rule = machine.STEPS[machine.Step.SCREEN_ANSWER]
+    monkeypatch.setitem(machine.STEPS, machine.Step.SCREEN_ANSWER, replace(rule, handler=broken))
     accepted = twilio.post(twilio.follow("gather"), {**leg, "Digits": "1"})
     assert accepted.status == 200 and len(accepted.root) == 0  # bridged by the fallback
     monkeypatch.undo()

@@ -5,13 +5,13 @@ When the policy had nobody at all to ring, the fallback numbers are rung (screen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from voiceline.calls import prompts
 from voiceline.calls.context import Context
+from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, finish
 from voiceline.calls.twiml import Reply, Ring, fallback_twiml
 from voiceline.models.calls import Call, CallLeg
@@ -19,6 +19,7 @@ from voiceline.models.directory import Caller, Hotline, Person
 from voiceline.phones import try_e164
 from voiceline.rota import resolve_policy
 from voiceline.rota_store import load_policy
+from voiceline.webhooks.params import DialEnded, LegKeys
 
 MAX_TOGETHER = 10  # Twilio rings at most ten <Number>s of one <Dial> at once
 CONNECTED = {"completed", "answered"}
@@ -156,56 +157,49 @@ def _dial(ctx: Context, call: Call, reply: Reply, legs: list[CallLeg], ring_seco
     return str(reply)
 
 
-def dial_result(ctx: Context, call: Call, form: Mapping[str, str],
-                query: Mapping[str, str]) -> str:
-    """A <Dial> ended: connected to an accepting responder, or on to the next group/step/round."""
-    from voiceline.calls.flow import render
+def dial_token(call: Call) -> tuple[str, str, str]:
+    """The (step, group, round) the current <Dial>'s action URL carries, as strings."""
+    return str(call.step), str(call.dial_group), str(call.round)
 
-    token = (str(call.step), str(call.dial_group), str(call.round))
-    if call.state not in {"ringing", "connected"} or token != (
-            query.get("step"), query.get("group"), query.get("round")):
-        return render(ctx, call)
-    status = form.get("DialCallStatus", "")
+
+def dial_result(ctx: Context, call: Call, ended: DialEnded) -> str:
+    """A <Dial> ended: connected to an accepting responder, or on to the next group/step/round."""
+    status = ended.dial_status
     legs = [leg for leg in call.legs if (leg.round, leg.step, leg.dial_group) ==
             (call.round, call.step, call.dial_group)]
     accepted = [leg for leg in legs if leg.screen == "accepted"]
-    winner = next((leg for leg in accepted if leg.sid and leg.sid == form.get("DialCallSid")),
+    winner = next((leg for leg in accepted if leg.sid and leg.sid == ended.dial_call_sid),
                   accepted[0] if accepted else None)
     add_event(ctx.session, call, "dial_result", ctx.at, step=call.step, round=call.round,
-              group=call.dial_group, status=status, bridged=form.get("DialBridged"),
+              group=call.dial_group, status=status, bridged=ended.bridged,
               dedupe_key=f"dial:{call.sid}:{call.round}:{call.step}:{call.dial_group}")
     # Twilio says it bridged although no acceptance was stored: the screening fallback connected
     # a responder who pressed 1 while the database failed. They talked; never ring on after that.
-    bridged = form.get("DialBridged") == "true"
+    bridged = ended.was_bridged
     if winner is None and bridged:
-        winner = next((leg for leg in legs if leg.sid and leg.sid == form.get("DialCallSid")), None)
+        winner = next((leg for leg in legs if leg.sid and leg.sid == ended.dial_call_sid), None)
     if status in CONNECTED and (winner is not None or bridged):
         call.answered_by = winner.person_id if winner else call.answered_by
         call.answered_at = call.answered_at or ctx.at
         add_event(ctx.session, call, "bridged", ctx.at, step=call.step,
                   person_id=winner.person_id if winner else None,
-                  leg_sid=winner.sid if winner else form.get("DialCallSid", "")[:64] or None,
-                  dedupe_key=f"bridged:{call.sid}",
-                  talk_seconds=_int(form.get("DialCallDuration")))
+                  leg_sid=winner.sid if winner else ended.dial_call_sid,
+                  dedupe_key=f"bridged:{call.sid}", talk_seconds=ended.talk_seconds)
         finish(call, "answered", ctx.at)
         return str(Reply(call.language).hangup())
-    if form.get("CallStatus") in {"completed", "canceled"} or status == "canceled":
+    if ended.call_status in {"completed", "canceled"} or status == "canceled":
         finish(call, "abandoned", ctx.at)  # the caller hung up while it was ringing
         add_event(ctx.session, call, "caller_hung_up", ctx.at, step=call.step)
         return str(Reply(call.language).hangup())
-    call.state = "ringing"
+    call.state = CallState.RINGING
     call.dial_group += 1
     return dial_current(ctx, call, Reply(call.language), announce=True)
 
 
-def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and len(text) < 9 else None
-
-
 def enter_voicemail(ctx: Context, call: Call, reply: Reply | None = None) -> str:
     """Nobody accepted: invite a message (at most the configured length) and take it."""
-    if call.state != "voicemail":
-        call.state = "voicemail"
+    if call.state != CallState.VOICEMAIL:
+        call.state = CallState.VOICEMAIL
         add_event(ctx.session, call, "voicemail_offered", ctx.at, dedupe_key=f"vm:{call.sid}")
     reply = reply or Reply(call.language)
     reply.say("voicemail")
@@ -222,14 +216,16 @@ def fallback_reply(ctx: Context, hotline_number: str | None) -> str:
                           max_length=ctx.settings.record_max_seconds)
 
 
-def screen(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> str:
+def note_leg_sid(leg: CallLeg, request: LegKeys) -> None:
+    """Learn the leg's child CallSid from the first request that carries it."""
+    if leg.sid is None and request.leg_sid:
+        leg.sid = request.leg_sid
+
+
+def screen(ctx: Context, leg: CallLeg, request: LegKeys) -> str:
     """A responder picked up: whisper who calls and how urgent; only 1 accepts."""
     call = leg.call
-    language = _leg_language(ctx, leg)
-    if leg.sid is None and form.get("CallSid"):
-        leg.sid = form["CallSid"][:64]
-    if call.state not in {"ringing"} or leg.screen is not None:
-        return str(Reply(language).hangup())
+    language = leg_language(ctx, leg)
     leg.status = "in-progress"
     leg.answered_at = leg.answered_at or ctx.at
     add_event(ctx.session, call, "leg_answered", ctx.at, step=leg.step, person_id=leg.person_id,
@@ -247,7 +243,7 @@ def screen(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> str:
                                       num_digits=1, timeout=ctx.settings.screen_seconds))
 
 
-def _leg_language(ctx: Context, leg: CallLeg) -> str:
+def leg_language(ctx: Context, leg: CallLeg) -> str:
     """A responder hears their first language; a fallback number (nobody's) the caller's."""
     if leg.person_id is None:
         return prompts.supported(leg.call.language) or prompts.DEFAULT_LANGUAGE
@@ -262,18 +258,21 @@ def _responder_language(person: Person | None) -> str:
     return prompts.DEFAULT_LANGUAGE
 
 
-def screen_answer(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> str:
+def screen_repeated(ctx: Context, leg: CallLeg) -> str:
+    """A screening answer already decided (Twilio repeated the request): answer as before."""
+    reply = Reply(leg_language(ctx, leg))
+    return str(reply.say("accepted") if leg.screen == "accepted" else reply.hangup())
+
+
+def screen_answer(ctx: Context, leg: CallLeg, request: LegKeys) -> str:
     """1 accepts (the leg is bridged when this TwiML ends); anything else hangs up this leg only."""
     call = leg.call
-    language = _leg_language(ctx, leg)
-    if leg.screen is not None:  # a repeated request: answer as before
-        reply = Reply(language)
-        return str(reply.say("accepted") if leg.screen == "accepted" else reply.hangup())
-    digits = form.get("Digits", "")[:16]
-    taken = call.state != "ringing" or any(o.screen == "accepted" for o in call.legs if o is not leg)
+    language = leg_language(ctx, leg)
+    digits = request.digits
+    taken = call.state != CallState.RINGING or any(o.screen == "accepted" for o in call.legs if o is not leg)
     if digits == "1" and not taken:
         leg.screen = "accepted"
-        call.state = "connected"
+        call.state = CallState.CONNECTED
         call.answered_by = leg.person_id
         call.answered_at = ctx.at
         add_event(ctx.session, call, "screen_accepted", ctx.at, step=leg.step,

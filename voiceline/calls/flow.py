@@ -1,80 +1,72 @@
 """The front of the call: incoming, language, identification, PIN and priority.
 
-Each function takes the request's plain form values, moves the Call row (the source of
-truth) one step on and returns TwiML. A request for a step the call has already left
-(Twilio retried it) changes nothing and answers where the call is now.
+Each handler takes the request's parsed values, moves the Call row (the source of truth)
+one step on and returns TwiML or a Prompt (machine.render says where the call is now).
+Stale and repeated requests never reach a handler: calls/machine.py answers them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
 from voiceline import audit, outbox
 from voiceline.calls import auth, prompts
 from voiceline.calls.context import Context
-from voiceline.calls.escalation import dial_current, enter_voicemail, fallback_reply
+from voiceline.calls.escalation import dial_current, fallback_reply
+from voiceline.calls.states import Answer, CallState, Prompt
 from voiceline.calls.store import add_event, call_by_sid, finish
 from voiceline.calls.twiml import Reply
 from voiceline.directory import caller_by_number, hotline_by_number, people_with_role
 from voiceline.models.calls import Call
 from voiceline.models.directory import Caller, Hotline
 from voiceline.phones import try_e164
+from voiceline.webhooks.params import Incoming, Keys
 
 log = logging.getLogger(__name__)
 
-META_FIELDS = ("Caller", "Called", "CallerName", "FromCity", "FromState", "FromZip", "FromCountry",
-               "ToCity", "ToState", "ToZip", "ToCountry", "StirVerstat", "CallToken",
-               "ForwardedFrom", "CalledVia", "Direction", "ApiVersion", "AccountSid")
 
+def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
+    """A new CallSid: create its record and greet or refuse; returns the call and its answer.
 
-def _meta(form: Mapping[str, str], from_e164: str | None) -> dict:
-    meta = {key: form[key][:2000] for key in META_FIELDS if form.get(key)}
-    meta["from_e164"] = from_e164
-    return meta
-
-
-def incoming(ctx: Context, form: Mapping[str, str]) -> str:
-    """A call comes in: create its record (once per CallSid) and greet or refuse."""
-    sid = form["CallSid"][:64]
-    call = call_by_sid(ctx.session, sid)
-    if call is not None:  # Twilio repeated the request: the same first answer, nothing new
-        return render(ctx, call, greet=call.pin_attempts == 0 and call.priority is None)
+    A CallSid already stored never gets here (machine.incoming answers the repeat); one
+    stored by another worker meanwhile is returned as it stands.
+    """
+    sid = request.call_sid
     region = ctx.settings.region
-    to_e164 = try_e164(form.get("To"), region)
-    from_e164 = try_e164(form.get("From"), region)
+    to_e164 = try_e164(request.to_number, region)
+    from_e164 = try_e164(request.from_number, region)
     hotline = hotline_by_number(ctx.session, to_e164)
     caller = caller_by_number(ctx.session, from_e164)
     call = Call(sid=sid, hotline_id=hotline.id if hotline else None,
-                to_number=(to_e164 or form.get("To", ""))[:32], from_number=form.get("From", "")[:64],
-                caller_id=caller.id if caller else None, started_at=ctx.at, state="new",
-                meta=_meta(form, from_e164))
+                to_number=(to_e164 or request.to_number)[:32], from_number=request.from_number[:64],
+                caller_id=caller.id if caller else None, started_at=ctx.at, state=CallState.NEW,
+                meta={**request.meta, "from_e164": from_e164})
     try:
         with ctx.session.begin_nested():
             ctx.session.add(call)
     except IntegrityError:  # the same CallSid is being answered by another worker
-        return render(ctx, call_by_sid(ctx.session, sid))
+        return call_by_sid(ctx.session, sid), Prompt()
     if ctx.settings.linetest_from and from_e164 == try_e164(ctx.settings.linetest_from, region):
-        return _line_test(ctx, call)
+        return call, _line_test(ctx, call)
     if hotline is None:
         add_event(ctx.session, call, "unknown_hotline", ctx.at, to=call.to_number)
-        call.state = "fallback"
-        return fallback_reply(ctx, call.to_number or None)
+        call.state = CallState.FALLBACK
+        return call, fallback_reply(ctx, call.to_number or None)
     add_event(ctx.session, call, "greeted", ctx.at, dedupe_key=f"greeted:{sid}",
               caller=call.caller_id, policy=hotline.caller_policy)
     if hotline.caller_policy == "pin" and auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
         call.language = _known_language(hotline, caller) or prompts.hotline_languages(hotline.languages)[0]
-        return _reject_locked(ctx, call)
+        return call, _reject_locked(ctx, call)
     call.language = _known_language(hotline, caller)
     if call.language is None:
         languages = prompts.hotline_languages(hotline.languages)
         if len(languages) > 1:
-            call.state = "language"
-            return render(ctx, call)
+            call.state = CallState.LANGUAGE
+            return call, Prompt()
         call.language = languages[0]
-    return _authenticate(ctx, call, hotline, caller, greet=True)
+    return call, _authenticate(ctx, call, hotline, caller, greet=True)
 
 
 def _known_language(hotline: Hotline, caller: Caller | None) -> str | None:
@@ -97,13 +89,11 @@ def _line_test(ctx: Context, call: Call) -> str:
     return str(Reply("en-US").say("line_test").hangup())
 
 
-def choose_language(ctx: Context, call: Call, form: Mapping[str, str]) -> str:
+def choose_language(ctx: Context, call: Call, keys: Keys) -> Answer:
     """The caller pressed a digit in the language menu (silence or junk: the first language)."""
-    if call.state != "language":
-        return render(ctx, call)
     hotline = ctx.session.get(Hotline, call.hotline_id)
     languages = prompts.hotline_languages(hotline.languages)
-    digits = form.get("Digits", "")
+    digits = keys.digits
     index = int(digits) - 1 if digits.isdigit() and len(digits) == 1 else -1
     call.language = languages[index] if 0 <= index < len(languages) else languages[0]
     add_event(ctx.session, call, "language", ctx.at, language=call.language,
@@ -113,7 +103,7 @@ def choose_language(ctx: Context, call: Call, form: Mapping[str, str]) -> str:
 
 
 def _authenticate(ctx: Context, call: Call, hotline: Hotline, caller: Caller | None,
-                  greet: bool) -> str:
+                  greet: bool) -> Answer:
     policy = hotline.caller_policy
     if policy == "open":
         call.verified = False
@@ -130,35 +120,31 @@ def _authenticate(ctx: Context, call: Call, hotline: Hotline, caller: Caller | N
         add_event(ctx.session, call, "pin_not_set", ctx.at, caller=caller.id)
         finish(call, "rejected", ctx.at)
         return str(Reply(call.language).say("not_allowed").hangup())
-    call.state = "pin" if caller is not None else "identify"
-    return render(ctx, call, greet=greet)
+    call.state = CallState.PIN if caller is not None else CallState.IDENTIFY
+    return Prompt(greet=greet)
 
 
-def identify(ctx: Context, call: Call, form: Mapping[str, str], attempt: str | None) -> str:
+def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
     """An unknown number keyed the number it is registered with."""
-    if call.state != "identify" or attempt != str(call.pin_attempts + 1):
-        return render(ctx, call)
     if auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
         return _reject_locked(ctx, call)  # locked by a parallel call since this one began
-    digits = form.get("Digits", "")
+    digits = keys.digits
     number = try_e164("+" + digits, ctx.settings.region) if digits.isdigit() and len(digits) <= 15 else None
     caller = caller_by_number(ctx.session, number)
     if caller is None or not caller.pin_hash:
         return _failed_try(ctx, call, "identify_failed", "unknown_number")
     call.caller_id = caller.id
-    call.state = "pin"
+    call.state = CallState.PIN
     add_event(ctx.session, call, "identified", ctx.at, caller=caller.id)
-    return render(ctx, call)
+    return Prompt()
 
 
-def enter_pin(ctx: Context, call: Call, form: Mapping[str, str], attempt: str | None) -> str:
+def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
     """The caller keyed a PIN: the real one or the duress one go on, anything else is a failed try."""
-    if call.state != "pin" or attempt != str(call.pin_attempts + 1):
-        return render(ctx, call)
     if auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
         return _reject_locked(ctx, call)  # parallel calls must not each get their own tries
     caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
-    result = auth.check_pin(caller, form.get("Digits", "")[:64])
+    result = auth.check_pin(caller, keys.digits)
     if not result.ok:
         return _failed_try(ctx, call, "pin_failed", "pin_wrong")
     call.verified = True
@@ -188,14 +174,14 @@ def _duress(ctx: Context, call: Call, caller: Caller) -> None:
         add_event(ctx.session, call, "duress_alert_failed", ctx.at)
 
 
-def _failed_try(ctx: Context, call: Call, kind: str, sentence: str) -> str:
+def _failed_try(ctx: Context, call: Call, kind: str, sentence: str) -> Answer:
     call.pin_attempts += 1
     number = auth.lockout_key(call)
     add_event(ctx.session, call, kind, ctx.at, attempt=call.pin_attempts)
     until = auth.record_failure(ctx.session, number, ctx.at, ctx.settings.pin_tries,
                                 ctx.settings.lockout_minutes)
     if until is None and call.pin_attempts < ctx.settings.pin_tries:
-        return render(ctx, call, prefix=sentence)
+        return Prompt(prefix=sentence)
     if until is not None:
         add_event(ctx.session, call, "pin_locked", ctx.at, number=number,
                   until=until.isoformat())
@@ -206,18 +192,16 @@ def _failed_try(ctx: Context, call: Call, kind: str, sentence: str) -> str:
                                                       minutes=ctx.settings.lockout_minutes).hangup())
 
 
-def _after_auth(ctx: Context, call: Call, hotline: Hotline, greet: bool) -> str:
+def _after_auth(ctx: Context, call: Call, hotline: Hotline, greet: bool) -> Answer:
     if hotline.ask_priority:
-        call.state = "priority"
-        return render(ctx, call, greet=greet)
+        call.state = CallState.PRIORITY
+        return Prompt(greet=greet)
     return start_ringing(ctx, call, greet=greet)
 
 
-def choose_priority(ctx: Context, call: Call, form: Mapping[str, str]) -> str:
+def choose_priority(ctx: Context, call: Call, keys: Keys) -> Answer:
     """1 urgent, 2 routine; silence or any other key counts as urgent (the faster path to a human)."""
-    if call.state != "priority":
-        return render(ctx, call)
-    digits = form.get("Digits", "")
+    digits = keys.digits
     call.priority = 2 if digits == "2" else 1
     add_event(ctx.session, call, "priority", ctx.at, priority=call.priority, keyed=digits in {"1", "2"})
     return start_ringing(ctx, call, greet=False)
@@ -225,39 +209,9 @@ def choose_priority(ctx: Context, call: Call, form: Mapping[str, str]) -> str:
 
 def start_ringing(ctx: Context, call: Call, greet: bool = False) -> str:
     """Begin the escalation at step 1 of the first round."""
-    call.state, call.step, call.dial_group, call.round = "ringing", 1, 0, 0
+    call.state, call.step, call.dial_group, call.round = CallState.RINGING, 1, 0, 0
     reply = Reply(call.language)
     if greet:
         reply.say("welcome")
     return dial_current(ctx, call, reply.say("connecting"))
 
-
-def render(ctx: Context, call: Call, *, greet: bool = False, prefix: str | None = None) -> str:
-    """The TwiML for where the call is now (used for first answers and for repeated requests)."""
-    reply = Reply(call.language)
-    if prefix:
-        reply.say(prefix)
-    links, state = ctx.links, call.state
-    if state == "language":
-        hotline = ctx.session.get(Hotline, call.hotline_id)
-        keys = [("choose", lang, {"digit": i}) for i, lang in
-                enumerate(prompts.hotline_languages(hotline.languages), start=1)]
-        return str(reply.gather(links("language"), keys, num_digits=1))
-    welcome = ["welcome"] if greet else []
-    if state == "identify":
-        return str(reply.gather(links("identify", attempt=call.pin_attempts + 1),
-                                [*welcome, "identify"], timeout=10))
-    if state == "pin":
-        return str(reply.gather(links("pin", attempt=call.pin_attempts + 1),
-                                [*welcome, "enter_pin"], timeout=10))
-    if state == "priority":
-        return str(reply.gather(links("priority"), [*welcome, "priority"], num_digits=1))
-    if state == "ringing":
-        return dial_current(ctx, call, reply)
-    if state == "voicemail":
-        return enter_voicemail(ctx, call)
-    if state in {"fallback", "new"}:
-        return fallback_reply(ctx, call.to_number or None)
-    if state == "done" and call.outcome == "rejected":
-        return str(reply.say("goodbye").hangup())
-    return str(reply.hangup())

@@ -7,47 +7,32 @@ finished call keeps its outcome.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-
 from voiceline import outbox
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import resolve
+from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, call_by_sid, finish
 from voiceline.calls.twiml import Reply
 from voiceline.directory import hotline_by_number, people_with_role
 from voiceline.models.calls import Call, CallLeg
 from voiceline.models.directory import Caller, Hotline, Person
 from voiceline.phones import try_e164
+from voiceline.webhooks.params import Recording, Status
 
 TERMINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
-UNFINISHED_ABANDONED = {"new", "language", "identify", "pin", "priority", "ringing"}
 
 
-def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and len(text) < 10 else None
-
-
-def _timestamp(form: Mapping[str, str], default: datetime) -> datetime:
-    try:
-        value = parsedate_to_datetime(form.get("Timestamp", ""))
-    except (TypeError, ValueError, IndexError):
-        return default
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def call_status(ctx: Context, form: Mapping[str, str]) -> None:
+def call_status(ctx: Context, callback: Status) -> None:
     """A status callback of the parent (inbound) call."""
-    sid = form["CallSid"][:64]
+    sid = callback.call_sid
     call = call_by_sid(ctx.session, sid)
     if call is None:
-        call = _unseen_call(ctx, form)
-    status = form.get("CallStatus", "")[:20]
-    sequence = _int(form.get("SequenceNumber"))
-    at = _timestamp(form, ctx.at)
+        call = _unseen_call(ctx, callback)
+    status = callback.status
+    sequence = callback.sequence
+    at = callback.timestamp or ctx.at
     event = add_event(ctx.session, call, "call_status", at, dedupe_key=f"status:{sid}:{status}",
-                      status=status, sequence=sequence, duration=_int(form.get("CallDuration")))
+                      status=status, sequence=sequence, duration=callback.duration)
     if event is None:
         return  # a duplicate
     newer = sequence is None or sequence > call.last_sequence
@@ -57,16 +42,16 @@ def call_status(ctx: Context, form: Mapping[str, str]) -> None:
         return
     # The end of the parent call is final whatever order the events came in.
     call.ended_at = at
-    duration = _int(form.get("CallDuration"))
+    duration = callback.duration
     if duration is not None:
         call.duration_seconds = duration
-    if call.state == "done":
+    if call.state == CallState.DONE:
         return  # a finished call is never reopened
-    if status in {"failed", "busy", "no-answer"} or call.state == "fallback":
+    if status in {"failed", "busy", "no-answer"} or call.state == CallState.FALLBACK:
         finish(call, "failed", at)
-    elif call.state == "connected":
+    elif call.state == CallState.CONNECTED:
         finish(call, "answered", at)
-    elif call.state == "voicemail":
+    elif call.state == CallState.VOICEMAIL:
         finish(call, "voicemail" if call.recording_url else "missed", at)
         if call.outcome == "missed":
             notify(ctx, call, "missed")
@@ -77,27 +62,27 @@ def call_status(ctx: Context, form: Mapping[str, str]) -> None:
         call.duration_seconds = duration
 
 
-def _unseen_call(ctx: Context, form: Mapping[str, str]) -> Call:
+def _unseen_call(ctx: Context, callback: Status) -> Call:
     """A callback for a call whose incoming request never reached the database: keep a record."""
-    to_e164 = try_e164(form.get("To"), ctx.settings.region)
+    to_e164 = try_e164(callback.to_number, ctx.settings.region)
     hotline = hotline_by_number(ctx.session, to_e164)
-    call = Call(sid=form["CallSid"][:64], hotline_id=hotline.id if hotline else None,
-                to_number=(to_e164 or form.get("To", ""))[:32], from_number=form.get("From", "")[:64],
-                started_at=ctx.at, state="fallback", meta={"unseen": True})
+    call = Call(sid=callback.call_sid, hotline_id=hotline.id if hotline else None,
+                to_number=(to_e164 or callback.to_number)[:32], from_number=callback.from_number[:64],
+                started_at=ctx.at, state=CallState.FALLBACK, meta={"unseen": True})
     ctx.session.add(call)
     ctx.session.flush()
     add_event(ctx.session, call, "unseen_call", ctx.at)
     return call
 
 
-def leg_status(ctx: Context, leg: CallLeg, form: Mapping[str, str]) -> None:
+def leg_status(ctx: Context, leg: CallLeg, callback: Status) -> None:
     """A status callback of one responder's leg."""
     call = leg.call
-    if leg.sid is None and form.get("CallSid"):
-        leg.sid = form["CallSid"][:64]
-    status = form.get("CallStatus", "")[:20]
-    sequence = _int(form.get("SequenceNumber"))
-    at = _timestamp(form, ctx.at)
+    if leg.sid is None and callback.call_sid:
+        leg.sid = callback.call_sid
+    status = callback.status
+    sequence = callback.sequence
+    at = callback.timestamp or ctx.at
     event = add_event(ctx.session, call, "leg_status", at, step=leg.step, person_id=leg.person_id,
                       leg_sid=leg.sid, dedupe_key=f"status:{leg.sid or leg.id}:{status}",
                       status=status, sequence=sequence)
@@ -126,46 +111,49 @@ def leg_result(leg: CallLeg, status: str) -> str:
     return status
 
 
-def voicemail(ctx: Context, call: Call, form: Mapping[str, str]) -> str:
+def voicemail_fresh(call: Call) -> bool:
+    """The <Record> action is expected: the call is at voicemail (or closed as missed meanwhile)."""
+    return call.outcome in {None, "missed"}
+
+
+def voicemail(ctx: Context, call: Call, recorded: Recording) -> str:
     """The <Record> ended: keep the recording, close the call, tell the responders."""
-    if call.state not in {"voicemail", "done"} or call.outcome not in {None, "missed"}:
-        return str(Reply(call.language).hangup())
-    _keep_recording(ctx, call, form)
+    _keep_recording(ctx, call, recorded)
     reply = Reply(call.language)
     if call.recording_url:
         return str(reply.say("voicemail_thanks").hangup())
-    if call.state != "done":
+    if call.state != CallState.DONE:
         finish(call, "missed", ctx.at)
         notify(ctx, call, "missed")
     return str(reply.say("goodbye").hangup())
 
 
-def recording(ctx: Context, call: Call | None, form: Mapping[str, str]) -> None:
+def recording(ctx: Context, call: Call | None, recorded: Recording) -> None:
     """recordingStatusCallback: completed keeps the recording; absent means no message."""
     if call is None:
         return
-    status = form.get("RecordingStatus", "")
-    add_event(ctx.session, call, "recording", ctx.at, status=status,
-              seconds=_int(form.get("RecordingDuration")),
-              dedupe_key=f"recording:{call.sid}:{form.get('RecordingSid', '')[:64]}:{status}")
+    status = recorded.status
+    add_event(ctx.session, call, "recording", ctx.at, status=status, seconds=recorded.seconds,
+              dedupe_key=f"recording:{call.sid}:{recorded.sid}:{status}")
     if status == "completed":
-        _keep_recording(ctx, call, form)
-    elif status == "absent" and call.state == "voicemail":
+        _keep_recording(ctx, call, recorded)
+    elif status == "absent" and call.state == CallState.VOICEMAIL:
         finish(call, "missed", ctx.at)
         notify(ctx, call, "missed")
 
 
-def _keep_recording(ctx: Context, call: Call, form: Mapping[str, str]) -> None:
-    url, seconds = form.get("RecordingUrl", ""), _int(form.get("RecordingDuration"))
+def _keep_recording(ctx: Context, call: Call, recorded: Recording) -> None:
+    url, seconds = recorded.url, recorded.seconds
     if not url or not url.startswith("https://") or seconds == 0:
         return
     call.recording_url = url[:2000]
-    call.recording_sid = form.get("RecordingSid", "")[:64] or call.recording_sid
+    call.recording_sid = recorded.sid or call.recording_sid
     call.recording_seconds = seconds
     # A recording that lands after the caller hung up still makes the call a voicemail.
-    if call.outcome in {None, "missed"} and call.state in {"voicemail", "done", "fallback"}:
-        was_fallback = call.state == "fallback"
-        call.outcome, call.state = None, "voicemail"
+    if call.outcome in {None, "missed"} and call.state in {CallState.VOICEMAIL, CallState.DONE,
+                                                           CallState.FALLBACK}:
+        was_fallback = call.state == CallState.FALLBACK
+        call.outcome, call.state = None, CallState.VOICEMAIL
         finish(call, "failed" if was_fallback else "voicemail", ctx.at)
         add_event(ctx.session, call, "voicemail_left", ctx.at, seconds=seconds,
                   dedupe_key=f"vm_left:{call.sid}")

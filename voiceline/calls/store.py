@@ -10,10 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from voiceline import models as m
+from voiceline.calls.states import CallState
 from voiceline.models.calls import Call, CallEvent, CallLeg
 from voiceline.oncall import iso_z
-
-FINAL_STATES = {"done"}
 
 
 def call_by_sid(session: Session, sid: str | None) -> Call | None:
@@ -48,10 +47,10 @@ def add_event(session: Session, call: Call, kind: str, at: datetime, *, step: in
 
 def finish(call: Call, outcome: str, at: datetime) -> bool:
     """Close the call with `outcome` unless it is already closed; True when this call closed it."""
-    if call.state in FINAL_STATES and call.outcome:
+    if call.state == CallState.DONE and call.outcome:
         return False
     call.outcome = outcome
-    call.state = "done"
+    call.state = CallState.DONE
     # Provisional end; the parent call's "completed" status callback brings the exact figures.
     if call.ended_at is None:
         call.ended_at = at
@@ -79,7 +78,7 @@ def close_stale_calls(session: Session, at: datetime, after: timedelta = STALE_A
             outcome = "answered"
         elif call.recording_sid:
             outcome = "voicemail"
-        elif call.state == "fallback":
+        elif call.state == CallState.FALLBACK:
             outcome = "failed"
         else:
             outcome = "abandoned"

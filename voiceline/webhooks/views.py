@@ -12,14 +12,17 @@ from collections.abc import Callable
 from flask import Blueprint, abort, current_app, request, url_for
 
 from voiceline import appdb
-from voiceline.calls import escalation, flow, status
+from voiceline.calls import machine, status
 from voiceline.calls.capture import write as capture_write
 from voiceline.calls.context import CallSettings, Context
+from voiceline.calls.machine import Step
+from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, call_by_sid, leg_by_sid
 from voiceline.calls.twiml import Reply, fallback_record, fallback_twiml
 from voiceline.db import utcnow
 from voiceline.models.calls import CallLeg
 from voiceline.phones import try_e164
+from voiceline.webhooks.params import DialEnded, Incoming, Keys, LegKeys, Recording, Status
 from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response
 
 log = logging.getLogger(__name__)
@@ -105,68 +108,65 @@ def _note_failure(sid: str, step: str) -> None:
     try:
         with appdb.session_factory()() as session:
             call = call_by_sid(session, sid)
-            if call is not None and call.state != "done":
-                call.state = "fallback"
+            if call is not None and call.state != CallState.DONE:
+                call.state = CallState.FALLBACK
                 add_event(session, call, "fallback", _now(), failed_step=step)
                 session.commit()
     except Exception:
         log.warning("call %s: could not record the fallback either", sid)
 
 
-def _for_call(handler):
-    """Adapt a flow function taking (ctx, call, ...) to a step on the request's CallSid."""
+def _step(step: Step, values) -> Callable[[Context], str]:
+    """One step of the call named by the request's CallSid, through the state machine."""
     def run(ctx: Context) -> str:
         call = call_by_sid(ctx.session, request.form["CallSid"])
         if call is None:
             raise LookupError(f"no call {request.form['CallSid']!r} for step {request.path}")
-        return handler(ctx, call)
+        return machine.run(ctx, step, call, values)
     return run
 
 
 @bp.post("/incoming")
 @twilio_signed
 def incoming():
-    return _answer("incoming", lambda ctx: flow.incoming(ctx, request.form))
+    values = Incoming.of(request.form)
+    return _answer("incoming", lambda ctx: machine.incoming(ctx, values))
 
 
 @bp.post("/language")
 @twilio_signed
 def language():
-    return _answer("language", _for_call(lambda ctx, call: flow.choose_language(ctx, call, request.form)))
+    return _answer("language", _step(Step.LANGUAGE, Keys.of(request.form, request.args)))
 
 
 @bp.post("/identify")
 @twilio_signed
 def identify():
-    attempt = request.args.get("attempt")
-    return _answer("identify", _for_call(
-        lambda ctx, call: flow.identify(ctx, call, request.form, attempt)))
+    return _answer("identify", _step(Step.IDENTIFY, Keys.of(request.form, request.args)))
 
 
 @bp.post("/pin")
 @twilio_signed
 def pin():
-    attempt = request.args.get("attempt")
-    return _answer("pin", _for_call(lambda ctx, call: flow.enter_pin(ctx, call, request.form, attempt)))
+    return _answer("pin", _step(Step.PIN, Keys.of(request.form, request.args)))
 
 
 @bp.post("/priority")
 @twilio_signed
 def priority():
-    return _answer("priority", _for_call(lambda ctx, call: flow.choose_priority(ctx, call, request.form)))
+    return _answer("priority", _step(Step.PRIORITY, Keys.of(request.form, request.args)))
 
 
 @bp.post("/dial")
 @twilio_signed
 def dial_result():
-    return _answer("dial", _for_call(
-        lambda ctx, call: escalation.dial_result(ctx, call, request.form, request.args)))
+    return _answer("dial", _step(Step.DIAL, DialEnded.of(request.form, request.args)))
 
 
 @bp.post("/voicemail")
 @twilio_signed
 def voicemail():
-    return _answer("voicemail", _for_call(lambda ctx, call: status.voicemail(ctx, call, request.form)),
+    return _answer("voicemail", _step(Step.VOICEMAIL, Recording.of(request.form)),
                    on_error=lambda: str(Reply().say("voicemail_thanks").hangup()))
 
 
@@ -194,18 +194,22 @@ def _screen_answer_fallback() -> str:
 @bp.post("/screen")
 @twilio_signed
 def screen():
+    values = LegKeys.of(request.form)
+
     def run(ctx: Context) -> str:
         leg = _leg(ctx.session)
-        return escalation.screen(ctx, leg, request.form) if leg else str(Reply().hangup())
+        return machine.run_leg(ctx, Step.SCREEN, leg, values) if leg else str(Reply().hangup())
     return _answer("screen", run, on_error=_screen_fallback)
 
 
 @bp.post("/screen/answer")
 @twilio_signed
 def screen_answer():
+    values = LegKeys.of(request.form)
+
     def run(ctx: Context) -> str:
         leg = _leg(ctx.session)
-        return escalation.screen_answer(ctx, leg, request.form) if leg else str(Reply().hangup())
+        return machine.run_leg(ctx, Step.SCREEN_ANSWER, leg, values) if leg else str(Reply().hangup())
     return _answer("screen_answer", run, on_error=_screen_answer_fallback)
 
 
@@ -228,33 +232,38 @@ def _callback(step: str, handler: Callable[[Context], None]):
 @bp.post("/status")
 @twilio_signed
 def call_status():
+    values = Status.of(request.form)
+
     def run(ctx: Context) -> None:
-        leg = leg_by_sid(ctx.session, request.form.get("CallSid")) if request.form.get(
-            "ParentCallSid") else None
+        leg = leg_by_sid(ctx.session, values.call_sid) if request.form.get("ParentCallSid") else None
         if leg is not None:
-            status.leg_status(ctx, leg, request.form)
+            status.leg_status(ctx, leg, values)
         else:
-            status.call_status(ctx, request.form)
+            status.call_status(ctx, values)
     return _callback("status", run)
 
 
 @bp.post("/leg-status")
 @twilio_signed
 def leg_status():
+    values = Status.of(request.form)
+
     def run(ctx: Context) -> None:
         leg = _leg(ctx.session)
         if leg is None:
             log.warning("status for unknown leg %s ignored", request.args.get("leg"))
             return
-        status.leg_status(ctx, leg, request.form)
+        status.leg_status(ctx, leg, values)
     return _callback("leg-status", run)
 
 
 @bp.post("/recording")
 @twilio_signed
 def recording():
+    values = Recording.of(request.form)
+
     def run(ctx: Context) -> None:
-        status.recording(ctx, call_by_sid(ctx.session, request.form.get("CallSid")), request.form)
+        status.recording(ctx, call_by_sid(ctx.session, request.form.get("CallSid")), values)
     return _callback("recording", run)
 
 
