@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: settings from the environment, then `config` on top."""
     from voiceline import api, appdb, calls, cli, jobs, web, webhooks
     from voiceline import config as settings
+    from voiceline.db import utcnow
+    from voiceline.extensions import CLOCK, HTTP_CLIENT, csrf
 
     app = Flask(__name__, instance_relative_config=True)
     if config and config.get("INSTANCE_PATH"):
@@ -32,7 +35,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Objects are not settings: the clock (tests and replays pin it) and Twilio's HTTP client
+    # (tests fake it) live in app.extensions; a config mapping may still hand them in.
+    app.extensions[CLOCK] = app.config.pop("CALLS_CLOCK", None) or utcnow
+    app.extensions[HTTP_CLIENT] = app.config.pop("TWILIO_HTTP_CLIENT", None)
+    hops = app.config.get("PROXY_HOPS") or 0
+    if hops:  # before anything reads the request's URL: the signature check sees the public one
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    csrf.init_app(app)
     appdb.init_app(app)
     webhooks.init_app(app)
     calls.init_app(app)

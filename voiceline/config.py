@@ -66,6 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
             "replace callers' (and responders') phone numbers in captured fixtures; PINs are never kept"),
     Setting("CALLS_RECORD_MAX_SECONDS", "VOICELINE_RECORD_MAX_SECONDS", 300, int,
             "longest voicemail in seconds"),
+    Setting("CALLS_PIN_TRIES", "VOICELINE_PIN_TRIES", 3, int,
+            "wrong PINs (or unknown numbers keyed) a calling number may try before the lock-out"),
     Setting("CALLS_LOCKOUT_MINUTES", "VOICELINE_PIN_LOCKOUT_MINUTES", 15, int,
             "minutes a number is locked out after three wrong PINs"),
     # --- clock work -----------------------------------------------------------

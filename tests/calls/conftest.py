@@ -9,6 +9,7 @@ import pytest
 from voiceline import appdb
 from voiceline.calls.replay import in_process_twilio
 from voiceline.calls.twilio_side import call_params
+from voiceline.extensions import CLOCK
 from voiceline.passwords import hash_secret
 
 HOTLINE = "+12025550100"
@@ -30,7 +31,7 @@ def hotline(demo):
             caller.duress_pin_hash = hash_secret("9753")
         session.commit()
         session.close()
-    demo.config["CALLS_CLOCK"] = lambda: AT
+    demo.extensions[CLOCK] = lambda: AT
     return demo
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from voiceline import models as m
 from voiceline.calls.store import call_by_sid, call_record
 from voiceline.calls.twilio_side import leg_params
+from voiceline.db import utcnow
+from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
 
 from .conftest import HOTLINE, OPS, WATCH, params
@@ -166,7 +168,7 @@ def test_the_caller_hanging_up_while_the_fallback_rings_is_abandoned(nobody, twi
 
 
 def test_simulate_names_the_fallback_number_instead_of_a_person(nobody, runner):
-    nobody.config.pop("CALLS_CLOCK")  # simulate runs its own clock
+    nobody.extensions[CLOCK] = utcnow  # simulate runs its own clock
     keys = "\n".join(["2468",  # the caller's PIN (no priority asked)
                       "a", "20"])  # the fallback desk accepts and they talk 20 s
     result = runner.invoke(args=["simulate", "--from", "+1 202 555 0150"], input=keys + "\n")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from voiceline import models as m
 from voiceline.calls import prompts
 from voiceline.calls.store import call_by_sid
+from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallEvent, PinLockout
 
 from .conftest import AT, EMBASSY, OPS, WATCH, params
@@ -79,7 +80,7 @@ def test_wrong_pins_lock_the_number_and_the_lock_expires(twilio, hotline, db):
     audit = db.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "call.pin_locked")).one()
     assert audit.target == WATCH
     later = AT + timedelta(minutes=16)
-    hotline.config["CALLS_CLOCK"] = lambda: later
+    hotline.extensions[CLOCK] = lambda: later
     answer = twilio.post("/voice/incoming", params("CAafter"))
     assert answer.root.find("Gather") is not None  # asked for the PIN again
 

@@ -13,6 +13,7 @@ from voiceline import models as m
 from voiceline.calls import machine
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import leg_params, sign
+from voiceline.extensions import CLOCK
 from voiceline.models.calls import PinLockout
 
 from .conftest import AT, HOTLINE, OPS, WATCH, params
@@ -58,9 +59,9 @@ def test_old_failed_tries_are_forgotten_after_the_lock_out_window(twilio, hotlin
     twilio.post("/voice/incoming", params("CAold"))
     url = twilio.follow("gather")
     for attempt, digits in enumerate(("1111", "2222"), start=1):
-        hotline.config["CALLS_CLOCK"] = lambda attempt=attempt: AT + timedelta(seconds=attempt)
+        hotline.extensions[CLOCK] = lambda attempt=attempt: AT + timedelta(seconds=attempt)
         _pin(twilio, "CAold", url.replace("attempt=1", f"attempt={attempt}"), digits)
-    hotline.config["CALLS_CLOCK"] = lambda: AT + timedelta(days=1)
+    hotline.extensions[CLOCK] = lambda: AT + timedelta(days=1)
     twilio.post("/voice/incoming", params("CAnew"))
     answer = _pin(twilio, "CAnew", twilio.follow("gather"), "1111")
     assert answer.root.find("Gather").get("action").endswith("/voice/pin?attempt=2")

@@ -22,6 +22,7 @@ from voiceline import models as m
 from voiceline.calls import prompts
 from voiceline.calls.store import call_by_sid, call_record
 from voiceline.calls.twilio_side import Answer, InProcess, Twilio
+from voiceline.extensions import CLOCK
 from voiceline.models.calls import Call
 from voiceline.oncall import parse_instant
 from voiceline.passwords import hash_secret
@@ -218,7 +219,7 @@ def replay(fixture: Mapping[str, Any], twilio: Twilio, *, app=None,
 
 def _set_clock(app, text: str) -> None:
     instant = parse_instant(str(text))
-    app.config["CALLS_CLOCK"] = lambda: instant
+    app.extensions[CLOCK] = lambda: instant
 
 
 def in_process_twilio(app) -> Twilio:

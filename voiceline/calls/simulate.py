@@ -24,6 +24,7 @@ from voiceline.calls.twilio_side import call_params, leg_params
 from voiceline.cli import with_schema
 from voiceline.db import session_scope, utcnow
 from voiceline.directory import caller_by_number, hotline_by_number
+from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
 from voiceline.passwords import hash_secret, valid_pin
 from voiceline.phones import pretty, try_e164
@@ -43,7 +44,7 @@ class Simulation:
         self.sid = _new_sid()
         self.now = utcnow()
         self.start = self.now
-        app.config["CALLS_CLOCK"] = lambda: self.now
+        app.extensions[CLOCK] = lambda: self.now
         self.twilio = in_process_twilio(app)
 
     def wait(self, seconds: int) -> None:

@@ -16,6 +16,7 @@ from flask import Flask
 
 from voiceline import appdb
 from voiceline.db import utcnow
+from voiceline.extensions import HTTP_CLIENT
 from voiceline.jobs.lock import SchedulerLock
 from voiceline.jobs.sender import send_due
 from voiceline.jobs.settings import JobSettings
@@ -53,7 +54,7 @@ def outbox_job(app: Flask, lock: SchedulerLock) -> None:
             return
         settings = JobSettings.from_config(app.config)
         send_due(appdb.session_factory(app), settings, utcnow(),
-                 http_client=app.config.get("TWILIO_HTTP_CLIENT"))
+                 http_client=app.extensions.get(HTTP_CLIENT))
 
 
 def build_scheduler(app: Flask, lock: SchedulerLock) -> BlockingScheduler:

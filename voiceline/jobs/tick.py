@@ -24,6 +24,7 @@ from voiceline import appdb
 from voiceline import models as m
 from voiceline.calls.store import close_stale_calls
 from voiceline.db import session_scope, utcnow
+from voiceline.extensions import HTTP_CLIENT
 from voiceline.jobs import coverage, linetests, reachability
 from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
 from voiceline.jobs.sender import send_due
@@ -97,7 +98,7 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     line tests, then send what is due and follow up on calls."""
     settings = JobSettings.from_config(app.config)
     factory = appdb.session_factory(app)
-    http_client = http_client or app.config.get("TWILIO_HTTP_CLIENT")
+    http_client = http_client or app.extensions.get(HTTP_CLIENT)
     report = TickReport(at)
 
     loaded: list = []

@@ -1,25 +1,25 @@
-"""The web UI: accounts, rota pages, audit log, calendar feeds (and the reviewer pages)."""
+"""The web UI: accounts, rota pages, audit log, calendar feeds (and the reviewer pages).
+
+Security headers and the HTML error pages belong to the UI's page blueprints; the signed
+(/voice/), token (/api/) and secret-URL (/ical/) blueprints keep their own answers.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
+from voiceline.extensions import csrf
 from voiceline.web import auth
 from voiceline.web.timefmt import register_filters
 
-csrf = CSRFProtect()
 # Templates (base.html and the UI's) and the stylesheet live beside this module.
 ui = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/ui-static")
-
-# Signed (Twilio), token-authenticated (API) or secret-URL (feeds) routes carry no cookie
-# session, so a CSRF token means nothing there.
-CSRF_EXEMPT_PREFIXES = ("/voice/", "/api/", "/ical/")
+PAGE_ERRORS = (400, 403, 404, 405, 429, CSRFError)
 DEFAULT_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
                "form-action 'self'")
@@ -34,31 +34,15 @@ def _configure(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(secure),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config.get("SESSION_HOURS") or 12),
-        WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     app.config.setdefault("CONTENT_SECURITY_POLICY", DEFAULT_CSP)
     for key, default in (("LOGIN_MAX_FAILURES", 5), ("LOGIN_WINDOW_MINUTES", 15)):
         if app.config.get(key) is None:
             app.config[key] = default
-    hops = app.config.get("PROXY_HOPS") or 0
-    if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
-
-def _csrf_for_ui() -> None:
-    from flask import current_app
-
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return
-    if request.path.startswith(CSRF_EXEMPT_PREFIXES):
-        return
-    csrf.protect()
 
 
 def _security_headers(response):
-    if request.path.startswith(("/voice/", "/api/", "/ical/")):
-        return response
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -72,9 +56,6 @@ def _security_headers(response):
 
 
 def _error_page(exc: HTTPException):
-    # Webhooks keep Flask's plain answers; the API and JSON clients get JSON.
-    if request.path.startswith("/voice/"):
-        return exc
     code = exc.code or 500
     message = exc.description if isinstance(exc, CSRFError) else None
     if auth.wants_json():
@@ -82,17 +63,40 @@ def _error_page(exc: HTTPException):
     return render_template("error.html", code=code, name=exc.name, message=message), code
 
 
+def _page_hooks(bp: Blueprint) -> None:
+    """Security headers and error pages on one UI blueprint (once per process: blueprints are
+    module objects that every app of the process registers)."""
+    if getattr(bp, "_voiceline_pages", False):
+        return
+    bp.after_request(_security_headers)
+    for code in PAGE_ERRORS:
+        bp.register_error_handler(code, _error_page)
+    bp._voiceline_pages = True
+
+
+def _unrouted(app: Flask) -> None:
+    """What no blueprint serves: the start page and URLs no route matches (a 404 or 405 before
+    routing cannot reach a blueprint's handler) get the same page hooks."""
+    app.register_error_handler(404, _error_page)
+    app.register_error_handler(405, _error_page)
+
+    @app.after_request
+    def _headers_outside_blueprints(response):
+        return _security_headers(response) if request.blueprint is None else response
+
+
 def init_app(app: Flask) -> None:
-    """Register the UI blueprints, CSRF, session settings, feeds and the `users` commands."""
+    """Register the UI blueprints (with their headers and error pages), feeds and `users` commands."""
     from voiceline.web import audit_views, cli, feeds, ical, review, rota, users
+    from voiceline.web.directory.common import bp as directory_bp
+    from voiceline.web.review.views import bp as review_bp
+    from voiceline.web.rota.common import bp as rota_bp
 
     _configure(app)
-    csrf.init_app(app)
-    app.before_request(_csrf_for_ui)
-    app.after_request(_security_headers)
-    for code in (400, 403, 404, 405, 429):
-        app.register_error_handler(code, _error_page)
-    app.register_error_handler(CSRFError, _error_page)
+    for bp in (ui, auth.bp, users.bp, rota_bp, directory_bp, audit_views.bp, feeds.bp, review_bp):
+        _page_hooks(bp)
+    _unrouted(app)
+    csrf.exempt(ical.bp)  # secret-URL calendar feeds: no cookie session, nothing to forge
     register_filters(app)
 
     @app.context_processor
@@ -117,4 +121,4 @@ def init_app(app: Flask) -> None:
         return render_template("home.html")
 
 
-__all__ = ["csrf", "init_app"]
+__all__ = ["init_app"]

@@ -19,7 +19,7 @@ from voiceline.calls.machine import Step
 from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, call_by_sid, leg_by_sid
 from voiceline.calls.twiml import Reply, fallback_record, fallback_twiml
-from voiceline.db import utcnow
+from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
 from voiceline.phones import try_e164
 from voiceline.webhooks.params import DialEnded, Incoming, Keys, LegKeys, Recording, Status
@@ -36,8 +36,7 @@ def links(endpoint: str, **params) -> str:
 
 
 def _now():
-    clock = current_app.config.get("CALLS_CLOCK")  # tests and replays pin the instant
-    return clock() if clock else utcnow()
+    return current_app.extensions[CLOCK]()  # tests and replays pin the instant
 
 
 def _settings() -> CallSettings:
