@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from voiceline.calls import prompts
+from voiceline.calls import prompts, rering
 from voiceline.calls.context import Context
 from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, finish
@@ -74,6 +74,12 @@ def dial_current(ctx: Context, call: Call, reply: Reply, announce: bool = False)
             call.round, call.step, call.dial_group = call.round + 1, 1, 0
             continue
         ring_seconds, people = plan.steps[call.step - 1]
+        if rering.is_rering(call.dial_group):
+            answer = _dial_again(ctx, call, reply, ring_seconds)
+            if answer is not None:
+                return answer
+            call.dial_group = rering.base_group(call.dial_group) + 1  # nobody was cut short
+            continue
         groups = _groups(call, people)
         if call.dial_group >= len(groups):
             if not people:
@@ -105,10 +111,11 @@ def _fallback_numbers(ctx: Context) -> list[str]:
     return numbers[:MAX_TOGETHER]
 
 
-def _group_legs(ctx: Context, call: Call) -> list[CallLeg]:
+def _group_legs(ctx: Context, call: Call, group: int | None = None) -> list[CallLeg]:
+    group = call.dial_group if group is None else group
     return list(ctx.session.scalars(select(CallLeg).where(
         CallLeg.call_id == call.id, CallLeg.round == call.round, CallLeg.step == call.step,
-        CallLeg.dial_group == call.dial_group).order_by(CallLeg.id)))
+        CallLeg.dial_group == group).order_by(CallLeg.id)))
 
 
 def _add_legs(ctx: Context, call: Call, targets: list[tuple[str | None, str]]) -> list[CallLeg]:
@@ -129,6 +136,29 @@ def _dial_group(ctx: Context, call: Call, reply: Reply, people: list[Person], ri
                   round=call.round, group=call.dial_group, people=[p.id for p in people],
                   together=len(people) > 1)
     return _dial(ctx, call, reply, legs, ring_seconds)
+
+
+def _dial_again(ctx: Context, call: Call, reply: Reply, ring_seconds: int) -> str | None:
+    """Ring again, together, whoever the group's first pick-up cut short (None: nobody was)."""
+    legs = _group_legs(ctx, call)
+    cut = rering.cut_short(_group_legs(ctx, call, rering.base_group(call.dial_group)), ring_seconds, ctx.at)
+    if not legs:  # first time (a repeated request reuses the legs and the ring time left)
+        if cut is None:
+            return None
+        legs = _add_legs(ctx, call, [(leg.person_id, leg.number) for leg in cut.legs])
+        how = rering.how_picked_up(cut.by)
+        text = rering.sentence([_name(ctx, leg) for leg in cut.legs], _name(ctx, cut.by), how)
+        add_event(ctx.session, call, "rung_again", ctx.at, step=call.step,
+                  dedupe_key=f"again:{call.sid}:{call.round}:{call.step}:{call.dial_group}",
+                  round=call.round, group=rering.base_group(call.dial_group),
+                  people=[leg.person_id for leg in cut.legs], cut_by=cut.by.person_id,
+                  how=how, seconds=cut.seconds, text=text)
+    return _dial(ctx, call, reply, legs, cut.seconds if cut else rering.MIN_RING)
+
+
+def _name(ctx: Context, leg: CallLeg) -> str:
+    person = ctx.session.get(Person, leg.person_id) if leg.person_id else None
+    return person.name if person is not None else leg.number
 
 
 def _dial_fallback(ctx: Context, call: Call, reply: Reply) -> str:
@@ -192,7 +222,11 @@ def dial_result(ctx: Context, call: Call, ended: DialEnded) -> str:
         add_event(ctx.session, call, "caller_hung_up", ctx.at, step=call.step)
         return str(Reply(call.language).hangup())
     call.state = CallState.RINGING
-    call.dial_group += 1
+    if call.step != FALLBACK_STEP and not rering.is_rering(call.dial_group) and len(legs) > 1:
+        # Twilio hung up the others when the first leg picked up: ring them again (if any)
+        call.dial_group = rering.rering_group(call.dial_group)
+    else:
+        call.dial_group = rering.base_group(call.dial_group) + 1
     return dial_current(ctx, call, Reply(call.language), announce=True)
 
 

@@ -51,7 +51,7 @@ def load_fixture(path: str | Path) -> dict[str, Any]:
 
 
 def apply_setup(session, setup: Mapping[str, Any]) -> None:
-    """PINs, duress PINs, hotline and people settings a fixture needs (the caller commits)."""
+    """PINs, duress PINs, hotline, people and policy-step settings a fixture needs (the caller commits)."""
     for caller_id, pin in (setup.get("pins") or {}).items():
         session.get(m.Caller, caller_id).pin_hash = hash_secret(str(pin))
     for caller_id, pin in (setup.get("duress_pins") or {}).items():
@@ -64,6 +64,12 @@ def apply_setup(session, setup: Mapping[str, Any]) -> None:
         person = session.get(m.Person, person_id)
         for key, value in changes.items():
             setattr(person, key, value)
+    for policy_id, steps in (setup.get("policy_steps") or {}).items():  # {main: {1: {people: [..]}}}
+        rows = session.scalars(select(m.PolicyStep).where(m.PolicyStep.policy_id == policy_id)
+                               .order_by(m.PolicyStep.position)).all()
+        for number, changes in steps.items():
+            for key, value in changes.items():
+                setattr(rows[int(number) - 1], key, value)
 
 
 def check_answer(answer: Answer, expect: Mapping[str, Any]) -> list[str]:

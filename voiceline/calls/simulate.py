@@ -20,7 +20,7 @@ from voiceline import models as m
 from voiceline.calls.cli import print_call
 from voiceline.calls.replay import in_process_twilio
 from voiceline.calls.store import call_record, load_call
-from voiceline.calls.twilio_side import call_params, leg_params
+from voiceline.calls.twilio_side import DialPlay, Leg, call_params, leg_params
 from voiceline.cli import with_schema
 from voiceline.db import session_scope, utcnow
 from voiceline.directory import caller_by_number, hotline_by_number
@@ -39,8 +39,9 @@ def _new_sid() -> str:
 class Simulation:
     """One simulated call: a clock that advances with what happens, and Twilio's side."""
 
-    def __init__(self, app, hotline_number: str, from_number: str) -> None:
+    def __init__(self, app, hotline_number: str, from_number: str, strict: bool = True) -> None:
         self.app, self.hotline, self.caller = app, hotline_number, from_number
+        self.strict = strict
         self.sid = _new_sid()
         self.now = utcnow()
         self.start = self.now
@@ -109,70 +110,32 @@ class Simulation:
         timeout = int(dial.get("timeout", "30"))
         together = "together " if len(numbers) > 1 else ""
         click.echo(f"  ... ringing {len(numbers)} responder(s) {together}for up to {timeout} s")
-        legs = []
-        for number in numbers:
-            leg = {"sid": _new_sid(), "to": (number.text or "").strip(), "url": number.get("url"),
-                   "status": number.get("statusCallback"), "seq": 0}
-            legs.append(leg)
-            self.leg_status(leg, "initiated")
-            self.leg_status(leg, "ringing")
-        winner = None
-        for leg in legs:
-            if winner is not None:
-                self.leg_status(leg, "canceled")
-                continue
-            choice = click.prompt(f"  {self._person(leg['url'], leg['to'])}: [a]ccept, [d]ecline, "
-                                  "[n]o answer, [v]oicemail picks up",
-                                  type=click.Choice(list(CHOICES)), default="a")
-            if choice == "n":
-                self.wait(timeout // max(1, len(legs)))
-                self.leg_status(leg, "no-answer")
-                continue
-            self.wait(6)
-            if not leg["url"]:  # unscreened (the error fallback's dial): whoever picks up talks
-                winner = leg if choice in {"a", "v"} else None
-                click.echo("  [connected: the caller and the number talk]" if winner else
-                           "  [the number hangs up]")
-                continue
-            whisper = self.twilio.post(leg["url"], self.leg_params(leg, "in-progress"))
-            gather = whisper.root.find("Gather") if whisper.root is not None else None
-            if gather is None:
-                self.leg_status(leg, "completed", duration=1)
-                continue
-            say = gather.find("Say")
-            if say is not None:
+        if self.strict and len(numbers) > 1:
+            click.echo("  (Twilio's rule: the first phone to pick up hangs up the others)")
+
+        def choose(leg: Leg) -> str:
+            return click.prompt(f"  {self._person(leg.url, leg.to)}: [a]ccept, [d]ecline, "
+                                "[n]o answer, [v]oicemail picks up",
+                                type=click.Choice(list(CHOICES)), default="a")
+
+        def tell(event: str, leg: Leg, say=None) -> None:
+            if event == "whisper":
                 self.say("responder hears", say)
-            digits = {"a": "1", "d": "9", "v": ""}[choice]
-            self.wait(4)
-            answer = self.twilio.post(gather.get("action"), self.leg_params(
-                leg, "in-progress", **({"Digits": digits} if digits else {})))
-            if answer.root is not None and answer.root.find("Hangup") is None:
-                winner = leg
-                click.echo("  [connected: the caller and the responder talk]")
-                self.leg_status(leg, "in-progress")
+            elif event == "cut_short":
+                click.echo(f"  [{self._person(leg.url, leg.to)}: hung up by Twilio, "
+                           "another phone picked up first]")
             else:
-                self.leg_status(leg, "completed", duration=10)
-        if winner is not None:
-            talk = click.prompt("  how long do they talk (seconds)", default=60, type=int)
-            self.wait(max(1, talk))
-            self.leg_status(winner, "completed", duration=talk)
-            return self.twilio.post(dial.get("action"), self.params(
-                CallStatus="in-progress", DialCallStatus="completed", DialCallSid=winner["sid"],
-                DialBridged="true", DialCallDuration=str(talk)))
-        return self.twilio.post(dial.get("action"), self.params(
-            CallStatus="in-progress", DialCallStatus="no-answer", DialBridged="false"))
+                click.echo({"connected": "  [connected: the caller and the responder talk]",
+                            "connected_unscreened": "  [connected: the caller and the number talk]",
+                            "number_hangs_up": "  [the number hangs up]"}[event])
 
-    def leg_params(self, leg: dict, status: str, **extra: str) -> dict[str, str]:
-        return leg_params(self.sid, leg["sid"], self.hotline, leg["to"], CallStatus=status, **extra)
+        play = DialPlay(self.twilio, self.params, self.leg_params, wait=self.wait, tell=tell,
+                        strict=self.strict, new_sid=_new_sid)
+        return play.play(dial, choose, talk=lambda: click.prompt(
+            "  how long do they talk (seconds)", default=60, type=int))
 
-    def leg_status(self, leg: dict, status: str, duration: int | None = None) -> None:
-        if not leg["status"]:
-            return  # a <Number> without a status callback (the error fallback's dial)
-        extra = {"SequenceNumber": str(leg["seq"]), "CallbackSource": "call-progress-events"}
-        if duration is not None:
-            extra["CallDuration"] = str(duration)
-        leg["seq"] += 1
-        self.twilio.post(leg["status"], self.leg_params(leg, status, **extra))
+    def leg_params(self, leg: Leg, status: str, **extra: str) -> dict[str, str]:
+        return leg_params(self.sid, leg.sid, self.hotline, leg.to, CallStatus=status, **extra)
 
     def record(self, record):
         seconds = click.prompt("  caller leaves a message of how many seconds (0 = hangs up)",
@@ -211,8 +174,12 @@ def _offer_pin(session, caller: m.Caller) -> None:
 @click.command("simulate")
 @click.option("--from", "from_number", required=True, help="The caller's number.")
 @click.option("--to", "to_number", help="The hotline's number (default: the first hotline).")
+@click.option("--strict-pickup/--no-strict-pickup", default=True, show_default=True,
+              help="Play Twilio's rule for a step rung together: the first phone to pick up "
+                   "(a voicemail box too) hangs up the others. --no-strict-pickup lets the "
+                   "others ring on while one is screened (the older, lenient play).")
 @with_schema
-def simulate_command(from_number, to_number):
+def simulate_command(from_number, to_number, strict_pickup):
     """Play one call to the hotline in the terminal: hear it, key digits, decide for the responders."""
     app = current_app._get_current_object()
     region = app.config.get("DEFAULT_REGION", "US")
@@ -235,7 +202,7 @@ def simulate_command(from_number, to_number):
     if not app.config.get("TWILIO_AUTH_TOKEN"):
         app.config["TWILIO_AUTH_TOKEN"] = secrets.token_hex(16)  # this process signs and checks
     app.config["FALLBACK_NUMBERS"] = app.config.get("FALLBACK_NUMBERS") or []
-    simulation = Simulation(app, hotline_number, caller_number)
+    simulation = Simulation(app, hotline_number, caller_number, strict=strict_pickup)
     simulation.run()
     with session_scope(appdb.session_factory()) as session:
         record = call_record(session, load_call(session, simulation.sid))

@@ -154,3 +154,126 @@ class Twilio:
         if not value:
             raise KeyError(f"no {name} URL in the answers so far")
         return value
+
+
+# What a rung leg does: accept (1 at the screening), decline (another key), voicemail picks
+# up (the screening hears nothing), or no answer (it rings until the <Dial> ends).
+ACCEPT, DECLINE, VOICEMAIL, NO_ANSWER = "a", "d", "v", "n"
+PICKS_UP = {ACCEPT, DECLINE, VOICEMAIL}
+
+
+@dataclass
+class Leg:
+    """One <Number> of a <Dial> as Twilio rings it."""
+
+    sid: str
+    to: str
+    url: str | None  # the screening URL (None: unscreened, the error fallback's dial)
+    status_url: str | None
+    seq: int = 0
+    ended: str | None = None  # the final CallStatus sent for it
+
+
+@dataclass
+class DialPlay:
+    """Twilio's side of one <Dial>, by Twilio's documented rule for ringing several numbers:
+    "The first call to pick up is connected to the current call and the rest are hung up"
+    (TwiML <Number>). The first leg to pick up (a voicemail box, or a responder who then
+    declines) cancels every other leg at once; `strict=False` plays the older, lenient
+    model (the others ring on while one is screened).
+
+    `choose(leg)` says what a leg does, in the order the legs pick up; `parent(**extra)`
+    and `child(leg, status, **extra)` give the parent's and a leg's parameters; `wait(s)`
+    advances the clock; `tell(event, leg, text)` narrates (simulate prints it).
+    """
+
+    twilio: Twilio
+    parent: Any
+    child: Any
+    wait: Any = lambda _seconds: None
+    tell: Any = lambda _event, _leg, _text="": None
+    strict: bool = True
+    new_sid: Any = None
+
+    def status(self, leg: Leg, status: str, duration: int | None = None) -> None:
+        """A status callback of one leg (none for a <Number> without statusCallback)."""
+        if status in {"completed", "canceled", "no-answer", "busy", "failed"}:
+            leg.ended = status
+        if not leg.status_url:
+            return
+        extra = {"SequenceNumber": str(leg.seq), "CallbackSource": "call-progress-events"}
+        if duration is not None:
+            extra["CallDuration"] = str(duration)
+        leg.seq += 1
+        self.twilio.post(leg.status_url, self.child(leg, status, **extra))
+
+    def play(self, dial: ET.Element, choose, talk=lambda: 60) -> Answer:
+        """Ring every <Number>, play the pick-ups, then post the <Dial> action; returns its answer."""
+        timeout = int(dial.get("timeout", "30"))
+        legs = [Leg(self.new_sid(), (n.text or "").strip(), n.get("url"), n.get("statusCallback"))
+                for n in dial if n.tag == "Number"]
+        for leg in legs:
+            self.status(leg, "initiated")
+            self.status(leg, "ringing")
+        winner, rang = None, 0
+        for leg in legs:
+            if leg.ended:  # hung up by Twilio when an earlier leg picked up
+                continue
+            choice = choose(leg)
+            if choice not in PICKS_UP:
+                if not self.strict:
+                    self.wait(timeout // max(1, len(legs)))
+                    self.status(leg, "no-answer")
+                continue  # strict: it rings on until someone picks up or the <Dial> times out
+            self.wait(6)
+            rang += 6
+            if self.strict:
+                for other in legs:
+                    if other is not leg and not other.ended:
+                        self.tell("cut_short", other)
+                        self.status(other, "canceled")
+            if self._screen(leg, choice):
+                winner = leg
+                break
+        for leg in legs:
+            if not leg.ended and leg is not winner:
+                if winner is None and self.strict:  # nobody picked up: all ring the full time
+                    self.wait(max(0, timeout - rang))
+                    rang = timeout
+                self.status(leg, "canceled" if winner is not None else "no-answer")
+        if winner is not None:
+            seconds = max(1, talk())
+            self.wait(seconds)
+            self.status(winner, "completed", duration=seconds)
+            return self.twilio.post(dial.get("action"), self.parent(
+                CallStatus="in-progress", DialCallStatus="completed", DialCallSid=winner.sid,
+                DialBridged="true", DialCallDuration=str(seconds)))
+        return self.twilio.post(dial.get("action"), self.parent(
+            CallStatus="in-progress", DialCallStatus="no-answer", DialBridged="false"))
+
+    def _screen(self, leg: Leg, choice: str) -> bool:
+        """A leg picked up: run its screening; True when it is connected to the caller."""
+        if not leg.url:  # unscreened (the error fallback's dial): whoever picks up talks
+            connected = choice in {ACCEPT, VOICEMAIL}
+            self.tell("connected_unscreened" if connected else "number_hangs_up", leg)
+            if not connected:
+                self.status(leg, "completed", duration=1)
+            return connected
+        whisper = self.twilio.post(leg.url, self.child(leg, "in-progress"))
+        gather = whisper.root.find("Gather") if whisper.root is not None else None
+        if gather is None:
+            self.status(leg, "completed", duration=1)
+            return False
+        say = gather.find("Say")
+        if say is not None:
+            self.tell("whisper", leg, say)
+        digits = {ACCEPT: "1", DECLINE: "9", VOICEMAIL: ""}[choice]
+        self.wait(4)
+        answer = self.twilio.post(gather.get("action"), self.child(
+            leg, "in-progress", **({"Digits": digits} if digits else {})))
+        if answer.root is not None and answer.root.find("Hangup") is None:
+            self.tell("connected", leg)
+            self.status(leg, "in-progress")
+            return True
+        self.status(leg, "completed", duration=10)
+        return False

@@ -41,7 +41,8 @@ class Call(Base):
     round: Mapped[int] = mapped_column(default=0)  # 0 = first pass, then repeats
     pin_attempts: Mapped[int] = mapped_column(default=0)
     # added by the call flow: the dial group within a step (routine rings one responder per
-    # group) and the newest parent-call status SequenceNumber folded in
+    # group; -1-g rings again whoever group g's first pick-up cut short, calls/rering.py) and
+    # the newest parent-call status SequenceNumber folded in
     dial_group: Mapped[int] = mapped_column(default=0)
     last_sequence: Mapped[int] = mapped_column(default=-1)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -121,22 +121,26 @@ _EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' 
     "fallback numbers dialled", "line_test": "scheduled line test", "unseen_call": "call not seen before",
     "fallback_rang": "nobody on duty: fallback numbers rang", "closed_stale":
     "closed: Twilio's final status never came", "duress_alert_failed": "duress alert could not be queued",
+    "rung_again": "rung again (cut short by another pick-up)",
 }
 
 
 def _describe(detail: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted((detail or {}).items())
-                     if k not in {"pin", "digits"})  # never show keyed PIN digits
+                     if k not in {"pin", "digits", "text"})  # never keyed PIN digits; text: the what
 
 
 def timeline(call: Call, names: Names) -> list[TimelineEntry]:
     """The call's events and its legs (rung, answered, accepted/declined, ended) in time order."""
-    entries = [TimelineEntry(e.at, _EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
+    entries = [TimelineEntry(e.at, (e.detail or {}).get("text") or
+                             _EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
                              names.person(e.person_id), e.step, _describe(e.detail))
                for e in call.events]
     for leg in call.legs:
         who = names.person(leg.person_id) or leg.number
         where = "fallback number" if leg.step == 0 else f"round {leg.round + 1}"
+        if leg.dial_group < 0:  # calls/rering.py: a ring-again of a responder cut short
+            where += ", rung again"
         entries.append(TimelineEntry(leg.started_at, "rang", who, leg.step, f"{where}, {leg.number}"))
         if leg.answered_at:
             word = {"accepted": "accepted", "declined": "declined"}.get(leg.screen or "",
