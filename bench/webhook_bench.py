@@ -47,7 +47,7 @@ def build_database(url: str, past_calls: int) -> None:
     from voiceline import appdb, create_app, migrate
     from voiceline.db import session_scope
     from voiceline.models.calls import Call, CallEvent
-    from voiceline.passwords import hash_secret
+    from voiceline.pins import PinKeys, hash_pin
     from voiceline.rotafile import apply_plan, load_file, parse_document
 
     tmp = tempfile.mkdtemp(prefix="voiceline-bench-app-")
@@ -59,7 +59,7 @@ def build_database(url: str, past_calls: int) -> None:
         apply_plan(session, parse_document(load_file(str(ROOT / "fixtures" / "demo.yaml")), "US"),
                    actor="bench")
         session.flush()
-        session.get(m.Caller, "watch-officer").pin_hash = hash_secret("2468")
+        session.get(m.Caller, "watch-officer").pin_hash = hash_pin("2468", PinKeys.from_config(app.config))
     start = datetime(2025, 1, 1, tzinfo=UTC)
     outcomes = ["answered", "answered", "answered", "voicemail", "abandoned", "rejected"]
     with appdb.engine(app).begin() as conn:

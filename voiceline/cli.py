@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from voiceline import appdb, audit, migrate
 from voiceline import models as m
 from voiceline.db import session_scope, utcnow
+from voiceline.models.calls import PinLockout
 from voiceline.oncall import (
     UnknownRota,
     gap_entries,
@@ -22,7 +23,8 @@ from voiceline.oncall import (
     parse_instant,
     shift_entries,
 )
-from voiceline.passwords import hash_secret, valid_pin
+from voiceline.passwords import valid_pin
+from voiceline.pins import PinKeys, hash_pin, verify_pin
 
 
 def ensure_schema() -> None:
@@ -192,7 +194,7 @@ def gaps_command(days, start_text, as_json):
 
 @click.group("callers")
 def callers_group():
-    """Callers (officials): PINs."""
+    """Callers (officials): PINs and PIN lock-outs."""
 
 
 @callers_group.command("set-pin")
@@ -208,15 +210,31 @@ def set_pin(caller_id, duress):
         caller = session.get(m.Caller, caller_id)
         if caller is None:
             raise click.ClickException(f"no caller {caller_id!r}")
-        from voiceline.passwords import verify_secret
-
+        keys = PinKeys.from_config(current_app.config)
         other = caller.pin_hash if duress else caller.duress_pin_hash
-        if verify_secret(other, pin):
+        if verify_pin(other, pin, keys).ok:
             raise click.ClickException("the PIN and the duress PIN must differ")
-        setattr(caller, "duress_pin_hash" if duress else "pin_hash", hash_secret(pin))
+        setattr(caller, "duress_pin_hash" if duress else "pin_hash", hash_pin(pin, keys))
         audit.record(session, "cli", "caller.set_pin", f"caller {caller_id}",
                      which="duress" if duress else "pin")
     click.echo(f"{'Duress PIN' if duress else 'PIN'} set for {caller_id}.")
+
+
+@callers_group.command("unlock")
+@click.argument("caller_id")
+@with_schema
+def unlock(caller_id):
+    """Lift a caller's PIN lock-out (after wrong PINs from any numbers) and clear its count."""
+    with session_scope(appdb.session_factory()) as session:
+        if session.get(m.Caller, caller_id) is None:
+            raise click.ClickException(f"no caller {caller_id!r}")
+        row = session.get(PinLockout, f"caller:{caller_id}")
+        was = row.locked_until if row is not None else None
+        if row is not None:
+            session.delete(row)
+        audit.record(session, "cli", "caller.unlock", f"caller {caller_id}",
+                     was_locked_until=was.isoformat() if was else None)
+    click.echo(f"{caller_id}: no PIN lock-out now.")
 
 
 @click.group("audit")

@@ -1,4 +1,4 @@
-"""argon2 hashing for passwords, PINs and tokens-at-rest."""
+"""argon2 hashing for account passwords and tokens-at-rest (PINs: voiceline/pins.py, keyed)."""
 
 from __future__ import annotations
 

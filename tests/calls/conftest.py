@@ -10,7 +10,7 @@ from voiceline import appdb
 from voiceline.calls.replay import in_process_twilio
 from voiceline.calls.twilio_side import call_params
 from voiceline.extensions import CLOCK
-from voiceline.passwords import hash_secret
+from voiceline.pins import PinKeys, hash_pin
 
 HOTLINE = "+12025550100"
 WATCH = "+12025550150"  # watch-officer, en-US
@@ -26,9 +26,10 @@ def hotline(demo):
         session = appdb.session_factory(demo)()
         from voiceline import models as m
 
+        keys = PinKeys.from_config(demo.config)
         for caller in session.query(m.Caller):
-            caller.pin_hash = hash_secret("2468")
-            caller.duress_pin_hash = hash_secret("9753")
+            caller.pin_hash = hash_pin("2468", keys)
+            caller.duress_pin_hash = hash_pin("9753", keys)
         session.commit()
         session.close()
     demo.extensions[CLOCK] = lambda: AT

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from voiceline import create_app, migrate
 from voiceline import models as m
 from voiceline.db import make_engine
-from voiceline.passwords import verify_secret
+from voiceline.pins import PinKeys, verify_pin
 
 DST_FILE = {
     "timezone": "America/New_York",
@@ -98,13 +98,14 @@ def test_set_pin_is_hashed_and_never_echoed(demo, runner, session, caplog):
     assert result.exit_code == 0, result.output
     assert "4821" not in result.output and "4821" not in caplog.text
     caller = session.get(m.Caller, "ops-desk")
-    assert caller.pin_hash.startswith("$argon2id$") and verify_secret(caller.pin_hash, "4821")
+    keys = PinKeys.from_config(demo.config)
+    assert caller.pin_hash.startswith("hmac-sha256$v1$") and verify_pin(caller.pin_hash, "4821", keys).ok
     result = runner.invoke(args=["callers", "set-pin", "ops-desk", "--duress"], input="4821\n4821\n")
     assert result.exit_code == 1 and "must differ" in result.output
     result = runner.invoke(args=["callers", "set-pin", "ops-desk", "--duress"], input="9911\n9911\n")
     assert result.exit_code == 0
     session.expire_all()
-    assert verify_secret(session.get(m.Caller, "ops-desk").duress_pin_hash, "9911")
+    assert verify_pin(session.get(m.Caller, "ops-desk").duress_pin_hash, "9911", keys).ok
     entries = session.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "caller.set_pin")).all()
     assert [e.detail["which"] for e in entries] == ["pin", "duress"]
     assert "4821" not in json.dumps([e.detail for e in entries])

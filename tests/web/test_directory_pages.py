@@ -8,7 +8,7 @@ from sqlalchemy import select
 from voiceline import appdb
 from voiceline import models as m
 from voiceline.models.shared import AuditEntry
-from voiceline.passwords import verify_secret
+from voiceline.pins import PinKeys, verify_pin
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_caller_numbers_are_unique_and_pin_reset(app, manager, post_form):
     ok = post_form(manager, "/directory/callers/ops-desk/pin", data={
         "which": "pin", "pin": "2468", "confirm": "2468"})
     assert ok.status_code == 302
-    assert verify_secret(_get(app, m.Caller, "ops-desk").pin_hash, "2468")
+    assert verify_pin(_get(app, m.Caller, "ops-desk").pin_hash, "2468", PinKeys.from_config(app.config)).ok
     same = post_form(manager, "/directory/callers/ops-desk/pin", data={
         "which": "duress", "pin": "2468", "confirm": "2468"})
     assert "must differ" in same.get_data(as_text=True)

@@ -1,17 +1,49 @@
-"""Caller authentication: PIN and duress PIN checks, lock-outs per calling number."""
+"""Caller authentication: PIN checks and lock-outs per claimed caller and per calling number.
+
+Guessing is limited twice: a calling number gets `pin_tries` wrong PINs per window, and a
+caller (whichever numbers claim it) gets `caller_lock_failures` before it is locked, so
+spoofing many numbers buys nothing. A withheld number (Twilio's placeholders) has no bucket
+of its own: every withheld caller would share it, and anyone could lock it for all of them.
+Checking a bucket and counting in it is one atomic step: `hold` locks the rows first. The
+hashing is done before (it is pure): a result is only acted on if the buckets, re-read under
+the lock, still allow it, and the lock is never held while a (legacy, slow) hash runs.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from voiceline.models.calls import Call, PinLockout
 from voiceline.models.directory import Caller
-from voiceline.passwords import verify_secret
+from voiceline.pins import PinKeys, hash_pin, is_legacy, verify_pin
 
 MAX_DIGITS = 8  # a PIN is 4 to 8 digits; anything longer is wrong without hashing it
+CALLER_WINDOW = timedelta(hours=24)  # a caller's failures are forgotten after a day without one
+CALLER_PREFIX = "caller:"
+
+# What Twilio sends as From when the caller ID is withheld: the words, or the words typed on
+# a keypad (ANONYMOUS = +266696687, RESTRICTED, UNKNOWN, UNAVAILABLE, BLOCKED, PRIVATE).
+_WITHHELD_WORDS = ("anonymous", "restricted", "unknown", "unavailable", "blocked", "private",
+                   "withheld")
+_KEYPAD = {c: str(d) for d, letters in enumerate(
+    ("", "", "abc", "def", "ghi", "jkl", "mno", "pqrs", "tuv", "wxyz")) for c in letters}
+WITHHELD = frozenset(_WITHHELD_WORDS) | frozenset(
+    "+" + "".join(_KEYPAD[c] for c in word) for word in _WITHHELD_WORDS)
+
+
+def is_withheld(from_number: str | None) -> bool:
+    """True when the caller ID is withheld or missing (no number to hold a lock-out)."""
+    text = re.sub(r"[\s\-().]", "", (from_number or "").strip().lower())
+    if text.startswith("sip:") or text.startswith("client:"):
+        text = text.split(":", 1)[1].split("@", 1)[0]
+    return text in {"", "+"} or text in WITHHELD
 
 
 @dataclass(frozen=True)
@@ -20,59 +52,140 @@ class PinCheck:
 
     ok: bool
     duress: bool = False
+    rehash: tuple[tuple[str, str], ...] = ()  # (column, new hash) to store once the entry counts
 
 
-def check_pin(caller: Caller | None, digits: str) -> PinCheck:
-    """Compare `digits` with the caller's PIN and duress PIN (both always hashed: equal timing)."""
-    if caller is None or not digits.isdigit() or not 4 <= len(digits) <= MAX_DIGITS:
+def check_pin(caller: Caller | None, digits: str, keys: PinKeys | None) -> PinCheck:
+    """Compare `digits` with the caller's PIN and duress PIN (keyed hashes: both always compared).
+
+    A match against an argon2 hash (from before keyed hashes) or an old key comes with its
+    keyed rehash, so the next entry costs no argon2 work. A legacy argon2 hash is compared
+    only when no keyed hash matched: the PIN and the duress PIN differ, so a keyed match
+    settles it, and a caller whose duress PIN was never used is not slowed down by it.
+    Pure: changes nothing.
+    """
+    if caller is None or keys is None or not digits.isdigit() or not 4 <= len(digits) <= MAX_DIGITS:
         return PinCheck(False)
-    real = verify_secret(caller.pin_hash, digits)
-    duress = verify_secret(caller.duress_pin_hash, digits)
-    if real:
-        return PinCheck(True)
-    return PinCheck(duress, duress=duress)
+    stored = sorted([("pin_hash", caller.pin_hash), ("duress_pin_hash", caller.duress_pin_hash)],
+                    key=lambda item: is_legacy(item[1]))  # keyed hashes first
+    found = None
+    for column, value in stored:
+        if found is not None and is_legacy(value):
+            break
+        match = verify_pin(value, digits, keys)
+        if match.ok and found is None:
+            found = (column, match)
+    if found is None:
+        return PinCheck(False)
+    column, match = found
+    rehash = ((column, hash_pin(digits, keys)),) if match.stale else ()
+    return PinCheck(True, duress=column == "duress_pin_hash", rehash=rehash)
 
 
-def lockout_key(call: Call) -> str:
-    """The number a lock-out applies to: the caller's number as E.164 when it parses."""
-    return (call.meta or {}).get("from_e164") or call.from_number or "unknown"
+def lockout_key(call: Call) -> str | None:
+    """The calling number's bucket (E.164 when it parses), or None for a withheld number."""
+    if is_withheld(call.from_number):
+        return None
+    number = (call.meta or {}).get("from_e164") or call.from_number
+    # A caller's bucket is "caller:<id>"; no From may pass itself off as one.
+    return f"number:{number}" if number.startswith(CALLER_PREFIX) else number
 
 
-def locked_until(session: Session, number: str, at: datetime) -> datetime | None:
-    """When the number's lock-out ends, or None when it is not locked at `at`."""
-    row = session.get(PinLockout, number)
+def caller_key(caller_id: str | None) -> str | None:
+    """The claimed caller's bucket."""
+    return f"{CALLER_PREFIX}{caller_id}" if caller_id else None
+
+
+@dataclass(frozen=True)
+class Lock:
+    """Why a call may not try a PIN now: whose bucket is locked, and until when."""
+
+    scope: str  # "caller" or "number"
+    key: str
+    until: datetime
+
+
+def _lock_of(row: PinLockout | None, at: datetime) -> Lock | None:
     if row is None or row.locked_until is None or row.locked_until <= at:
         return None
-    return row.locked_until
+    scope = "caller" if row.number.startswith(CALLER_PREFIX) else "number"
+    return Lock(scope, row.number, row.locked_until)
 
 
-def record_failure(session: Session, number: str, at: datetime, tries: int,
-                   minutes: int) -> datetime | None:
-    """Count a failed try for `number`; lock it after `tries` failures. Returns the lock's end."""
-    # Row lock (PostgreSQL; SQLite serialises writers anyway): parallel calls from one number
-    # must not lose each other's failures.
-    row = session.get(PinLockout, number, with_for_update=True)
-    if row is None:
-        row = PinLockout(number=number, failures=0, updated_at=at)
-        session.add(row)
-    expired = row.locked_until is not None and row.locked_until <= at
-    # Failures count within one lock-out window: last week's typos do not shorten today's tries.
-    stale = row.locked_until is None and row.updated_at <= at - timedelta(minutes=minutes)
-    if expired or stale:
-        row.locked_until = None
-        row.failures = 0
-    row.failures += 1
-    row.updated_at = at
-    if row.failures >= tries:
-        row.locked_until = at + timedelta(minutes=minutes)
-        row.failures = 0
-        return row.locked_until
+def current_lock(session: Session, caller_id: str | None, number: str | None,
+                 at: datetime) -> Lock | None:
+    """A plain read (no counting): the caller's lock first, else the number's."""
+    for key in (caller_key(caller_id), number):
+        lock = _lock_of(session.get(PinLockout, key) if key else None, at)
+        if lock is not None:
+            return lock
     return None
 
 
-def record_success(session: Session, number: str, at: datetime) -> None:
-    """A correct PIN clears the number's failure count."""
-    row = session.get(PinLockout, number)
-    if row is not None:
-        row.failures = 0
-        row.updated_at = at
+@dataclass
+class Guard:
+    """The locked bucket rows of one PIN step (held until the request's transaction ends)."""
+
+    caller: PinLockout | None
+    number: PinLockout | None
+
+    def lock(self, at: datetime) -> Lock | None:
+        """The caller's or the number's lock at `at`, if any."""
+        return _lock_of(self.caller, at) or _lock_of(self.number, at)
+
+    def fail(self, at: datetime, *, tries: int, minutes: int, caller_failures: int,
+             caller_minutes: int) -> list[Lock]:
+        """Count one wrong try in both buckets; return the locks it starts."""
+        locks = []
+        if self.number is not None:
+            row = self.number
+            expired = row.locked_until is not None and row.locked_until <= at
+            # Failures count within one lock-out window: last week's typos do not shorten today's.
+            stale = row.locked_until is None and row.updated_at <= at - timedelta(minutes=minutes)
+            if expired or stale:
+                row.locked_until, row.failures = None, 0
+            row.failures += 1
+            row.updated_at = at
+            if row.failures >= tries:
+                row.locked_until, row.failures = at + timedelta(minutes=minutes), 0
+                locks.append(Lock("number", row.number, row.locked_until))
+        if self.caller is not None:
+            row = self.caller
+            # Not reset when a lock ends: past the limit, each wrong PIN within a day locks again,
+            # so a guesser gets one try per lock period instead of a fresh allowance.
+            if row.updated_at <= at - CALLER_WINDOW:
+                row.failures = 0
+            row.failures += 1
+            row.updated_at = at
+            if row.failures >= caller_failures:
+                row.locked_until = at + timedelta(minutes=caller_minutes)
+                locks.append(Lock("caller", row.number, row.locked_until))
+        return locks
+
+    def succeed(self, at: datetime) -> None:
+        """A correct PIN clears both counts."""
+        for row in (self.caller, self.number):
+            if row is not None:
+                row.failures, row.locked_until, row.updated_at = 0, None, at
+
+
+def hold(session: Session, caller_id: str | None, number: str | None, at: datetime) -> Guard:
+    """Lock the buckets of the claimed caller and of the calling number for this transaction.
+
+    The insert comes first: on SQLite it is the transaction's first statement and takes the
+    database's write lock (like BEGIN IMMEDIATE), so no other request checks or counts until
+    this one commits; on PostgreSQL the rows are then locked FOR UPDATE, in key order (no
+    deadlock between two calls locking the same buckets).
+    """
+    keys = sorted(k for k in (caller_key(caller_id), number) if k)
+    if not keys:
+        return Guard(None, None)
+    rows = [{"number": k, "failures": 0, "updated_at": at} for k in keys]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(PinLockout).values(rows).on_conflict_do_nothing(index_elements=["number"]))
+    found = {row.number: row for row in session.scalars(
+        select(PinLockout).where(PinLockout.number.in_(keys)).order_by(PinLockout.number)
+        .with_for_update().execution_options(populate_existing=True))}
+    return Guard(found.get(caller_key(caller_id)) if caller_id else None,
+                 found.get(number) if number else None)

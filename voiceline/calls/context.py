@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from voiceline.pins import PinKeys
+
 # links("pin", attempt=2) -> the absolute URL Twilio must request for that step
 Links = Callable[..., str]
 
@@ -24,7 +26,10 @@ class CallSettings:
     record_max_seconds: int = 300
     pin_tries: int = 3
     lockout_minutes: int = 15
+    caller_lock_failures: int = 10
+    caller_lock_minutes: int = 60
     screen_seconds: int = 8
+    pin_keys: PinKeys | None = None  # None: PINs cannot match (a flow without app settings)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], public_url: str) -> CallSettings:
@@ -37,6 +42,9 @@ class CallSettings:
             record_max_seconds=int(config.get("CALLS_RECORD_MAX_SECONDS") or 300),
             pin_tries=int(config.get("CALLS_PIN_TRIES") or 3),
             lockout_minutes=int(config.get("CALLS_LOCKOUT_MINUTES") or 15),
+            caller_lock_failures=int(config.get("CALLS_CALLER_LOCK_FAILURES") or 10),
+            caller_lock_minutes=int(config.get("CALLS_CALLER_LOCK_MINUTES") or 60),
+            pin_keys=PinKeys.from_config(config),
         )
 
 

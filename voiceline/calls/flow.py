@@ -56,9 +56,11 @@ def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
         return call, fallback_reply(ctx, call.to_number or None)
     add_event(ctx.session, call, "greeted", ctx.at, dedupe_key=f"greeted:{sid}",
               caller=call.caller_id, policy=hotline.caller_policy)
-    if hotline.caller_policy == "pin" and auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
+    lock = (auth.current_lock(ctx.session, call.caller_id, auth.lockout_key(call), ctx.at)
+            if hotline.caller_policy == "pin" else None)
+    if lock is not None:
         call.language = _known_language(hotline, caller) or prompts.hotline_languages(hotline.languages)[0]
-        return call, _reject_locked(ctx, call)
+        return call, _reject_locked(ctx, call, lock)
     call.language = _known_language(hotline, caller)
     if call.language is None:
         languages = prompts.hotline_languages(hotline.languages)
@@ -75,8 +77,11 @@ def _known_language(hotline: Hotline, caller: Caller | None) -> str | None:
     return prompts.supported(caller.language)
 
 
-def _reject_locked(ctx: Context, call: Call) -> str:
-    add_event(ctx.session, call, "locked", ctx.at, number=auth.lockout_key(call))
+def _reject_locked(ctx: Context, call: Call, lock: auth.Lock) -> str:
+    reason = ("the caller is locked after repeated wrong PINs (from any numbers)"
+              if lock.scope == "caller" else "the calling number is locked after wrong PINs")
+    add_event(ctx.session, call, "locked", ctx.at, scope=lock.scope, until=lock.until.isoformat(),
+              reason=reason, **_lock_subject(lock))
     finish(call, "rejected", ctx.at)
     return str(Reply(call.language).say("locked").hangup())
 
@@ -126,13 +131,17 @@ def _authenticate(ctx: Context, call: Call, hotline: Hotline, caller: Caller | N
 
 def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
     """An unknown number keyed the number it is registered with."""
-    if auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
-        return _reject_locked(ctx, call)  # locked by a parallel call since this one began
+    guard = auth.hold(ctx.session, None, auth.lockout_key(call), ctx.at)
+    if (lock := guard.lock(ctx.at)) is not None:
+        return _reject_locked(ctx, call, lock)  # locked by a parallel call since this one began
     digits = keys.digits
     number = try_e164("+" + digits, ctx.settings.region) if digits.isdigit() and len(digits) <= 15 else None
     caller = caller_by_number(ctx.session, number)
     if caller is None or not caller.pin_hash:
-        return _failed_try(ctx, call, "identify_failed", "unknown_number")
+        return _failed_try(ctx, call, guard, "identify_failed", "unknown_number")
+    if (lock := auth.current_lock(ctx.session, caller.id, None, ctx.at)) is not None:
+        call.caller_id = caller.id
+        return _reject_locked(ctx, call, lock)  # the claimed caller is locked: no PIN asked
     call.caller_id = caller.id
     call.state = CallState.PIN
     add_event(ctx.session, call, "identified", ctx.at, caller=caller.id)
@@ -141,14 +150,23 @@ def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
 
 def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
     """The caller keyed a PIN: the real one or the duress one go on, anything else is a failed try."""
-    if auth.locked_until(ctx.session, auth.lockout_key(call), ctx.at):
-        return _reject_locked(ctx, call)  # parallel calls must not each get their own tries
+    number = auth.lockout_key(call)
+    if (lock := auth.current_lock(ctx.session, call.caller_id, number, ctx.at)) is not None:
+        return _reject_locked(ctx, call, lock)  # a plain read first: a locked caller costs no hashing
     caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
-    result = auth.check_pin(caller, keys.digits)
+    result = auth.check_pin(caller, keys.digits, ctx.settings.pin_keys)
+    # Check and count are one step: the buckets are re-read under a row lock held until this
+    # answer is committed, so of parallel calls (any numbers claiming this caller) no more
+    # results are acted on than the limits allow; a result that comes too late is discarded.
+    guard = auth.hold(ctx.session, call.caller_id, number, ctx.at)
+    if (lock := guard.lock(ctx.at)) is not None:
+        return _reject_locked(ctx, call, lock)
     if not result.ok:
-        return _failed_try(ctx, call, "pin_failed", "pin_wrong")
+        return _failed_try(ctx, call, guard, "pin_failed", "pin_wrong")
+    for column, new_hash in result.rehash:
+        setattr(caller, column, new_hash)  # an argon2 (or old-key) hash upgraded to the current key
     call.verified = True
-    auth.record_success(ctx.session, auth.lockout_key(call), ctx.at)
+    guard.succeed(ctx.at)
     add_event(ctx.session, call, "pin_ok", ctx.at, attempt=call.pin_attempts + 1)
     if result.duress:
         _duress(ctx, call, caller)
@@ -174,22 +192,58 @@ def _duress(ctx: Context, call: Call, caller: Caller) -> None:
         add_event(ctx.session, call, "duress_alert_failed", ctx.at)
 
 
-def _failed_try(ctx: Context, call: Call, kind: str, sentence: str) -> Answer:
+def _lock_subject(lock: auth.Lock) -> dict:
+    if lock.scope == "caller":
+        return {"caller": lock.key.removeprefix(auth.CALLER_PREFIX)}
+    return {"number": lock.key}
+
+
+def _failed_try(ctx: Context, call: Call, guard: auth.Guard, kind: str, sentence: str) -> Answer:
     call.pin_attempts += 1
-    number = auth.lockout_key(call)
     add_event(ctx.session, call, kind, ctx.at, attempt=call.pin_attempts)
-    until = auth.record_failure(ctx.session, number, ctx.at, ctx.settings.pin_tries,
-                                ctx.settings.lockout_minutes)
-    if until is None and call.pin_attempts < ctx.settings.pin_tries:
+    settings = ctx.settings
+    locks = guard.fail(ctx.at, tries=settings.pin_tries, minutes=settings.lockout_minutes,
+                       caller_failures=settings.caller_lock_failures,
+                       caller_minutes=settings.caller_lock_minutes)
+    if not locks and call.pin_attempts < settings.pin_tries:
         return Prompt(prefix=sentence)
-    if until is not None:
-        add_event(ctx.session, call, "pin_locked", ctx.at, number=number,
-                  until=until.isoformat())
-        audit.record(ctx.session, "twilio", "call.pin_locked", number, call=call.sid,
-                     until=until.isoformat())
+    for lock in locks:
+        if lock.scope == "caller":
+            reason = (f"{guard.caller.failures} wrong PINs for this caller within 24 h, "
+                      f"from any numbers (limit {settings.caller_lock_failures})")
+        else:
+            reason = f"{settings.pin_tries} wrong tries from this number"
+        add_event(ctx.session, call, "pin_locked", ctx.at, scope=lock.scope,
+                  until=lock.until.isoformat(), reason=reason, **_lock_subject(lock))
+        audit.record(ctx.session, "twilio", "call.pin_locked",
+                     lock.key if lock.scope == "number" else f"caller {call.caller_id}",
+                     call=call.sid, scope=lock.scope, until=lock.until.isoformat(), reason=reason)
+        if lock.scope == "caller":
+            _alert_caller_locked(ctx, call, lock, reason)
     finish(call, "rejected", ctx.at)
-    return str(Reply(call.language).say(sentence).say("pin_locked",
-                                                      minutes=ctx.settings.lockout_minutes).hangup())
+    minutes = max([settings.lockout_minutes] + [settings.caller_lock_minutes for lock in locks
+                                                if lock.scope == "caller"])
+    return str(Reply(call.language).say(sentence).say("pin_locked", minutes=minutes).hangup())
+
+
+def _alert_caller_locked(ctx: Context, call: Call, lock: auth.Lock, reason: str) -> None:
+    """Tell the rota managers and supervisors that a caller is locked (someone may be guessing)."""
+    caller = ctx.session.get(Caller, call.caller_id)
+    name = f"{caller.name} ({caller.org})" if caller is not None else call.caller_id
+    body = (f"voiceline: caller {name} is locked until {lock.until:%Y-%m-%d %H:%M} UTC: {reason}. "
+            f"Last try from {call.from_number or 'a withheld number'}. {ctx.call_link(call.sid)}")
+    recipients = {p.id: p for role in ("manager", "supervisor")
+                  for p in people_with_role(ctx.session, role)}
+    try:
+        with ctx.session.begin_nested():
+            for person in recipients.values():
+                outbox.enqueue(ctx.session, key=f"caller-locked:{call.caller_id}:{lock.until.isoformat()}"
+                               f":{person.id}", kind="sms", recipient=person.phone, body=body,
+                               purpose="caller_locked", meta={"call": call.sid, "caller": call.caller_id})
+    except Exception:
+        # The caller is locked either way; a failed alert must not hand the call to the fallback.
+        log.exception("call %s: the caller lock-out alert could not be queued", call.sid)
+        add_event(ctx.session, call, "caller_lock_alert_failed", ctx.at)
 
 
 def _after_auth(ctx: Context, call: Call, hotline: Hotline, greet: bool) -> Answer:

@@ -25,7 +25,7 @@ from voiceline.calls.twilio_side import Answer, InProcess, Twilio
 from voiceline.extensions import CLOCK
 from voiceline.models.calls import Call
 from voiceline.oncall import parse_instant
-from voiceline.passwords import hash_secret
+from voiceline.pins import PinKeys, hash_pin
 
 
 @dataclass
@@ -50,12 +50,12 @@ def load_fixture(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def apply_setup(session, setup: Mapping[str, Any]) -> None:
+def apply_setup(session, setup: Mapping[str, Any], keys: PinKeys) -> None:
     """PINs, duress PINs, hotline, people and policy-step settings a fixture needs (the caller commits)."""
     for caller_id, pin in (setup.get("pins") or {}).items():
-        session.get(m.Caller, caller_id).pin_hash = hash_secret(str(pin))
+        session.get(m.Caller, caller_id).pin_hash = hash_pin(str(pin), keys)
     for caller_id, pin in (setup.get("duress_pins") or {}).items():
-        session.get(m.Caller, caller_id).duress_pin_hash = hash_secret(str(pin))
+        session.get(m.Caller, caller_id).duress_pin_hash = hash_pin(str(pin), keys)
     for hotline_id, changes in (setup.get("hotlines") or {}).items():
         hotline = session.get(m.Hotline, hotline_id)
         for key, value in changes.items():
@@ -173,7 +173,7 @@ def replay(fixture: Mapping[str, Any], twilio: Twilio, *, app=None,
     if app is not None:
         with app.app_context():
             session = appdb.session_factory(app)()
-            apply_setup(session, setup)
+            apply_setup(session, setup, PinKeys.from_config(app.config))
             session.commit()
             session.close()
         if setup.get("fallback_numbers") is not None:

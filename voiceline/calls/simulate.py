@@ -26,8 +26,9 @@ from voiceline.db import session_scope, utcnow
 from voiceline.directory import caller_by_number, hotline_by_number
 from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
-from voiceline.passwords import hash_secret, valid_pin
+from voiceline.passwords import valid_pin
 from voiceline.phones import pretty, try_e164
+from voiceline.pins import PinKeys, hash_pin
 
 CHOICES = {"a": "accepts", "d": "declines", "n": "does not answer", "v": "voicemail picks up"}
 
@@ -165,7 +166,7 @@ def _offer_pin(session, caller: m.Caller) -> None:
     pin = click.prompt("PIN (4-8 digits)", hide_input=True, confirmation_prompt=True)
     if not valid_pin(pin):
         raise click.ClickException("a PIN is 4 to 8 digits")
-    caller.pin_hash = hash_secret(pin)
+    caller.pin_hash = hash_pin(pin, PinKeys.from_config(current_app.config))
     audit.record(session, "cli", "caller.set_pin", f"caller {caller.id}", which="pin",
                  via="simulate")
     click.echo(f"PIN set for {caller.id}.")

@@ -106,7 +106,7 @@ class CallEvent(Base):
 
 
 class PinLockout(Base):
-    """Failed PIN attempts per calling number; locked_until blocks the number for a while."""
+    """Failed PIN tries per bucket: a calling number, or "caller:<id>" (any numbers claiming it)."""
 
     __tablename__ = "pin_lockouts"
 

@@ -32,7 +32,7 @@ class Person(Base):
 
 
 class Caller(Base):
-    """An official allowed to use the hotline; PINs are argon2 hashes."""
+    """An official allowed to use the hotline; PINs are keyed hashes (voiceline/pins.py)."""
 
     __tablename__ = "callers"
 

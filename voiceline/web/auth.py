@@ -199,11 +199,23 @@ def _recent_failures(db: Session, username: str, addr: str) -> tuple[int, int]:
     return count(LoginAttempt.username, username), count(LoginAttempt.remote_addr, addr)
 
 
-def throttled(db: Session, username: str, addr: str) -> bool:
-    """True when this username or address failed too often in the window."""
+def reserve_attempt(db: Session, username: str, addr: str) -> LoginAttempt | None:
+    """Count this try before its password is checked; None (and no row) when it is throttled.
+
+    Insert, commit, then count: of parallel tries, each sees every try committed before its
+    count, so at most LOGIN_MAX_FAILURES are ever checked (a check-then-insert lets them all
+    through). The row stays as the failure record, or goes with a successful login.
+    """
+    attempt = LoginAttempt(username=username, remote_addr=addr, at=utcnow())
+    db.add(attempt)
+    db.commit()
     limit = current_app.config["LOGIN_MAX_FAILURES"]
     by_user, by_addr = _recent_failures(db, username, addr)
-    return by_user >= limit or by_addr >= limit
+    if by_user > limit or by_addr > limit:
+        db.delete(attempt)
+        db.commit()
+        return None
+    return attempt
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -247,7 +259,7 @@ def login():
         db = appdb.db_session()
         username = form.username.data.strip().lower()[:64]
         addr = (request.remote_addr or "?")[:64]
-        if throttled(db, username, addr):
+        if reserve_attempt(db, username, addr) is None:
             audit.record(db, f"anonymous@{addr}", "auth.login_throttled", f"user {username}",
                          remote_addr=addr)
             db.commit()
@@ -271,7 +283,6 @@ def login():
                 session["uid"] = user.id
                 session["pwv"] = _password_version(user)
                 return redirect(_safe_next(nxt))
-            db.add(LoginAttempt(username=username, remote_addr=addr, at=utcnow()))
             audit.record(db, f"anonymous@{addr}", "auth.login_failed", f"user {username}",
                          remote_addr=addr,
                          reason="disabled" if user is not None and ok else "bad credentials")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
@@ -10,7 +10,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 
 from voiceline import appdb, audit
 from voiceline import models as m
-from voiceline.passwords import hash_secret, valid_pin, verify_secret
+from voiceline.passwords import valid_pin
+from voiceline.pins import PinKeys, hash_pin, verify_pin
 from voiceline.web.auth import actor, role_required
 from voiceline.web.choices import options
 from voiceline.web.directory.common import MANAGE, bp, e164, language_list, split_list
@@ -157,11 +158,12 @@ def caller_pin(caller_id: str):
     if form.validate_on_submit():
         duress = form.which.data == "duress"
         other = caller.pin_hash if duress else caller.duress_pin_hash
-        if verify_secret(other, form.pin.data):
+        keys = PinKeys.from_config(current_app.config)
+        if verify_pin(other, form.pin.data, keys).ok:
             form.pin.errors.append("the PIN and the duress PIN must differ")
         else:
             db = appdb.db_session()
-            setattr(caller, "duress_pin_hash" if duress else "pin_hash", hash_secret(form.pin.data))
+            setattr(caller, "duress_pin_hash" if duress else "pin_hash", hash_pin(form.pin.data, keys))
             audit.record(db, actor(), "caller.set_pin", f"caller {caller.id}",
                          which="duress" if duress else "pin")
             db.commit()

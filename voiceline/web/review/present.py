@@ -108,8 +108,8 @@ class TimelineEntry:
 _EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' words
     "greeted": "caller greeted", "language": "language chosen", "identified": "caller identified",
     "allowlisted": "caller on the allowlist", "pin_ok": "PIN accepted",
-    "pin_not_set": "caller has no PIN set", "pin_locked": "number locked out after wrong PINs",
-    "locked": "number is locked out", "not_allowed": "caller not allowed",
+    "pin_not_set": "caller has no PIN set", "pin_locked": "locked out after wrong PINs",
+    "locked": "locked out (caller or number)", "caller_lock_alert_failed": "caller lock alert could not be queued", "not_allowed": "caller not allowed",
     "unknown_hotline": "dialled number is no hotline", "priority": "priority chosen",
     "step_rang": "escalation step rang", "step_empty": "escalation step had nobody on duty",
     "leg_answered": "responder picked up (screening)", "screen_accepted": "responder accepted",
