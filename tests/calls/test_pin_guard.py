@@ -42,8 +42,12 @@ def test_spoofed_numbers_cannot_share_out_the_guesses_at_one_caller(twilio, db):
         _claim(twilio, sid, number)
         for guess in ("1111", "2222", "3333"):
             answer = _key(twilio, sid, number, guess)
+            if sid == "CAspoof3":  # its first wrong PIN is the caller's 10th
+                locking = answer
             if answer.root.find("Gather") is None:
                 break
+    assert locking.root[-1].tag == "Hangup"
+    assert "60 minutes" in " ".join(say.text for say in locking.root.iter("Say"))
     _claim(twilio, "CAspoof7", "+12025550779")
     call = call_by_sid(db, "CAspoof7")
     assert not call.verified and call.outcome == "rejected" and call.state == "done"
