@@ -42,7 +42,7 @@ def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
     call = Call(sid=sid, hotline_id=hotline.id if hotline else None,
                 to_number=(to_e164 or request.to_number)[:32], from_number=request.from_number[:64],
                 caller_id=caller.id if caller else None, started_at=ctx.at, state=CallState.NEW,
-                meta={**request.meta, "from_e164": from_e164})
+                meta=_meta(request, from_e164))
     try:
         with ctx.session.begin_nested():
             ctx.session.add(call)
@@ -69,6 +69,13 @@ def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
             return call, Prompt()
         call.language = languages[0]
     return call, _authenticate(ctx, call, hotline, caller, greet=True)
+
+
+def _meta(request: Incoming, from_e164: str | None) -> dict:
+    meta = {**request.meta, "from_e164": from_e164}
+    if len(request.to_number) > 32:  # a SIP URI: the column keeps 32 characters, the record all
+        meta["To"] = request.to_number[:2000]
+    return meta
 
 
 def _known_language(hotline: Hotline, caller: Caller | None) -> str | None:

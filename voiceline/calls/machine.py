@@ -180,7 +180,8 @@ def render(ctx: Context, call: Call, *, greet: bool = False, prefix: str | None 
     if state == S.VOICEMAIL:
         return enter_voicemail(ctx, call)
     if state in {S.FALLBACK, S.NEW}:
-        return fallback_reply(ctx, call.to_number or None)
+        hotline = ctx.session.get(Hotline, call.hotline_id) if call.hotline_id else None
+        return fallback_reply(ctx, hotline.number if hotline else call.to_number or None)
     if state == S.DONE and call.outcome == "rejected":
         return str(reply.say("goodbye").hangup())
     return str(reply.hangup())

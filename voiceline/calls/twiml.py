@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline.calls import prompts
+from voiceline.phones import try_e164
 
 LEG_EVENTS = "initiated ringing answered completed"
 
@@ -84,12 +85,17 @@ def fallback_twiml(numbers: list[str], hotline_number: str | None, *, done_url: 
     reply = Reply("en-US")
     if numbers:
         reply.say("sorry").say("sorry", language="ru-RU")
-        dial = reply.response.dial(action=done_url, method="POST", caller_id=hotline_number,
-                                   timeout=30)
+        dial = reply.response.dial(action=done_url, method="POST",
+                                   caller_id=e164_or_none(hotline_number), timeout=30)
         for number in numbers[:10]:
             dial.number(number)
         return str(reply)
     return str(fallback_record(record_url, recording_status_url, max_length))
+
+
+def e164_or_none(number: str | None) -> str | None:
+    """`number` when it is already E.164, else None: a <Dial callerId> is never a raw request value."""
+    return number if number and try_e164(number) == number else None
 
 
 def fallback_record(action: str, status_url: str, max_length: int) -> Reply:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from flask import Blueprint, abort, current_app, request, url_for
+from werkzeug.datastructures import ImmutableMultiDict
 
 from voiceline import appdb
 from voiceline.calls import machine, status
@@ -23,6 +24,7 @@ from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
 from voiceline.phones import try_e164
 from voiceline.webhooks.params import DialEnded, Incoming, Keys, LegKeys, Recording, Status
+from voiceline.webhooks.edge import clean_form
 from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,15 @@ MAX_BODY = 64 * 1024  # Twilio's requests are a few KB; refuse anything absurd b
 def links(endpoint: str, **params) -> str:
     """The absolute URL of a /voice/ step as Twilio must request it."""
     return public_url(url_for(f"voice.{endpoint}", **params))
+
+
+def form() -> ImmutableMultiDict:
+    """The request's Twilio values, cleaned at the edge (the signature was checked on the raw ones)."""
+    # Kept on the request, not on g: a CLI replaying calls inside one app context shares g.
+    cleaned = request.environ.get("voiceline.form")
+    if cleaned is None:
+        cleaned = request.environ["voiceline.form"] = clean_form(request.form)
+    return cleaned
 
 
 def _now():
@@ -50,7 +61,7 @@ def _context(session) -> Context:
 
 def _fallback() -> str:
     settings = _settings()
-    hotline = try_e164(request.form.get("To"), settings.region)
+    hotline = try_e164(form().get("To"), settings.region)
     return fallback_twiml(list(settings.fallback_numbers), hotline,
                           done_url=links("fallback_done"), record_url=links("fallback_done"),
                           recording_status_url=links("recording"),
@@ -68,7 +79,7 @@ def _capture(response):
     directory = current_app.config.get("CAPTURE_DIR")
     if directory and request.method == "POST" and response.status_code != 403:
         try:
-            capture_write(directory, request.full_path.rstrip("?"), request.form.to_dict(),
+            capture_write(directory, request.full_path.rstrip("?"), form().to_dict(),
                           response.status_code, response.get_data(as_text=True),
                           bool(current_app.config.get("CAPTURE_REDACT", True)))
         except Exception:  # capturing is a diagnostic; it never changes an answer
@@ -77,7 +88,7 @@ def _capture(response):
 
 
 def _sid() -> str:
-    sid = request.form.get("CallSid", "")
+    sid = form().get("CallSid", "")
     if not sid or len(sid) > 64:
         abort(400, "CallSid missing")
     return sid
@@ -118,9 +129,9 @@ def _note_failure(sid: str, step: str) -> None:
 def _step(step: Step, values) -> Callable[[Context], str]:
     """One step of the call named by the request's CallSid, through the state machine."""
     def run(ctx: Context) -> str:
-        call = call_by_sid(ctx.session, request.form["CallSid"])
+        call = call_by_sid(ctx.session, form()["CallSid"])
         if call is None:
-            raise LookupError(f"no call {request.form['CallSid']!r} for step {request.path}")
+            raise LookupError(f"no call {form()['CallSid']!r} for step {request.path}")
         return machine.run(ctx, step, call, values)
     return run
 
@@ -128,44 +139,44 @@ def _step(step: Step, values) -> Callable[[Context], str]:
 @bp.post("/incoming")
 @twilio_signed
 def incoming():
-    values = Incoming.of(request.form)
+    values = Incoming.of(form())
     return _answer("incoming", lambda ctx: machine.incoming(ctx, values))
 
 
 @bp.post("/language")
 @twilio_signed
 def language():
-    return _answer("language", _step(Step.LANGUAGE, Keys.of(request.form, request.args)))
+    return _answer("language", _step(Step.LANGUAGE, Keys.of(form(), request.args)))
 
 
 @bp.post("/identify")
 @twilio_signed
 def identify():
-    return _answer("identify", _step(Step.IDENTIFY, Keys.of(request.form, request.args)))
+    return _answer("identify", _step(Step.IDENTIFY, Keys.of(form(), request.args)))
 
 
 @bp.post("/pin")
 @twilio_signed
 def pin():
-    return _answer("pin", _step(Step.PIN, Keys.of(request.form, request.args)))
+    return _answer("pin", _step(Step.PIN, Keys.of(form(), request.args)))
 
 
 @bp.post("/priority")
 @twilio_signed
 def priority():
-    return _answer("priority", _step(Step.PRIORITY, Keys.of(request.form, request.args)))
+    return _answer("priority", _step(Step.PRIORITY, Keys.of(form(), request.args)))
 
 
 @bp.post("/dial")
 @twilio_signed
 def dial_result():
-    return _answer("dial", _step(Step.DIAL, DialEnded.of(request.form, request.args)))
+    return _answer("dial", _step(Step.DIAL, DialEnded.of(form(), request.args)))
 
 
 @bp.post("/voicemail")
 @twilio_signed
 def voicemail():
-    return _answer("voicemail", _step(Step.VOICEMAIL, Recording.of(request.form)),
+    return _answer("voicemail", _step(Step.VOICEMAIL, Recording.of(form())),
                    on_error=lambda: str(Reply().say("voicemail_thanks").hangup()))
 
 
@@ -173,7 +184,7 @@ def _leg(session) -> CallLeg | None:
     """The leg named by ?leg= , only when it belongs to the parent call Twilio names."""
     leg_id = request.args.get("leg", "")
     leg = session.get(CallLeg, int(leg_id)) if leg_id.isdigit() and len(leg_id) < 12 else None
-    parent = request.form.get("ParentCallSid")
+    parent = form().get("ParentCallSid")
     if leg is not None and parent and leg.call.sid != parent:
         log.warning("leg %s does not belong to call %s", leg_id, parent)
         return None
@@ -187,13 +198,13 @@ def _screen_fallback() -> str:
 
 def _screen_answer_fallback() -> str:
     # Without the database a responder who pressed 1 is still connected: a human beats a record.
-    return str(Reply() if request.form.get("Digits") == "1" else Reply().hangup())
+    return str(Reply() if form().get("Digits") == "1" else Reply().hangup())
 
 
 @bp.post("/screen")
 @twilio_signed
 def screen():
-    values = LegKeys.of(request.form)
+    values = LegKeys.of(form())
 
     def run(ctx: Context) -> str:
         leg = _leg(ctx.session)
@@ -204,7 +215,7 @@ def screen():
 @bp.post("/screen/answer")
 @twilio_signed
 def screen_answer():
-    values = LegKeys.of(request.form)
+    values = LegKeys.of(form())
 
     def run(ctx: Context) -> str:
         leg = _leg(ctx.session)
@@ -221,7 +232,7 @@ def _callback(step: str, handler: Callable[[Context], None]):
         session.commit()
     except Exception:
         session.rollback()
-        safe = {k: v for k, v in request.form.items() if k != "Digits"}
+        safe = {k: v for k, v in form().items() if k != "Digits"}
         log.exception("%s callback could not be stored: %s", step, safe)
     finally:
         session.close()
@@ -231,10 +242,10 @@ def _callback(step: str, handler: Callable[[Context], None]):
 @bp.post("/status")
 @twilio_signed
 def call_status():
-    values = Status.of(request.form)
+    values = Status.of(form())
 
     def run(ctx: Context) -> None:
-        leg = leg_by_sid(ctx.session, values.call_sid) if request.form.get("ParentCallSid") else None
+        leg = leg_by_sid(ctx.session, values.call_sid) if form().get("ParentCallSid") else None
         if leg is not None:
             status.leg_status(ctx, leg, values)
         else:
@@ -245,7 +256,7 @@ def call_status():
 @bp.post("/leg-status")
 @twilio_signed
 def leg_status():
-    values = Status.of(request.form)
+    values = Status.of(form())
 
     def run(ctx: Context) -> None:
         leg = _leg(ctx.session)
@@ -259,10 +270,10 @@ def leg_status():
 @bp.post("/recording")
 @twilio_signed
 def recording():
-    values = Recording.of(request.form)
+    values = Recording.of(form())
 
     def run(ctx: Context) -> None:
-        status.recording(ctx, call_by_sid(ctx.session, request.form.get("CallSid")), values)
+        status.recording(ctx, call_by_sid(ctx.session, form().get("CallSid")), values)
     return _callback("recording", run)
 
 
@@ -278,9 +289,10 @@ def fallback():
 def fallback_done():
     """After the fallback dial or message: hang up, or take a message when nobody answered."""
     settings = _settings()
-    dial_status = request.form.get("DialCallStatus")
+    dial_status = form().get("DialCallStatus")
     if dial_status is None or dial_status in {"completed", "answered"}:
         reply = Reply() if dial_status else Reply().say("voicemail_thanks")
         return twiml_response(str(reply.hangup()))
     return twiml_response(str(fallback_record(links("fallback_done"), links("recording"),
                                               settings.record_max_seconds)))
+
