@@ -28,6 +28,69 @@ def _list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _webhook_keys(text: str) -> dict[str, str]:
+    """`id=secret,id=secret`: the SharedKeys Twilio may sign webhooks with (two during a rotation)."""
+    keys: dict[str, str] = {}
+    for part in _list(text):
+        key_id, sep, secret = part.partition("=")
+        key_id, secret = key_id.strip(), secret.strip()
+        if not sep or not key_id or not secret:
+            raise ValueError("expected id=secret pairs separated by commas")
+        if key_id in keys:
+            raise ValueError(f"key id {key_id!r} given twice")
+        keys[key_id] = secret
+    return keys
+
+
+# Twilio's documented limits of the connection-override fragment (milliseconds, retries).
+OVERRIDE_LIMITS = {"ct": (100, 10_000), "rt": (100, 15_000), "tt": (100, 15_000), "rc": (0, 5)}
+OVERRIDE_FREE = {"rp", "e", "sni"}  # retry policy, edge, SNI: passed on as given
+DEFAULT_CONNECTION_OVERRIDES = "ct=2000&rt=10000&rc=2"
+
+
+def connection_overrides(text: str) -> str:
+    """Check a `ct=..&rt=..&rc=..` fragment against Twilio's limits; `off` means none."""
+    value = text.strip().lstrip("#")
+    if value.lower() in {"off", "none"}:
+        return ""
+    pairs = []
+    for part in value.split("&"):
+        name, sep, raw = part.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not raw:
+            raise ValueError(f"expected name=value pairs joined by &, got {part!r}")
+        if name in OVERRIDE_LIMITS:
+            low, high = OVERRIDE_LIMITS[name]
+            if not raw.isdigit() or not low <= int(raw) <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+            raw = str(int(raw))
+        elif name not in OVERRIDE_FREE or not raw.replace("-", "").replace(",", "").isalnum():
+            raise ValueError(f"unknown connection override {name!r} (known: ct, rt, tt, rc, rp, e, sni)")
+        pairs.append(f"{name}={raw}")
+    return "&".join(pairs)
+
+
+MAX_FALLBACK_NUMBERS = 10  # one <Dial> rings at most ten <Number>s
+
+
+def _fallback_numbers(text: str) -> list[str]:
+    """Comma-separated numbers, each a valid international number; at most ten."""
+    from voiceline.phones import InvalidNumber, to_e164
+
+    numbers = []
+    for part in _list(text):
+        if not part.startswith("+"):
+            raise ValueError(f"{part!r} must be international (+ and country code)")
+        try:
+            numbers.append(to_e164(part))
+        except InvalidNumber as exc:
+            raise ValueError(str(exc)) from None
+    if len(numbers) > MAX_FALLBACK_NUMBERS:
+        raise ValueError(f"{len(numbers)} numbers given; Twilio rings at most "
+                         f"{MAX_FALLBACK_NUMBERS} at once")
+    return numbers
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration key: Flask config name, environment variable, default, parser."""
@@ -51,8 +114,16 @@ SETTINGS: tuple[Setting, ...] = (
             "Twilio account SID; without it no SMS or call leaves (the outbox holds them)"),
     Setting("TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN", None, str,
             "Twilio auth token; signs and verifies webhooks"),
-    Setting("FALLBACK_NUMBERS", "VOICELINE_FALLBACK_NUMBERS", [], _list,
-            "comma-separated E.164 numbers dialled when anything fails, or when nobody is on duty in any step"),
+    Setting("FALLBACK_NUMBERS", "VOICELINE_FALLBACK_NUMBERS", [], _fallback_numbers,
+            "comma-separated E.164 numbers (at most 10) dialled, screened, when anything fails, or "
+            "when nobody is on duty in any step"),
+    Setting("WEBHOOK_KEYS", "VOICELINE_TWILIO_WEBHOOK_KEYS", {}, _webhook_keys,
+            "SharedKeys Twilio signs webhooks with, as id=secret pairs separated by commas (two "
+            "during a rotation); a request naming a key uses it instead of the auth token"),
+    Setting("CONNECTION_OVERRIDES", "VOICELINE_TWILIO_CONNECTION_OVERRIDES",
+            DEFAULT_CONNECTION_OVERRIDES, connection_overrides,
+            "connection-override fragment put on every URL voiceline hands Twilio (connect/read "
+            "timeout in ms, retries); `off` for none"),
     Setting("DEFAULT_REGION", "VOICELINE_DEFAULT_REGION", "US", str,
             "region for parsing national-format phone numbers (ISO 3166 alpha-2)"),
     Setting("LOG_LEVEL", "VOICELINE_LOG_LEVEL", "INFO", str,

@@ -33,18 +33,56 @@ def public_url(path: str) -> str:
     root = request.script_root
     if root and path.startswith(root + "/"):
         path = path[len(root):]
-    return public.rstrip("/") + path
+    return with_overrides(public.rstrip("/") + path)
+
+
+def with_overrides(url: str, overrides: str | None = None) -> str:
+    """`url` with the connection-override fragment (VOICELINE_TWILIO_CONNECTION_OVERRIDES).
+
+    Twilio reads the fragment to set its connect/read timeouts and retries for that fetch; an
+    HTTP client never sends a fragment (RFC 3986 3.5), so the URL Twilio signs and requests is
+    the same without it.
+    """
+    if overrides is None:
+        overrides = current_app.config.get("CONNECTION_OVERRIDES") or ""
+    if not overrides:
+        return url
+    return url.split("#", 1)[0] + "#" + overrides
+
+
+SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
+
+
+def signing_key_id(settings: str | None) -> str | None:
+    """The SharedKey id named by X-Twilio-Webhooks-Signature-Settings (`key=...,algorithm=...`)."""
+    for part in (settings or "").split(","):
+        name, sep, value = part.partition("=")
+        if sep and name.strip() == "key" and value.strip():
+            return value.strip()
+    return None
+
+
+def _signing_secret() -> str | None:
+    """The auth token, or the named SharedKey's secret when Twilio says it signed with one."""
+    settings = request.headers.get(SETTINGS_HEADER)
+    if not settings:
+        return current_app.config.get("TWILIO_AUTH_TOKEN")
+    key_id = signing_key_id(settings)
+    keys = current_app.config.get("WEBHOOK_KEYS") or {}
+    return keys.get(key_id) if key_id else None  # an unknown key id never falls back to the token
 
 
 def signature_is_valid() -> bool:
-    """True when the request carries a valid X-Twilio-Signature for the configured token."""
-    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    """True when the request carries a valid X-Twilio-Signature for the token or SharedKey it names."""
+    secret = _signing_secret()
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not token or not signature:
+    if not secret or not signature:
         return False
-    settings = request.headers.get("X-Twilio-Webhooks-Signature-Settings")
-    algorithm = get_signature_algorithm(settings) if settings else None
-    return RequestValidator(token).validate(validation_url(), request.form, signature, algorithm)
+    algorithm = get_signature_algorithm(request.headers.get(SETTINGS_HEADER))
+    # A JSON body is signed through ?bodySHA256= (the validator hashes the raw body); a form
+    # body through its sorted parameters.
+    params = request.get_data(as_text=True) if "bodySHA256" in request.args else request.form
+    return RequestValidator(secret).validate(validation_url(), params, signature, algorithm)
 
 
 def twilio_signed(view):
@@ -100,6 +138,7 @@ def _audit_bad_signature() -> None:
         audit.record(session, "twilio?", "webhook.bad_signature", request.path,
                      remote_addr=request.remote_addr,
                      had_signature=bool(request.headers.get("X-Twilio-Signature")),
+                     signing_key=(signing_key_id(request.headers.get(SETTINGS_HEADER)) or "")[:64],
                      call_sid=request.form.get("CallSid", "")[:64],
                      earlier_refusals_not_listed=absorbed)
         session.commit()
