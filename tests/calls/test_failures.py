@@ -52,7 +52,8 @@ def test_without_fallback_numbers_it_apologises_and_records(hotline, twilio):
     assert [c.tag for c in answer.root] == ["Say", "Say", "Record", "Hangup"]
     record = answer.root.find("Record")
     assert record.get("maxLength") == "300"
-    assert record.get("recordingStatusCallback") == "https://hotline.example.org/voice/recording"
+    assert record.get("recordingStatusCallback") == ("https://hotline.example.org/voice/recording"
+                                                     "#ct=2000&rt=10000&rc=2")
 
 
 def test_fallback_url_never_touches_the_database(hotline, twilio):

@@ -30,7 +30,8 @@ def test_known_caller_hears_their_language_with_a_voice_that_speaks_it(twilio, h
     answer = twilio.post("/voice/incoming", params("CAru", OPS))
     say = answer.root.find(".//Say")
     assert say.get("language") == "ru-RU" and say.get("voice") == prompts.voice("ru-RU") == "Polly.Tatyana"
-    assert answer.root.find("Gather").get("action") == "https://hotline.example.org/voice/pin?attempt=1"
+    assert answer.root.find("Gather").get("action") == ("https://hotline.example.org/voice/pin?attempt=1"
+                                                         "#ct=2000&rt=10000&rc=2")
 
 
 def test_unknown_language_gets_a_menu_of_the_hotline_languages(twilio, db):
@@ -90,7 +91,7 @@ def test_repeated_pin_request_counts_once(twilio, db):
     url = twilio.follow("gather")
     first = twilio.post(url, params("CArep", Digits="1111"))
     again = twilio.post(url, params("CArep", Digits="1111"))
-    action = "https://hotline.example.org/voice/pin?attempt=2"
+    action = "https://hotline.example.org/voice/pin?attempt=2#ct=2000&rt=10000&rc=2"
     assert first.root.find("Gather").get("action") == again.root.find("Gather").get("action") == action
     assert call_by_sid(db, "CArep").pin_attempts == 1
 

@@ -47,7 +47,7 @@ def test_without_public_url_the_request_url_is_used(hotline, db):
 def test_every_voice_route_refuses_unsigned_and_touches_nothing(hotline, client, db):
     routes = ["incoming", "language", "identify", "pin", "priority", "dial", "screen",
               "screen/answer", "voicemail", "recording", "status", "leg-status", "fallback",
-              "fallback/done"]
+              "fallback/done", "fallback/screen", "fallback/screen/answer"]
     for route in routes:
         response = client.post(f"/voice/{route}", data=params("CAunsigned"),
                                headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})

@@ -50,7 +50,8 @@ def test_the_check_calls_the_incoming_responder_n_minutes_before(checked, tick, 
     gathers = twiml.findall("Gather")
     assert len(gathers) == 2
     assert gathers[0].get("numDigits") == "1"
-    assert gathers[0].get("action") == f"{h.PUBLIC_URL}/voice/reachability/{check.id}/confirm"
+    assert gathers[0].get("action") == (f"{h.PUBLIC_URL}/voice/reachability/{check.id}/confirm"
+                                        "#ct=2000&rt=10000&rc=2")
     assert "Press 1 to confirm you can take hotline calls" in gathers[0].find("Say").text
     assert "Daily desk at Thu 05 Mar 14:00 GMT" in gathers[0].find("Say").text  # ben's zone
     assert twiml[-1].tag == "Hangup"
@@ -104,7 +105,8 @@ def test_another_key_asks_again(checked, tick, db, h, client):
     twiml = ET.fromstring(confirm_post(h, client, check.id, "7").data)
     gather = twiml.find("Gather")
     assert gather is not None and gather.get("numDigits") == "1"
-    assert gather.get("action") == f"{h.PUBLIC_URL}/voice/reachability/{check.id}/confirm"
+    assert gather.get("action") == (f"{h.PUBLIC_URL}/voice/reachability/{check.id}/confirm"
+                                    "#ct=2000&rt=10000&rc=2")
     assert checks(db)[0].status == "calling"
 
 

@@ -247,7 +247,8 @@ def fallback_reply(ctx: Context, hotline_number: str | None) -> str:
     return fallback_twiml(list(ctx.settings.fallback_numbers), hotline_number,
                           done_url=ctx.links("fallback_done"), record_url=ctx.links("fallback_done"),
                           recording_status_url=ctx.links("recording"),
-                          max_length=ctx.settings.record_max_seconds)
+                          max_length=ctx.settings.record_max_seconds,
+                          screen_url=ctx.links("fallback_screen"))
 
 
 def note_leg_sid(leg: CallLeg, request: LegKeys) -> None:

@@ -38,6 +38,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "whisper_unknown": "Hotline call from an unverified caller at {number}. Priority {priority}. "
                            "Press 1 to accept, any other key to decline.",
         "whisper_plain": "Hotline call. Press 1 to accept, any other key to decline.",
+        "whisper_fallback": "Hotline call, passed to you because the hotline has a technical "
+                            "problem. Press 1 to accept, any other key to decline.",
+        "verified_number": "Verified number.",
         "accepted": "Connecting.",
         "urgent": "urgent",
         "routine": "routine",
@@ -75,6 +78,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
                            "отклонить.",
         "whisper_plain": "Звонок на горячую линию. Нажмите 1, чтобы принять, любую другую клавишу, "
                          "чтобы отклонить.",
+        "whisper_fallback": "Звонок на горячую линию передан вам из-за технической неполадки. "
+                            "Нажмите 1, чтобы принять, любую другую клавишу, чтобы отклонить.",
+        "verified_number": "Номер подтверждён.",
         "accepted": "Соединяем.",
         "urgent": "срочный",
         "routine": "обычный",

@@ -79,18 +79,43 @@ class Reply:
         return str(self.response)
 
 
+FALLBACK_LANGUAGES = ("en-US", "ru-RU")  # the error path cannot read a hotline's languages
+
+
 def fallback_twiml(numbers: list[str], hotline_number: str | None, *, done_url: str,
-                   record_url: str, recording_status_url: str, max_length: int) -> str:
-    """The answer when anything fails: dial the fallback numbers, or apologise and record."""
-    reply = Reply("en-US")
+                   record_url: str, recording_status_url: str, max_length: int,
+                   screen_url: str | None = None,
+                   languages: Iterable[str] = FALLBACK_LANGUAGES) -> str:
+    """The answer when anything fails: dial the fallback numbers (each screened at `screen_url`,
+    so a voicemail box cannot take the call), or apologise and record."""
+    languages = list(languages)
+    reply = Reply(languages[0])
+    numbers = [n for n in dict.fromkeys(try_e164(text) for text in numbers) if n]
     if numbers:
-        reply.say("sorry").say("sorry", language="ru-RU")
-        dial = reply.response.dial(action=done_url, method="POST",
+        for language in languages:
+            reply.say("sorry", language=language)
+        dial = reply.response.dial(action=done_url, method="POST", answer_on_bridge=True,
                                    caller_id=e164_or_none(hotline_number), timeout=30)
         for number in numbers[:10]:
-            dial.number(number)
+            if screen_url:
+                dial.number(number, url=screen_url, method="POST")
+            else:
+                dial.number(number)
         return str(reply)
-    return str(fallback_record(record_url, recording_status_url, max_length))
+    return str(fallback_record(record_url, recording_status_url, max_length, languages))
+
+
+def fallback_screen(answer_url: str, languages: Iterable[str] = FALLBACK_LANGUAGES) -> Reply:
+    """The whisper of a fallback number's leg, needing nothing but this URL: only 1 connects."""
+    languages = list(languages)
+    keys = [("whisper_fallback", language, {}) for language in languages]
+    return Reply(languages[0]).gather(answer_url, keys * 2, num_digits=1).hangup()
+
+
+def fallback_screen_answer(digits: str | None, languages: Iterable[str] = FALLBACK_LANGUAGES) -> Reply:
+    """1 connects the fallback number (its TwiML ends, the legs are bridged); anything else hangs up."""
+    reply = Reply(list(languages)[0])
+    return reply.say("accepted") if digits == "1" else reply.hangup()
 
 
 def e164_or_none(number: str | None) -> str | None:
@@ -98,7 +123,11 @@ def e164_or_none(number: str | None) -> str | None:
     return number if number and try_e164(number) == number else None
 
 
-def fallback_record(action: str, status_url: str, max_length: int) -> Reply:
-    """Apologise in both shipped languages and take a message."""
-    reply = Reply("en-US").say("sorry_record").say("sorry_record", language="ru-RU")
+def fallback_record(action: str, status_url: str | None, max_length: int,
+                    languages: Iterable[str] = FALLBACK_LANGUAGES) -> Reply:
+    """Apologise in each language and take a message."""
+    languages = list(languages)
+    reply = Reply(languages[0])
+    for language in languages:
+        reply.say("sorry_record", language=language)
     return reply.record(action=action, status_url=status_url, max_length=max_length).hangup()

@@ -66,7 +66,8 @@ def queue_checks(session: Session, settings: JobSettings, rota: RotaView,
             log.warning("reachability check %s skipped: %s", check.id, check.error)
             continue
         zone = person_zone(person, rota.row.timezone)
-        twiml = prompt_twiml(settings.public_url + confirm_path(check.id), rota.label,
+        fragment = f"#{settings.connection_overrides}" if settings.connection_overrides else ""
+        twiml = prompt_twiml(settings.public_url + confirm_path(check.id) + fragment, rota.label,
                              local_time(start, zone))
         queue(session, key=key, kind="call", recipient=person.phone, body=str(twiml),
               purpose="reachability", at=at, expires_at=start,

@@ -27,6 +27,7 @@ class JobSettings:
     linetest_interval: timedelta = timedelta(minutes=360)
     linetest_alert: timedelta = timedelta(minutes=5)
     linetest_hotlines: tuple[str, ...] = field(default_factory=tuple)
+    connection_overrides: str = ""  # the fragment put on URLs handed to Twilio
 
     @property
     def has_credentials(self) -> bool:
@@ -63,4 +64,5 @@ class JobSettings:
             linetest_interval=minutes("LINETEST_INTERVAL_MINUTES", 360),
             linetest_alert=minutes("LINETEST_ALERT_MINUTES", 5),
             linetest_hotlines=tuple(config.get("LINETEST_HOTLINES") or ()),
+            connection_overrides=config.get("CONNECTION_OVERRIDES") or "",
         )

@@ -19,12 +19,18 @@ from voiceline.calls.context import CallSettings, Context
 from voiceline.calls.machine import Step
 from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, call_by_sid, leg_by_sid
-from voiceline.calls.twiml import Reply, fallback_record, fallback_twiml
+from voiceline.calls.twiml import (
+    Reply,
+    fallback_record,
+    fallback_screen,
+    fallback_screen_answer,
+    fallback_twiml,
+)
 from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
 from voiceline.phones import try_e164
-from voiceline.webhooks.params import DialEnded, Incoming, Keys, LegKeys, Recording, Status
 from voiceline.webhooks.edge import clean_form
+from voiceline.webhooks.params import DialEnded, Incoming, Keys, LegKeys, Recording, Status
 from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response
 
 log = logging.getLogger(__name__)
@@ -65,7 +71,8 @@ def _fallback() -> str:
     return fallback_twiml(list(settings.fallback_numbers), hotline,
                           done_url=links("fallback_done"), record_url=links("fallback_done"),
                           recording_status_url=links("recording"),
-                          max_length=settings.record_max_seconds)
+                          max_length=settings.record_max_seconds,
+                          screen_url=links("fallback_screen"))
 
 
 @bp.before_request
@@ -290,9 +297,24 @@ def fallback_done():
     """After the fallback dial or message: hang up, or take a message when nobody answered."""
     settings = _settings()
     dial_status = form().get("DialCallStatus")
-    if dial_status is None or dial_status in {"completed", "answered"}:
+    # A leg that declined at the screening also ends the <Dial>: only a bridge counts as taken.
+    bridged = form().get("DialBridged") != "false"
+    if dial_status is None or (dial_status in {"completed", "answered"} and bridged):
         reply = Reply() if dial_status else Reply().say("voicemail_thanks")
         return twiml_response(str(reply.hangup()))
     return twiml_response(str(fallback_record(links("fallback_done"), links("recording"),
                                               settings.record_max_seconds)))
 
+
+@bp.post("/fallback/screen", endpoint="fallback_screen")
+@twilio_signed
+def fallback_screen_view():
+    """A fallback number picked up during an outage: the whisper, needing no database."""
+    return twiml_response(str(fallback_screen(links("fallback_screen_answer"))))
+
+
+@bp.post("/fallback/screen/answer", endpoint="fallback_screen_answer")
+@twilio_signed
+def fallback_screen_answer_view():
+    """Only 1 connects a fallback number; its voicemail (or anyone else) is hung up."""
+    return twiml_response(str(fallback_screen_answer(form().get("Digits"))))
