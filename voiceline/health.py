@@ -16,9 +16,10 @@ SCHEDULER_STALE = timedelta(minutes=10)
 
 
 def health_report() -> dict[str, Any]:
-    """Database, schema and scheduler state; ok only when the database is usable and no
-    scheduler that has run before has gone quiet."""
+    """Database, schema, scheduler and Twilio setup; ok only when the database is usable, the
+    scheduler ticks and nothing in the setup would fail a call."""
     report: dict[str, Any] = {"ok": True}
+    _check_twilio_setup(report)
     try:
         with appdb.engine().connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -38,6 +39,7 @@ def health_report() -> dict[str, Any]:
     if last_tick is None:
         report["scheduler"] = {"last_tick": None, "warning": "the scheduler has never ticked: "
                                "run `voiceline scheduler`"}
+        _check_scheduler_ticked(report)
     else:
         stale = utcnow() - last_tick > SCHEDULER_STALE
         report["scheduler"] = {"last_tick": iso_z(last_tick), "stale": stale}
@@ -45,3 +47,24 @@ def health_report() -> dict[str, Any]:
             report["ok"] = False
             report["error"] = "the scheduler has not ticked for over 10 minutes"
     return report
+
+
+def _problem(report: dict[str, Any], check: str, message: str) -> None:
+    report["ok"] = False
+    report.setdefault("problems", []).append({"check": check, "problem": message})
+
+
+def _check_twilio_setup(report: dict[str, Any]) -> None:
+    """PUBLIC_URL, auth token, fallback numbers, connection overrides (voiceline.webhooks.checks)."""
+    from flask import current_app
+
+    from voiceline.webhooks.checks import twilio_setup_problems
+
+    for problem in twilio_setup_problems(current_app.config):
+        _problem(report, problem.check, problem.message)
+
+
+def _check_scheduler_ticked(report: dict[str, Any]) -> None:
+    """A scheduler that never ran sends no handoffs, reminders or line tests."""
+    _problem(report, "scheduler", "the scheduler has never ticked: no handoff, reminder, coverage "
+             "alert or line test is sent; run `voiceline scheduler`")

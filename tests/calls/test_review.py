@@ -32,7 +32,8 @@ def test_mounted_under_a_path_prefix_signatures_and_links_agree(hotline):
                                headers={"X-Twilio-Signature": sign("test-auth-token", url, body)})
         assert response.status_code == 200, base
         gather = ET.fromstring(response.get_data(as_text=True)).find("Gather")
-        assert gather.get("action") == "https://hotline.example.org/hotline/voice/pin?attempt=1", base
+        assert gather.get("action") == ("https://hotline.example.org/hotline/voice/pin?attempt=1"
+                                        "#ct=2000&rt=10000&rc=2"), base
 
 
 def _pin(twilio, sid, url, digits):
@@ -64,7 +65,7 @@ def test_old_failed_tries_are_forgotten_after_the_lock_out_window(twilio, hotlin
     hotline.extensions[CLOCK] = lambda: AT + timedelta(days=1)
     twilio.post("/voice/incoming", params("CAnew"))
     answer = _pin(twilio, "CAnew", twilio.follow("gather"), "1111")
-    assert answer.root.find("Gather").get("action").endswith("/voice/pin?attempt=2")
+    assert answer.root.find("Gather").get("action").endswith("/voice/pin?attempt=2#ct=2000&rt=10000&rc=2")
     db.expire_all()
     assert db.get(PinLockout, WATCH).locked_until is None
 

@@ -72,7 +72,11 @@ def test_naive_datetime_is_refused(session):
         session.commit()
 
 
-def test_healthz_reports_ok_and_unmigrated(client, tmp_path):
+def test_healthz_reports_ok_and_unmigrated(app, client, tmp_path):
+    from voiceline.jobs.tick import run_tick
+
+    app.config["FALLBACK_NUMBERS"] = ["+12025550109"]  # a complete setup (see tests/calls/test_twilio_setup.py)
+    run_tick(app, datetime.now(UTC))
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["schema"] == migrate.head_revision()
@@ -103,8 +107,9 @@ def test_postgres_migrates_and_stores_utc(postgres_url):
 def test_healthz_reports_a_silent_scheduler(app, client):
     from voiceline.jobs.tick import run_tick
 
+    app.config["FALLBACK_NUMBERS"] = ["+12025550109"]
     body = client.get("/healthz").get_json()
-    assert body["ok"] and "never ticked" in body["scheduler"]["warning"]
+    assert not body["ok"] and "never ticked" in body["scheduler"]["warning"]
     run_tick(app, datetime.now(UTC))
     body = client.get("/healthz").get_json()
     assert body["ok"] and body["scheduler"]["stale"] is False

@@ -58,7 +58,8 @@ def calls_group(ctx, since_text, limit, as_json):
 def print_call(record: dict) -> None:
     """A call record and its timeline, for people."""
     click.echo(f"call {record['sid']}  {record['outcome'] or record['state']}")
-    for key in ("hotline", "to", "from", "caller", "caller_name", "verified", "language", "priority",
+    for key in ("hotline", "to", "from", "caller", "caller_name", "verified", "stir_verstat",
+                "language", "priority",
                 "duress", "is_test", "started_at", "answered_at", "ended_at", "answered_by",
                 "answered_by_name", "ring_seconds", "duration_seconds"):
         click.echo(f"  {key:17} {record[key] if record[key] is not None else '-'}")

@@ -270,12 +270,22 @@ def screen(ctx: Context, leg: CallLeg, request: LegKeys) -> str:
     priority_word = prompts.text(language, priority)
     if caller is not None:
         who = f"{caller.name}, {caller.org}" if caller.org else caller.name
-        key = ("whisper", language, {"caller": who, "priority": priority_word})
+        sentence = "whisper_verified" if number_attested(call, caller) else "whisper"
+        key = (sentence, language, {"caller": who, "priority": priority_word})
     else:
         key = ("whisper_unknown", language, {"number": prompts.spoken_number(call.from_number),
                                              "priority": priority_word})
     return str(Reply(language).gather(ctx.links("screen_answer", leg=leg.id), [key, key],
                                       num_digits=1, timeout=ctx.settings.screen_seconds))
+
+
+def number_attested(call: Call, caller: Caller | None) -> bool:
+    """The carrier vouched (STIR/SHAKEN full attestation) that the call comes from a number the
+    matched caller is registered with. It says nothing of who holds the phone: the caller policy
+    (PIN) still decides; this only tells the responder."""
+    from_number = (call.meta or {}).get("from_e164")
+    return (call.stir_verstat == "TN-Validation-Passed-A" and caller is not None
+            and bool(from_number) and from_number in caller.numbers)
 
 
 def leg_language(ctx: Context, leg: CallLeg) -> str:

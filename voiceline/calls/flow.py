@@ -42,6 +42,7 @@ def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
     call = Call(sid=sid, hotline_id=hotline.id if hotline else None,
                 to_number=(to_e164 or request.to_number)[:32], from_number=request.from_number[:64],
                 caller_id=caller.id if caller else None, started_at=ctx.at, state=CallState.NEW,
+                stir_verstat=request.meta.get("StirVerstat", "")[:64] or None,
                 meta=_meta(request, from_e164))
     try:
         with ctx.session.begin_nested():

@@ -40,7 +40,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "whisper_plain": "Hotline call. Press 1 to accept, any other key to decline.",
         "whisper_fallback": "Hotline call, passed to you because the hotline has a technical "
                             "problem. Press 1 to accept, any other key to decline.",
-        "verified_number": "Verified number.",
+        "whisper_fallback_static": "Hotline call, passed to you because the hotline has a "
+                                   "technical problem. Press any key to accept.",
+        "message_recorded": "Thank you. Your message has been recorded. Goodbye.",
+        "whisper_verified": "Hotline call from {caller}, verified number. Priority {priority}. "
+                            "Press 1 to accept, any other key to decline.",
         "accepted": "Connecting.",
         "urgent": "urgent",
         "routine": "routine",
@@ -80,7 +84,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
                          "чтобы отклонить.",
         "whisper_fallback": "Звонок на горячую линию передан вам из-за технической неполадки. "
                             "Нажмите 1, чтобы принять, любую другую клавишу, чтобы отклонить.",
-        "verified_number": "Номер подтверждён.",
+        "whisper_fallback_static": "Звонок на горячую линию передан вам из-за технической "
+                                   "неполадки. Нажмите любую клавишу, чтобы принять.",
+        "message_recorded": "Спасибо. Ваше сообщение записано. До свидания.",
+        "whisper_verified": "Звонок на горячую линию: {caller}, номер подтверждён. Приоритет: "
+                            "{priority}. Нажмите 1, чтобы принять, любую другую клавишу, чтобы "
+                            "отклонить.",
         "accepted": "Соединяем.",
         "urgent": "срочный",
         "routine": "обычный",

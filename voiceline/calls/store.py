@@ -126,7 +126,8 @@ def call_summary(session: Session, call: Call, people: dict[str, str] | None = N
     return {
         "sid": call.sid, "hotline": call.hotline_id, "to": call.to_number, "from": call.from_number,
         "caller": call.caller_id, "caller_name": callers.get(call.caller_id or ""),
-        "verified": call.verified, "language": call.language, "priority": call.priority,
+        "verified": call.verified, "stir_verstat": call.stir_verstat,
+        "language": call.language, "priority": call.priority,
         "duress": call.duress, "is_test": call.is_test, "state": call.state,
         "outcome": call.outcome, "answered_by": call.answered_by,
         "answered_by_name": people.get(call.answered_by or ""),

@@ -131,3 +131,55 @@ def fallback_record(action: str, status_url: str | None, max_length: int,
     for language in languages:
         reply.say("sorry_record", language=language)
     return reply.record(action=action, status_url=status_url, max_length=max_length).hangup()
+
+
+# --- static documents for a Fallback URL hosted outside voiceline (`voiceline twilio fallback-twiml`)
+
+def static_fallback(numbers: list[str], hotline_number: str | None, languages: Iterable[str], *,
+                    screen_url: str | None, done_url: str, max_length: int) -> str:
+    """Apologise, ring the fallback numbers (screened at `screen_url`), then take a message.
+
+    A static document cannot branch on DialCallStatus: the <Dial> has no action, so when nobody
+    takes the call the next verbs (the message) run; the <Record> posts to `done_url` (without an
+    action Twilio would fetch this document again and start over).
+    """
+    languages = list(languages)
+    reply = Reply(languages[0])
+    numbers = [n for n in dict.fromkeys(try_e164(text) for text in numbers) if n][:10]
+    if numbers:
+        for language in languages:
+            reply.say("sorry", language=language)
+        dial = reply.response.dial(answer_on_bridge=True, caller_id=e164_or_none(hotline_number),
+                                   timeout=30)
+        for number in numbers:
+            if screen_url:
+                dial.number(number, url=screen_url, method="POST")
+            else:
+                dial.number(number)
+    for language in languages:
+        reply.say("sorry_record", language=language)
+    reply.response.record(action=done_url, method="POST", max_length=max_length, timeout=5,
+                          finish_on_key="#", play_beep=True)
+    return str(reply.hangup())
+
+
+def static_screen(answer_url: str, languages: Iterable[str]) -> str:
+    """The screening of a fallback number without voiceline: a key press posts to `answer_url`
+    (which connects); silence, as from a voicemail box, falls through to the hang-up."""
+    languages = list(languages)
+    reply = Reply(languages[0])
+    gather = reply.response.gather(input="dtmf", action=answer_url, method="POST", num_digits=1,
+                                   timeout=8, finish_on_key="")
+    for _ in range(2):
+        for language in languages:
+            reply.say("whisper_fallback_static", language=language, parent=gather)
+    return str(reply.hangup())
+
+
+def static_sentences(key: str, languages: Iterable[str], hangup: bool) -> str:
+    """A document that only speaks `key` in each language (and hangs up when asked)."""
+    languages = list(languages)
+    reply = Reply(languages[0])
+    for language in languages:
+        reply.say(key, language=language)
+    return str(reply.hangup() if hangup else reply)

@@ -32,6 +32,9 @@ class Call(Base):
     from_number: Mapped[str] = mapped_column(String(64), default="")  # as Twilio sent it
     caller_id: Mapped[str | None] = mapped_column(ForeignKey("callers.id", ondelete="SET NULL"))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # STIR/SHAKEN as Twilio reported it (TN-Validation-Passed-A, No-TN-Validation, ...): shown to
+    # reviewers and in the whisper, never a substitute for the caller policy
+    stir_verstat: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(16))
     priority: Mapped[int | None] = mapped_column()  # 1 urgent, 2 routine
     duress: Mapped[bool] = mapped_column(Boolean, default=False)
