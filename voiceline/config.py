@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voiceline.phones import InvalidNumber, to_e164
+
 
 def _bool(text: str) -> bool:
     value = text.strip().lower()
@@ -75,8 +77,6 @@ MAX_FALLBACK_NUMBERS = 10  # one <Dial> rings at most ten <Number>s
 
 def _fallback_numbers(text: str) -> list[str]:
     """Comma-separated numbers, each a valid international number; at most ten."""
-    from voiceline.phones import InvalidNumber, to_e164
-
     numbers = []
     for part in _list(text):
         if not part.startswith("+"):

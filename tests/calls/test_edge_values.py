@@ -120,3 +120,16 @@ def test_clean_form_strips_controls_and_drops_an_unusable_timestamp():
     assert form["CallerName"] == "Анна B" and "Timestamp" not in form
     kept = clean_form({"Timestamp": "Tue, 10 Mar 2026 15:00:05 +0000"})
     assert kept["Timestamp"] == "Tue, 10 Mar 2026 15:00:05 +0000"
+
+
+def test_a_forged_request_with_a_nul_is_still_audited(line):
+    from voiceline import models as m
+
+    response = line.test_client().post("/voice/incoming", data=call_params("CA\x00forged", WATCH, HOTLINE),
+                                       headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})
+    assert response.status_code == 403
+    with line.app_context():
+        with appdb.session_factory(line)() as session:
+            entry = session.scalars(select(m.AuditEntry).where(
+                m.AuditEntry.action == "webhook.bad_signature")).one()
+            assert entry.detail["call_sid"] == "CAforged"

@@ -31,8 +31,8 @@ def test_the_status_is_stored_on_the_call(twilio, db):
 def test_full_attestation_from_a_known_number_is_announced(twilio):
     said = _ring(twilio, "CAstir3", StirVerstat="TN-Validation-Passed-A")
     assert len(said) == 2 and said[0] == said[1]  # the whisper, said twice
-    assert said[0].startswith("Hotline call from Watch Officer, State Department Operations Center, "
-                              "verified number. Priority urgent.")
+    assert said[0].startswith("Hotline call from Watch Officer, State Department Operations Center. "
+                              "Priority urgent. Verified number. Press 1")
 
 
 def test_the_announcement_in_russian(twilio, db):
@@ -42,13 +42,13 @@ def test_the_announcement_in_russian(twilio, db):
         person.languages = ["ru"]  # whoever is rung hears Russian
     db.commit()
     said = _ring(twilio, "CAstir4", from_number=OPS, StirVerstat="TN-Validation-Passed-A")
-    assert said[0].startswith("Звонок на горячую линию: ") and ", номер подтверждён." in said[0]
+    assert said[0].startswith("Звонок на горячую линию: ") and ". Номер подтверждён." in said[0]
 
 
 def test_weaker_or_missing_attestation_is_not_announced(twilio):
     for sid, value in (("CAstir5", "TN-Validation-Passed-B"), ("CAstir6", "No-TN-Validation")):
         said = _ring(twilio, sid, StirVerstat=value)
-        assert "verified number" not in said[0] and said[0].startswith("Hotline call from")
+        assert "Verified number" not in said[0] and said[0].startswith("Hotline call from")
 
 
 def test_an_attested_number_still_has_to_key_the_pin(twilio, db):

@@ -43,7 +43,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "whisper_fallback_static": "Hotline call, passed to you because the hotline has a "
                                    "technical problem. Press any key to accept.",
         "message_recorded": "Thank you. Your message has been recorded. Goodbye.",
-        "whisper_verified": "Hotline call from {caller}, verified number. Priority {priority}. "
+        "whisper_verified": "Hotline call from {caller}. Priority {priority}. Verified number. "
                             "Press 1 to accept, any other key to decline.",
         "accepted": "Connecting.",
         "urgent": "urgent",
@@ -87,8 +87,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "whisper_fallback_static": "Звонок на горячую линию передан вам из-за технической "
                                    "неполадки. Нажмите любую клавишу, чтобы принять.",
         "message_recorded": "Спасибо. Ваше сообщение записано. До свидания.",
-        "whisper_verified": "Звонок на горячую линию: {caller}, номер подтверждён. Приоритет: "
-                            "{priority}. Нажмите 1, чтобы принять, любую другую клавишу, чтобы "
+        "whisper_verified": "Звонок на горячую линию: {caller}. Приоритет: {priority}. Номер "
+                            "подтверждён. Нажмите 1, чтобы принять, любую другую клавишу, чтобы "
                             "отклонить.",
         "accepted": "Соединяем.",
         "urgent": "срочный",

@@ -17,14 +17,14 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 # C0 controls, DEL, C1 controls and the two XML non-characters: nothing Twilio legitimately
 # sends (numbers, SIDs, names, digits) needs them, and XML 1.0 cannot carry most of them.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def clean_form(form: Mapping[str, str] | MultiDict) -> ImmutableMultiDict:
     """The request's form values with control characters removed and an unusable Timestamp
     dropped (the step then uses its own clock)."""
     items = form.items(multi=True) if isinstance(form, MultiDict) else form.items()
-    cleaned = [(_CONTROL.sub("", key), _CONTROL.sub("", value)) for key, value in items]
+    cleaned = [(CONTROL.sub("", key), CONTROL.sub("", value)) for key, value in items]
     cleaned = [(key, value) for key, value in cleaned
                if key != "Timestamp" or _usable_timestamp(value)]
     return ImmutableMultiDict(cleaned)

@@ -11,6 +11,8 @@ from flask import Response, abort, current_app, request
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.voice_response import VoiceResponse
 
+from voiceline.webhooks.edge import CONTROL
+
 log = logging.getLogger(__name__)
 
 
@@ -139,7 +141,7 @@ def _audit_bad_signature() -> None:
                      remote_addr=request.remote_addr,
                      had_signature=bool(request.headers.get("X-Twilio-Signature")),
                      signing_key=(signing_key_id(request.headers.get(SETTINGS_HEADER)) or "")[:64],
-                     call_sid=request.form.get("CallSid", "")[:64],
+                     call_sid=CONTROL.sub("", request.form.get("CallSid", ""))[:64],
                      earlier_refusals_not_listed=absorbed)
         session.commit()
     except Exception:  # the refusal stands even when the audit cannot be written
