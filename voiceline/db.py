@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -49,25 +52,74 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
-    if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
+@dataclass(frozen=True)
+class Timeouts:
+    """How long one database use may wait: to connect, per statement (PostgreSQL's
+    statement_timeout and lock_timeout, SQLite's busy timeout) and for a pooled connection."""
+
+    connect_seconds: float = 2
+    statement_ms: int = 2000
+    pool_seconds: float = 2
+
+
+# Tools that may legitimately wait long (migrations on a big table, a CLI import beside a busy
+# web app) and engines built without settings keep the old generous bounds.
+GENEROUS = Timeouts(connect_seconds=10, statement_ms=30_000, pool_seconds=30)
+# A dead peer (a pulled cable, a vanished host) is noticed by TCP itself: idle pooled
+# connections by keepalives (10 s idle, then 3 probes 5 s apart), data in flight by
+# tcp_user_timeout. A *stopped* server still acknowledges at the TCP level; the request
+# budget in appdb covers that case.
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                 "keepalives_count": 3, "tcp_user_timeout": 10_000}
+
+
+def make_engine(url: str, timeouts: Timeouts | None = None, **kwargs) -> Engine:
+    """Create an engine whose every connection is bounded by `timeouts` (default: GENEROUS).
+
+    SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a connect timeout,
+    statement_timeout and lock_timeout per connection, TCP keepalives and pre-ping.
+    Parameters already in the URL's query string win over these defaults.
+    """
+    timeouts = timeouts or GENEROUS
+    parsed = make_url(url)
+    memory = parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:")
+    if not memory:
+        kwargs.setdefault("pool_timeout", timeouts.pool_seconds)
+    if parsed.drivername.startswith("sqlite"):
+        busy_ms = int(timeouts.statement_ms)
+        kwargs.setdefault("connect_args", {"timeout": busy_ms / 1000})
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
-            if ":memory:" not in url:
+            if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
+    if parsed.drivername.startswith("postgresql"):
+        kwargs["connect_args"] = {**_pg_connect_args(parsed.query, timeouts),
+                                  **kwargs.get("connect_args", {})}
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _pg_connect_args(query: Mapping[str, Any], timeouts: Timeouts) -> dict[str, Any]:
+    """libpq parameters bounding every connection; the URL's own values are kept."""
+    args: dict[str, Any] = {"connect_timeout": max(2, math.ceil(timeouts.connect_seconds))}
+    args.update(PG_KEEPALIVES)
+    args = {key: value for key, value in args.items() if key not in query}
+    ms = int(timeouts.statement_ms)
+    options = f"-c statement_timeout={ms} -c lock_timeout={ms}"
+    given = query.get("options")
+    if given:  # the URL's own options come last, so they win
+        options = f"{options} {given if isinstance(given, str) else ' '.join(given)}"
+    args["options"] = options
+    return args
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -1,70 +1,155 @@
-"""Health report for /healthz: database reachable and migrated, scheduler ticking."""
+"""Health report for /healthz: a list of named checks (database, schema, scheduler, Twilio setup).
+
+Each check is a function taking the facts gathered by the checks before it and answering a
+Check (or None when it does not apply, e.g. the schema when the database is unreachable).
+The report is ok only when every check is; `problems` names each failing check and what it
+means, and `error` is the first failing check's message.
+/healthz runs under the webhooks' database budget (voiceline.appdb): with the database hung it
+still answers within seconds, ok false, with the reason.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
-from voiceline import appdb, migrate
+from voiceline import appdb, dbguard, migrate
 from voiceline.db import utcnow
 from voiceline.models.jobs import JobState
 from voiceline.oncall import iso_z, parse_instant
 
+log = logging.getLogger(__name__)
 SCHEDULER_STALE = timedelta(minutes=10)
 
 
-def health_report() -> dict[str, Any]:
-    """Database, schema, scheduler and Twilio setup; ok only when the database is usable, the
-    scheduler ticks and nothing in the setup would fail a call."""
-    report: dict[str, Any] = {"ok": True}
-    _check_twilio_setup(report)
+@dataclass
+class Check:
+    """One check's answer: ok, why not (or a warning), and what it found."""
+
+    ok: bool
+    message: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # named problems when one check finds several (the Twilio setup); default: its own message
+    problems: list[dict[str, str]] | None = None
+
+
+HealthCheck = Callable[[dict[str, Any]], Check | None]
+
+
+def database_problem(exc: BaseException) -> str:
+    """A short, public reason for a database failure (details go to the log only)."""
+    if isinstance(exc, dbguard.BudgetExceeded):
+        return str(exc)
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    message = str(original).lower()
+    path = appdb.storage_state().sqlite_path
+    if path and not os.path.exists(path):
+        return (f"database file {path} is missing: restore it, or run `voiceline db upgrade` "
+                "to create an empty one")
+    for needle, reason in (
+        ("statement timeout", "statement timeout: the database is busy or locked"),
+        ("lock timeout", "lock timeout: a table is locked"),
+        ("database is locked", "database is locked (busy timeout)"),
+        ("timeout", "connection timed out"),
+        ("timed out", "connection timed out"),
+    ):
+        if needle in message:
+            return reason
+    return f"database unreachable: {type(original).__name__}"
+
+
+def check_database(facts: dict[str, Any]) -> Check:
+    """Reachable within the budget; gathers the schema revision and the scheduler's state."""
+    events = list(appdb.storage_state().notices)
+    data = {"events": events} if events else {}
     try:
         with appdb.engine().connect() as conn:
             conn.execute(text("SELECT 1"))
-            current = migrate.current_revision(appdb.engine())
-            report["schema"] = current
-            if current != migrate.head_revision():
-                report["ok"] = False
-                report["error"] = "database not migrated: run `voiceline db upgrade`"
-                return report
-            state = conn.scalar(select(JobState.value).where(JobState.name == "tick")) or {}
+            facts["revision"] = migrate.current_revision(appdb.engine())
+            if facts["revision"] == migrate.head_revision():
+                facts["tick"] = conn.scalar(
+                    select(JobState.value).where(JobState.name == "tick")) or {}
     except Exception as exc:  # health must answer, whatever broke
-        report["ok"] = False
-        report["error"] = f"database unreachable: {type(exc).__name__}"
-        return report
+        log.warning("health: database check failed: %s", exc)
+        return Check(False, database_problem(exc), data)
+    return Check(True, None, data)
+
+
+def check_schema(facts: dict[str, Any]) -> Check | None:
+    if "revision" not in facts:
+        return None
+    if facts["revision"] != migrate.head_revision():
+        return Check(False, "database not migrated: run `voiceline db upgrade`",
+                     {"revision": facts["revision"]})
+    return Check(True, None, {"revision": facts["revision"]})
+
+
+def check_scheduler(facts: dict[str, Any]) -> Check | None:
+    if "tick" not in facts:
+        return None
+    state = facts["tick"]
     # ran_at is the wall clock of the last tick (a `--once --at` tick may be "as of" any instant)
     last_tick = parse_instant(state["ran_at"]) if state.get("ran_at") else None
     if last_tick is None:
-        report["scheduler"] = {"last_tick": None, "warning": "the scheduler has never ticked: "
-                               "run `voiceline scheduler`"}
-        _check_scheduler_ticked(report)
-    else:
-        stale = utcnow() - last_tick > SCHEDULER_STALE
-        report["scheduler"] = {"last_tick": iso_z(last_tick), "stale": stale}
-        if stale:
-            report["ok"] = False
-            report["error"] = "the scheduler has not ticked for over 10 minutes"
-    return report
+        # a scheduler that never ran sends no handoffs, reminders or line tests
+        return Check(False, "the scheduler has never ticked: no handoff, reminder, coverage "
+                     "alert or line test is sent; run `voiceline scheduler`",
+                     {"last_tick": None,
+                      "warning": "the scheduler has never ticked: run `voiceline scheduler`"})
+    stale = utcnow() - last_tick > SCHEDULER_STALE
+    return Check(not stale, "the scheduler has not ticked for over 10 minutes" if stale else None,
+                 {"last_tick": iso_z(last_tick), "stale": stale})
 
 
-def _problem(report: dict[str, Any], check: str, message: str) -> None:
-    report["ok"] = False
-    report.setdefault("problems", []).append({"check": check, "problem": message})
-
-
-def _check_twilio_setup(report: dict[str, Any]) -> None:
+def check_twilio_setup(_facts: dict[str, Any]) -> Check:
     """PUBLIC_URL, auth token, fallback numbers, connection overrides (voiceline.webhooks.checks)."""
     from flask import current_app
 
     from voiceline.webhooks.checks import twilio_setup_problems
 
-    for problem in twilio_setup_problems(current_app.config):
-        _problem(report, problem.check, problem.message)
+    problems = twilio_setup_problems(current_app.config)
+    if not problems:
+        return Check(True)
+    return Check(False, problems[0].message, problems=[p.as_dict() for p in problems])
 
 
-def _check_scheduler_ticked(report: dict[str, Any]) -> None:
-    """A scheduler that never ran sends no handoffs, reminders or line tests."""
-    _problem(report, "scheduler", "the scheduler has never ticked: no handoff, reminder, coverage "
-             "alert or line test is sent; run `voiceline scheduler`")
+CHECKS: list[tuple[str, HealthCheck]] = [
+    ("database", check_database),
+    ("schema", check_schema),
+    ("scheduler", check_scheduler),
+    ("twilio_setup", check_twilio_setup),
+]
+
+
+def health_report() -> dict[str, Any]:
+    """Every check's answer; ok only when all are ok. `schema` and `scheduler` are also given
+    at the top level as before."""
+    report: dict[str, Any] = {"ok": True}
+    facts: dict[str, Any] = {}
+    checks: dict[str, Any] = {}
+    for name, check in CHECKS:
+        result = check(facts)
+        if result is None:
+            continue
+        entry = {"ok": result.ok, **result.data}
+        if result.message:
+            entry["error" if not result.ok else "warning"] = result.message
+        checks[name] = entry
+        if not result.ok:
+            report["ok"] = False
+            report.setdefault("error", result.message)
+            report.setdefault("problems", []).extend(
+                result.problems or [{"check": name, "problem": result.message}])
+    if "revision" in facts:
+        report["schema"] = facts["revision"]
+    if "scheduler" in checks:
+        report["scheduler"] = {k: v for k, v in checks["scheduler"].items() if k != "ok"}
+    report["checks"] = checks
+    return report

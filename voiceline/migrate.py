@@ -38,6 +38,9 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
         return False
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # a migration may take as long as it needs
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
     return True

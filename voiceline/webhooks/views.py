@@ -122,6 +122,9 @@ def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[],
 
 def _note_failure(sid: str, step: str) -> None:
     """Best effort: mark the call as handed to the fallback (the database may be the failure)."""
+    if appdb.database_given_up():  # it timed out or is unreachable: the log says it all
+        log.warning("call %s: database unavailable; the fallback is not recorded", sid)
+        return
     try:
         with appdb.session_factory()() as session:
             call = call_by_sid(session, sid)
