@@ -183,7 +183,7 @@ def _guard(engine: Engine, state: StorageState) -> None:
                                  "restore it, or run `voiceline db upgrade` for an empty one")
                 else:
                     state.notice(f"database file {path} replaced; reconnected")
-                raise exc.DisconnectionError("the database file changed", invalidate_pool=True)
+                raise exc.InvalidatePoolError("the database file changed")
         if postgres and not fresh:
             # the pre-ping, here so that the budget holds the connection: a stopped server is
             # cut off instead of waited for
