@@ -234,19 +234,17 @@ def _guard(engine: Engine, state: StorageState) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _failed(context):
-        error = context.original_exception
         budget = _budget.get()
-        if budget is not None:
-            budget.end_call()
-            if isinstance(error, operational):
-                budget.mark_down(f"{type(error).__name__}: {str(error).splitlines()[0][:120]}")
-        if isinstance(error, dbguard.BudgetExceeded):
-            context.is_disconnect = False
+        if budget is None:
             return
-        # A table gone missing under a running app: the file (or schema) under the pool is
-        # not the one it was; the next checkout starts from fresh connections.
-        text = str(error)
-        if "no such table" in text or type(error).__name__ == "UndefinedTable":
-            state.notice(f"a query found no table ({text.splitlines()[0][:80]}): reconnecting")
-            context.invalidate_pool_on_disconnect = True
-            context.is_disconnect = True
+        budget.end_call()
+        error = context.original_exception
+        if context.is_disconnect or (isinstance(error, operational) and _gives_up(error)):
+            budget.mark_down(f"{type(error).__name__}: {str(error).splitlines()[0][:120]}")
+
+
+def _gives_up(error: Exception) -> bool:
+    """A timeout, a lock or an unreachable server, not a query's own fault (SQLite reports a
+    missing table as an OperationalError too: the step fails, the database is still there)."""
+    text = str(error).lower()
+    return not text.startswith(("no such ", "near ", "table ")) and "syntax error" not in text
