@@ -190,9 +190,7 @@ def _guard(engine: Engine, state: StorageState) -> None:
             if budget is not None:
                 budget.begin_call()
             try:
-                cursor = dbapi_connection.cursor()
-                cursor.execute("SELECT 1")
-                cursor.close()
+                engine.dialect.do_ping(dbapi_connection)
             except Exception as error:
                 if budget is not None:
                     budget.check()  # cut by the watchdog: no reconnecting either

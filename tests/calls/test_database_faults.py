@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -147,7 +148,9 @@ def _fault_round(server: Server, label: str, *, health_ok: bool | None) -> dict[
     for took, answer in results:
         _assert_fallback(answer)
         times["incoming"].append(took)
-    print(f"\n{label}: " + ", ".join(f"{k} max {max(v):.2f} s (n={len(v)})" for k, v in times.items()))
+    print(f"\n{label}: " + ", ".join(
+        f"{k} {min(v) * 1000:.0f}-{max(v) * 1000:.0f} ms (median {statistics.median(v) * 1000:.0f}, "
+        f"n={len(v)})" for k, v in times.items()))
     for kind, values in times.items():
         assert max(values) < BOUND, (label, kind, values)
     return times
