@@ -43,6 +43,12 @@ class StorageState:
     lost: bool = False
     notices: deque = field(default_factory=lambda: deque(maxlen=5))
 
+    def found(self) -> None:
+        """The file is where it was (again)."""
+        if self.lost:
+            self.lost = False
+            self.notice(f"database file {self.sqlite_path} is back; reconnected")
+
     def notice(self, message: str) -> None:
         log.warning("%s", message)
         self.notices.append({"at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "message": message})
@@ -162,9 +168,7 @@ def _guard(engine: Engine, state: StorageState) -> None:
         record.info["vl_fresh"] = True
         if path:
             record.info["vl_file"] = dbguard.file_identity(path)
-            if state.lost:
-                state.lost = False
-                state.notice(f"database file {path} is back; reconnected")
+            state.found()
             state.seen_file = True
 
     @event.listens_for(engine, "checkout")
@@ -184,6 +188,7 @@ def _guard(engine: Engine, state: StorageState) -> None:
                 else:
                     state.notice(f"database file {path} replaced; reconnected")
                 raise exc.InvalidatePoolError("the database file changed")
+            state.found()
         if postgres and not fresh:
             # the pre-ping, here so that the budget holds the connection: a stopped server is
             # cut off instead of waited for

@@ -67,8 +67,6 @@ def database_problem(exc: BaseException) -> str:
 
 def check_database(facts: dict[str, Any]) -> Check:
     """Reachable within the budget; gathers the schema revision and the scheduler's state."""
-    events = list(appdb.storage_state().notices)
-    data = {"events": events} if events else {}
     try:
         with appdb.engine().connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -78,8 +76,14 @@ def check_database(facts: dict[str, Any]) -> Check:
                     select(JobState.value).where(JobState.name == "tick")) or {}
     except Exception as exc:  # health must answer, whatever broke
         log.warning("health: database check failed: %s", exc)
-        return Check(False, database_problem(exc), data)
-    return Check(True, None, data)
+        return Check(False, database_problem(exc), _events())
+    return Check(True, None, _events())
+
+
+def _events() -> dict[str, Any]:
+    """What the engine lived through lately (a replaced or missing SQLite file)."""
+    events = list(appdb.storage_state().notices)
+    return {"events": events} if events else {}
 
 
 def check_schema(facts: dict[str, Any]) -> Check | None:

@@ -63,6 +63,7 @@ def test_removed_then_restored_file_is_used_again(live, twilio, tmp_path):
     health = live.test_client().get("/healthz")
     assert health.status_code == 503
     assert "missing" in health.get_json()["error"]
+    assert "missing" in health.get_json()["checks"]["database"]["events"][0]["message"]
 
     shutil.copy(backup, path)  # restored: a new inode at the old path
     assert _normal(twilio.post("/voice/incoming", params("CAafter")))
@@ -103,4 +104,7 @@ def test_renamed_file_is_not_written_behind_the_operators_back(live, twilio, tmp
     assert _normal(twilio.post("/voice/incoming", params("CAback")))
     _checkpoint(live)
     assert _calls_in(path) == ["CAbefore", "CAback"]
-    assert live.test_client().get("/healthz").get_json()["ok"] is True
+    body = live.test_client().get("/healthz").get_json()
+    assert body["ok"] is True
+    missing, back = [e["message"] for e in body["checks"]["database"]["events"]]
+    assert "is missing (moved or deleted)" in missing and "is back; reconnected" in back
