@@ -55,6 +55,7 @@ class StorageState:
 
 
 def timeouts_from_config(config) -> Timeouts:
+    """The DB_* settings as the engine's bounds."""
     return Timeouts(connect_seconds=float(config.get("DB_CONNECT_TIMEOUT", 2)),
                     statement_ms=int(config.get("DB_STATEMENT_TIMEOUT_MS", 2000)),
                     pool_seconds=float(config.get("DB_POOL_TIMEOUT", 2)))
@@ -63,6 +64,7 @@ def timeouts_from_config(config) -> Timeouts:
 def init_app(app: Flask) -> None:
     """Create the app's engine and session factory; close sessions at teardown."""
     url = app.config["DATABASE_URL"]
+    # PostgreSQL is pinged by the checkout listener below, under the request's budget
     engine = make_engine(url, timeouts_from_config(app.config),
                          **({} if url.startswith("sqlite") else {"pool_pre_ping": False}))
     state = StorageState(sqlite_path=_sqlite_file(engine))
