@@ -91,13 +91,14 @@ def test_a_request_past_its_budget_answers_without_the_database(demo):
 
     from voiceline.calls.replay import in_process_twilio
     from voiceline.calls.twilio_side import call_params
+    from voiceline.extensions import CLOCK
 
     def slow_clock():  # the step reads the clock before its first query: 50 ms spent there
         time.sleep(0.05)
         return datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
-    demo.config.update(FALLBACK_NUMBERS=["+12025550109"], DB_REQUEST_BUDGET_MS=20,
-                       CALLS_CLOCK=slow_clock)
+    demo.config.update(FALLBACK_NUMBERS=["+12025550109"], DB_REQUEST_BUDGET_MS=20)
+    demo.extensions[CLOCK] = slow_clock
     twilio = in_process_twilio(demo)
     answer = twilio.post("/voice/incoming", call_params("CAlate", "+12025550150", "+12025550100"))
     assert [n.text for n in answer.root.find("Dial").iter("Number")] == ["+12025550109"]
