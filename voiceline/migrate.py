@@ -34,13 +34,14 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> bool:
     """Migrate the database to `revision`; return True when anything was applied."""
-    if revision == "head" and current_revision(engine) == head_revision():
-        return False
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":  # a migration may take as long as it needs
             conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
             conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+        if revision == "head" and \
+                MigrationContext.configure(conn).get_current_revision() == head_revision():
+            return False
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
     return True

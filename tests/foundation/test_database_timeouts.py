@@ -24,16 +24,17 @@ def test_sqlite_busy_timeout_follows_the_setting(tmp_path, sqlite_url):
 
 @pytest.mark.postgres
 def test_postgres_connections_carry_statement_and_lock_timeouts(tmp_path, postgres_url):
-    app = create_app({**base_config(tmp_path, postgres_url), "DB_STATEMENT_TIMEOUT_MS": 1,
-                      "DB_CONNECT_TIMEOUT": 3})
-    engine = appdb.engine(app)
+    strict = create_app({**base_config(tmp_path, postgres_url), "DB_STATEMENT_TIMEOUT_MS": 1})
     # migrations may take as long as they need, even under a 1 ms statement timeout
-    assert migrate.upgrade(engine)
+    assert migrate.upgrade(appdb.engine(strict))
+    appdb.engine(strict).dispose()
+    app = create_app({**base_config(tmp_path, postgres_url), "DB_STATEMENT_TIMEOUT_MS": 100})
+    engine = appdb.engine(app)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "1ms"
-        assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1ms"
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "100ms"
+        assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "100ms"
         with pytest.raises(Exception, match="statement timeout"):
-            conn.execute(text("SELECT pg_sleep(0.2)"))
+            conn.execute(text("SELECT pg_sleep(0.5)"))
     engine.dispose()
 
 
