@@ -70,7 +70,7 @@ def test_removed_then_restored_file_is_used_again(live, twilio, tmp_path):
     _checkpoint(live)
     assert _calls_in(path) == ["CAbefore", "CAafter"]
     body = live.test_client().get("/healthz").get_json()
-    assert body["ok"] is True
+    assert body["checks"]["database"]["ok"] is True and body["checks"]["schema"]["ok"] is True
     assert any("is back; reconnected" in e["message"] for e in body["checks"]["database"]["events"])
 
 
@@ -85,7 +85,7 @@ def test_replaced_file_is_reconnected_to(live, twilio, tmp_path):
     _checkpoint(live)
     assert _calls_in(path) == ["CAbefore", "CAreplaced"]
     body = live.test_client().get("/healthz").get_json()
-    assert body["ok"] is True
+    assert body["checks"]["database"]["ok"] is True and body["checks"]["schema"]["ok"] is True
     assert any("replaced; reconnected" in e["message"] for e in body["checks"]["database"]["events"])
 
 
@@ -105,6 +105,6 @@ def test_renamed_file_is_not_written_behind_the_operators_back(live, twilio, tmp
     _checkpoint(live)
     assert _calls_in(path) == ["CAbefore", "CAback"]
     body = live.test_client().get("/healthz").get_json()
-    assert body["ok"] is True
+    assert body["checks"]["database"]["ok"] is True and body["checks"]["schema"]["ok"] is True
     missing, back = [e["message"] for e in body["checks"]["database"]["events"]]
     assert "is missing (moved or deleted)" in missing and "is back; reconnected" in back
