@@ -166,6 +166,8 @@ SETTINGS: tuple[Setting, ...] = (
             "E.164 Twilio number reachability calls come from; default: the first hotline's number"),
     Setting("OUTBOX_MAX_ATTEMPTS", "VOICELINE_OUTBOX_MAX_ATTEMPTS", 8, int,
             "delivery attempts per outgoing message before it is marked failed"),
+    Setting("TICK_SECONDS", "VOICELINE_TICK_SECONDS", 60, int,
+            "for tests only: seconds between scheduler ticks (production keeps the minute tick)"),
     Setting("OUTBOX_POLL_SECONDS", "VOICELINE_OUTBOX_POLL_SECONDS", 10, int,
             "how often the scheduler sends due outbox messages (the tick also sends, once a minute)"),
     Setting("COVERAGE_DAYS", "VOICELINE_COVERAGE_DAYS", 14, int,

@@ -29,12 +29,18 @@ def scheduler_command(once, at_text, as_json):
     """Run the clock work: handoffs, reminders, coverage alerts, line tests, reachability, outbox.
 
     One active scheduler per database (a lock); a second one waits as a hot standby.
+    Needs a direct PostgreSQL connection (no transaction-pooling PgBouncer): it refuses one.
     Never run inside web workers.
     """
-    from voiceline.jobs.lock import SchedulerLock
+    from voiceline.jobs.lock import PooledSessionError, SchedulerLock, require_direct_session
     from voiceline.jobs.process import run_forever, tick_job
 
     app = current_app._get_current_object()
+    try:
+        require_direct_session(appdb.engine(app))
+    except PooledSessionError as exc:
+        click.echo(f"voiceline scheduler: {exc}", err=True)
+        sys.exit(2)
     if not once:
         if at_text or as_json:
             raise click.UsageError("--at and --json need --once")

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
+from sqlalchemy import update
 
 from voiceline import appdb
-from voiceline.db import utcnow
+from voiceline import models as m
+from voiceline.db import session_scope, utcnow
 from voiceline.extensions import HTTP_CLIENT
 from voiceline.jobs.lock import SchedulerLock
 from voiceline.jobs.sender import send_due
@@ -41,10 +43,29 @@ def tick_job(app: Flask, lock: SchedulerLock, at: datetime | None = None) -> Tic
             return None
         if not was_held:
             log.info("this scheduler is now active (holds the lock)")
+            take_over_claims(app)
         report = run_tick(app, at or utcnow())
         level = logging.WARNING if report.errors else logging.DEBUG
         log.log(level, "tick %s: %s", report.at.isoformat(), report.as_dict())
         return report
+
+
+def take_over_claims(app: Flask) -> int:
+    """Put back messages a previous lock holder claimed and never settled (it died mid-send).
+
+    Only the lock holder sends, so a claim older than our lock is a dead scheduler's: its
+    message goes out again now, not when its 5-minute lease runs out. Twilio had not accepted
+    it unless the kill fell between Twilio's answer and the commit (then it is sent twice).
+    """
+    with session_scope(appdb.session_factory(app)) as session:
+        released = session.execute(
+            update(m.OutboxMessage).where(m.OutboxMessage.status == "sending")
+            .values(status="pending", next_attempt_at=utcnow(),
+                    last_error="interrupted while sending (the scheduler stopped); sent again "
+                               "by the standby")).rowcount or 0
+    if released:
+        log.warning("took over %d message(s) the previous scheduler was sending", released)
+    return released
 
 
 def outbox_job(app: Flask, lock: SchedulerLock) -> None:
@@ -62,8 +83,10 @@ def build_scheduler(app: Flask, lock: SchedulerLock) -> BlockingScheduler:
     options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
     scheduler = BlockingScheduler(timezone=UTC, job_defaults=options)
     now = utcnow()
-    next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    scheduler.add_job(tick_job, IntervalTrigger(minutes=1, start_date=next_minute, timezone=UTC),
+    # The minute tick (VOICELINE_TICK_SECONDS shortens it for tests only), on interval boundaries.
+    every = max(1, int(app.config.get("TICK_SECONDS") or 60))
+    boundary = datetime.fromtimestamp((int(now.timestamp()) // every + 1) * every, UTC)
+    scheduler.add_job(tick_job, IntervalTrigger(seconds=every, start_date=boundary, timezone=UTC),
                       args=[app, lock], id="tick", name="minute tick", next_run_time=now, **options)
     poll = max(1, int(app.config.get("OUTBOX_POLL_SECONDS") or 10))
     scheduler.add_job(outbox_job, IntervalTrigger(seconds=poll, timezone=UTC), args=[app, lock],
