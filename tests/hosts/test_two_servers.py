@@ -219,7 +219,7 @@ def _difference(one: dict | None, two: dict | None) -> list:
     if one["call"] != two["call"] or len(one["events"]) != len(two["events"]):
         return [one["call"], two["call"], [e["kind"] for e in one["events"]],
                 [e["kind"] for e in two["events"]]]
-    pairs = [(a, b) for a, b in zip(one["legs"] + one["events"], two["legs"] + two["events"]) if a != b]
+    pairs = [(a, b) for a, b in zip(one["legs"] + one["events"], two["legs"] + two["events"], strict=False) if a != b]
     return [{k: (a[k], b[k]) for k in a if a[k] != b[k]} for a, b in pairs[:3]]
 
 
@@ -267,7 +267,7 @@ def test_200_calls_at_once_over_two_servers_leave_200_complete_records(servers):
             transport.turn = index  # half the calls start on each server
             sides.append(Twilio(transport, TOKEN, PUBLIC))
         for number in range(len(fixture["steps"])):
-            for (_, call), twilio in zip(batch, sides):
+            for (_, call), twilio in zip(batch, sides, strict=True):
                 try:
                     wrong = _problems(replay({"steps": [call["steps"][number]]}, twilio))
                 except Exception as exc:  # a thread's error must reach the assertion
