@@ -65,7 +65,7 @@ def build_app(url: str | None):
     from voiceline import appdb, create_app, migrate
     from voiceline.db import session_scope
     from voiceline.models.directory import Caller
-    from voiceline.passwords import hash_secret
+    from voiceline.pins import PinKeys, hash_pin
 
     tmp = Path(tempfile.mkdtemp(prefix="voiceline-statements-"))
     url = url or f"sqlite:///{tmp / 'bench.db'}"
@@ -75,10 +75,11 @@ def build_app(url: str | None):
     result = app.test_cli_runner().invoke(args=["import", str(ROOT / "fixtures" / "demo.yaml")])
     if result.exit_code != 0:
         raise SystemExit(result.output)
+    keys = PinKeys.from_config(app.config)
     with app.app_context(), session_scope(appdb.session_factory(app)) as session:
         for caller in session.query(Caller):
-            caller.pin_hash = hash_secret("2468")
-            caller.duress_pin_hash = hash_secret("9753")
+            caller.pin_hash = hash_pin("2468", keys)
+            caller.duress_pin_hash = hash_pin("9753", keys)
     return app
 
 

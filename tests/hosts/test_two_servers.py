@@ -22,6 +22,7 @@ from voiceline import appdb, create_app, migrate
 from voiceline.calls.replay import apply_setup, load_fixture, replay
 from voiceline.calls.twilio_side import OverHTTP, Twilio
 from voiceline.db import make_engine, session_scope
+from voiceline.pins import PinKeys
 from voiceline.models.calls import Call, CallEvent, CallLeg
 
 pytestmark = pytest.mark.postgres
@@ -111,7 +112,7 @@ def _reset_directory(app, setup: dict) -> None:
     result = app.test_cli_runner().invoke(args=["import", str(path)])
     assert result.exit_code == 0, result.output
     with app.app_context(), session_scope(appdb.session_factory(app)) as session:
-        apply_setup(session, setup)
+        apply_setup(session, setup, PinKeys.from_config(app.config))  # the servers' key too
 
 
 def _sids(value, found: set[str]) -> set[str]:
