@@ -22,8 +22,8 @@ from voiceline import appdb, create_app, migrate
 from voiceline.calls.replay import apply_setup, load_fixture, replay
 from voiceline.calls.twilio_side import OverHTTP, Twilio
 from voiceline.db import make_engine, session_scope
-from voiceline.pins import PinKeys
 from voiceline.models.calls import Call, CallEvent, CallLeg
+from voiceline.pins import PinKeys
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
