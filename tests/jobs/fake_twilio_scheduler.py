@@ -2,7 +2,7 @@
 
 Settings come from the environment as usual; FAKE_TWILIO_LOG names a file where every request
 is written twice, "begin" when it is made and "accepted" when Twilio would have taken it
-(FAKE_TWILIO_DELAY seconds later), each line with this process's pid and the message body.
+(FAKE_TWILIO_DELAY seconds later), each line with this process's pid, the message body and the time.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ class RecordingTwilio(HttpClient):
 
     def _write(self, what: str, body: str) -> None:
         with open(self.path, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"what": what, "pid": os.getpid(), "body": body}) + "\n")
+            out.write(json.dumps({"what": what, "pid": os.getpid(), "body": body,
+                                  "time": time.time()}) + "\n")
             out.flush()
             os.fsync(out.fileno())
 
