@@ -99,9 +99,11 @@ def test_the_standby_takes_over_when_the_active_scheduler_dies(rota, second_app,
         assert first.acquire() and not standby.acquire()
         if appdb.engine(rota).dialect.name == "postgresql":
             # the active scheduler's host vanishes: its connection, and the lock, go with it
+            # (waiting up to 5 s for the backend to exit: without the timeout the call returns
+            # once the signal is sent, and the lock may still be held when the standby asks)
             pid = first._conn.execute(text("SELECT pg_backend_pid()")).scalar()
             with appdb.engine(second_app).connect() as conn:
-                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
                 conn.commit()
         else:
             import os
