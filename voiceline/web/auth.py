@@ -6,6 +6,9 @@
   inactive -> logged out, logged in without one of `roles` -> 403. "admin" passes every check.
 - `login_required` lets any logged-in role through.
 - `create_user(session, username, password, role, person_id=None)` for tests and the CLI.
+- `end_sessions(session, user)` ends every session of the account (its generation counter, kept
+  in the cookie, moves on) and revokes its API and feed tokens: a password change and disabling
+  an account call it; logout only moves the generation on.
 """
 
 from __future__ import annotations
@@ -30,15 +33,15 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, object_session
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.db import utcnow
-from voiceline.models.web import ROLES, LoginAttempt, User
+from voiceline.models.web import ROLES, ApiToken, FeedToken, LoginAttempt, User
 from voiceline.passwords import hash_secret, verify_secret
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -48,11 +51,6 @@ MIN_PASSWORD = 10
 # Verified against when the username is unknown, so a miss costs as long as a hit.
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 _ALLOWED_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static"}
-
-
-def _password_version(user: User) -> str:
-    """A short digest of the hash: a password change ends every other session."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def current_user() -> User | None:
@@ -66,7 +64,9 @@ def current_user() -> User | None:
     uid = session.get("uid")
     if uid is not None:
         user = appdb.db_session().get(User, uid)
-        stale = "pwv" in session and user is not None and session["pwv"] != _password_version(user)
+        # A cookie is only as good as the account's generation when it was issued: logout, a
+        # password change or disabling moves it on, so a copied cookie is refused from then on.
+        stale = user is not None and session.get("gen") != user.session_generation
         if user is None or not user.active or stale:
             session.clear()
             user = None
@@ -177,10 +177,29 @@ def create_user(session: Session, username: str, password: str, role: str,
     return user
 
 
-def set_password(user: User, password: str, *, must_change: bool = False) -> None:
-    """Replace a user's password hash (ends the user's other sessions)."""
+def set_password(user: User, password: str, *, must_change: bool = False) -> dict[str, int]:
+    """Replace a user's password hash; ends its sessions and revokes its API and feed tokens."""
     user.password_hash = hash_secret(password)
     user.must_change_password = must_change
+    return end_sessions(object_session(user), user)
+
+
+def end_sessions(db: Session, user: User, *, tokens: bool = True) -> dict[str, int]:
+    """End every session of `user`; with `tokens`, revoke its API tokens and the feeds it made.
+
+    Returns how many API and feed tokens were revoked (for the audit entry).
+    """
+    user.session_generation = (user.session_generation or 0) + 1
+    if not tokens:
+        return {}
+    now = utcnow()
+    api = db.execute(update(ApiToken).where(ApiToken.user_id == user.id,
+                                            ApiToken.revoked_at.is_(None))
+                     .values(revoked_at=now)).rowcount
+    feeds = db.execute(update(FeedToken).where(FeedToken.created_by == f"user:{user.username}",
+                                               FeedToken.revoked_at.is_(None))
+                       .values(revoked_at=now)).rowcount
+    return {"api_tokens_revoked": api, "feed_tokens_revoked": feeds}
 
 
 def user_summary(user: User) -> dict:
@@ -281,7 +300,7 @@ def login():
                 session.clear()  # a fresh session: no fixation
                 session.permanent = True
                 session["uid"] = user.id
-                session["pwv"] = _password_version(user)
+                session["gen"] = user.session_generation
                 return redirect(_safe_next(nxt))
             audit.record(db, f"anonymous@{addr}", "auth.login_failed", f"user {username}",
                          remote_addr=addr,
@@ -293,10 +312,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session."""
+    """End the session: every cookie of this account, copies included, stops working."""
     user = current_user()
     if user is not None:
         db = appdb.db_session()
+        end_sessions(db, user, tokens=False)
         audit.record(db, f"user:{user.username}", "auth.logout", f"user {user.username}")
         db.commit()
     session.clear()
@@ -315,10 +335,11 @@ def change_password():
             form.current.errors.append("wrong password")
         else:
             db = appdb.db_session()
-            set_password(user, form.new.data)
-            audit.record(db, f"user:{user.username}", "user.password_changed", f"user {user.username}")
+            ended = set_password(user, form.new.data)
+            audit.record(db, f"user:{user.username}", "user.password_changed",
+                         f"user {user.username}", **ended)
             db.commit()
-            session["pwv"] = _password_version(user)
+            session["gen"] = user.session_generation  # this session goes on; the others end
             flash("Password changed.")
             return redirect(url_for("home"))
     return render_template("auth/password.html", form=form, forced=user.must_change_password)

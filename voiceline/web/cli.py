@@ -14,6 +14,7 @@ from voiceline.models.web import ROLES, ApiToken, User
 from voiceline.web.auth import (
     check_password_rules,
     create_user,
+    end_sessions,
     generate_password,
     set_password,
     token_digest,
@@ -78,8 +79,8 @@ def users_passwd(username, generate):
     password, generated = _new_password(username, generate)
     with session_scope(appdb.session_factory()) as session:
         user = _user(session, username)
-        set_password(user, password, must_change=generated)
-        audit.record(session, "cli", "user.password_reset", f"user {user.username}")
+        ended = set_password(user, password, must_change=generated)
+        audit.record(session, "cli", "user.password_reset", f"user {user.username}", **ended)
     click.echo(f"Password set for {user.username}.")
     if generated:
         click.echo(f"One-time password (shown once, must be changed at first login): {password}")
@@ -90,8 +91,9 @@ def _set_active(username: str, active: bool) -> None:
         user = _user(session, username)
         before = user_summary(user)
         user.active = active
+        ended = end_sessions(session, user) if not active else {}
         audit.record(session, "cli", "user.enable" if active else "user.disable",
-                     f"user {user.username}", before=before, after=user_summary(user))
+                     f"user {user.username}", before=before, after=user_summary(user), **ended)
     click.echo(f"{'Enabled' if active else 'Disabled'} {user.username}.")
 
 

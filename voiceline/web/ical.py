@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from voiceline import __version__, appdb
 from voiceline import models as m
 from voiceline.db import utcnow
-from voiceline.models.web import FeedToken
+from voiceline.models.web import FeedToken, User
 from voiceline.rota import Segment, shifts
 from voiceline.rota_store import load_rotas
 from voiceline.web.auth import token_digest
@@ -109,6 +109,13 @@ def _token_row(kind: str, token: str) -> FeedToken:
         FeedToken.token_hash == token_digest(token), FeedToken.kind == kind))
     if row is None or row.revoked_at is not None:
         abort(404)
+    # A feed lives as long as the account that made it: disabling it ends its feeds too
+    # (they are also revoked then; this covers feeds of accounts disabled before that).
+    username = (row.created_by or "").removeprefix("user:")
+    if row.created_by != username:
+        maker = appdb.db_session().scalar(select(User).where(User.username == username))
+        if maker is None or not maker.active:
+            abort(404)
     return row
 
 

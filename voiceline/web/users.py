@@ -18,6 +18,7 @@ from voiceline.web.auth import (
     actor,
     create_user,
     current_user,
+    end_sessions,
     generate_password,
     login_required,
     role_required,
@@ -116,9 +117,10 @@ def edit_user(user_id: int):
             user.role, user.person_id = form.role.data, form.person_id.data or None
             user.timezone = (form.timezone.data or "").strip() or None
             user.active = form.active.data
+            ended = end_sessions(db, user) if before["active"] and not user.active else {}
             if before != user_summary(user):
                 audit.record(db, actor(), "user.update", f"user {user.username}",
-                             before=before, after=user_summary(user))
+                             before=before, after=user_summary(user), **ended)
             db.commit()
             flash(f"Saved {user.username}.")
             return redirect(url_for("users.list_users"))
@@ -134,8 +136,8 @@ def reset_password(user_id: int):
     user = _user_or_404(user_id)
     db = appdb.db_session()
     password = generate_password()
-    set_password(user, password, must_change=True)
-    audit.record(db, actor(), "user.password_reset", f"user {user.username}")
+    ended = set_password(user, password, must_change=True)
+    audit.record(db, actor(), "user.password_reset", f"user {user.username}", **ended)
     db.commit()
     return render_template("users/password_shown.html", user=user, password=password)
 
