@@ -245,14 +245,21 @@ def audit_group():
 @audit_group.command("verify")
 @with_schema
 def audit_verify():
-    """Check every link of the audit chain; name the first broken entry."""
+    """Check every link of the audit chain and its head against the anchors (the signed
+    anchor row and instance/audit-anchor.json); name the first broken entry or where the
+    chain ends short."""
     with session_scope(appdb.session_factory()) as session:
         report = audit.verify(session)
     if report.ok:
-        click.echo(f"audit chain intact: {report.checked} entries.")
+        against = f" (head matches {report.anchored})" if report.anchored else ""
+        click.echo(f"audit chain intact: {report.checked} entries{against}.")
         return
-    click.echo(f"audit chain BROKEN at entry {report.broken_id}: {report.reason} "
-               f"({report.checked} entries before it are intact).", err=True)
+    if report.short:
+        click.echo(f"audit chain BROKEN: {report.reason} "
+                   f"({report.checked} entries are intact).", err=True)
+    else:
+        click.echo(f"audit chain BROKEN at entry {report.broken_id}: {report.reason} "
+                   f"({report.checked} entries before it are intact).", err=True)
     sys.exit(1)
 
 

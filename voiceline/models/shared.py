@@ -25,6 +25,23 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditAnchor(Base):
+    """The chain's head (one row, id 1), moved on with every append in the same transaction.
+
+    `signature` is an HMAC of (entry_id, count, hash) under a key derived from the secret
+    key, so deleting the newest entries and rewriting the anchor needs that key too.
+    """
+
+    __tablename__ = "audit_anchor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column()
+    count: Mapped[int] = mapped_column()
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxMessage(Base):
     """An outgoing SMS or call; `key` makes each message exactly-once."""
 
