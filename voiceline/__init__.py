@@ -20,8 +20,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from voiceline import config as settings
     from voiceline.db import utcnow
     from voiceline.extensions import CLOCK, HTTP_CLIENT, csrf
+    from voiceline.ids import IdConverter
 
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter  # before any route: ids bounded to 64 bits
     if config and config.get("INSTANCE_PATH"):
         app.instance_path = str(config["INSTANCE_PATH"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -52,6 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.init_app(app)
     cli.init_app(app)
 
+    app.after_request(_transport_headers)
+
     @app.get("/healthz")
     def healthz():
         from voiceline.health import health_report
@@ -60,3 +64,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return report, (200 if report["ok"] else 503)
 
     return app
+
+
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: other hosts of the domain are not ours
+
+
+def _transport_headers(response):
+    """On every answer (pages, /api/, /ical/, /voice/, errors): nosniff; HSTS under https;
+    `Allow` on a 405 (an error handler's own page would otherwise drop it)."""
+    from flask import current_app, request
+    from werkzeug.exceptions import MethodNotAllowed
+
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.is_secure or str(current_app.config.get("PUBLIC_URL") or "").startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if response.status_code == 405 and "Allow" not in response.headers:
+        refused = request.routing_exception
+        if isinstance(refused, MethodNotAllowed) and refused.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(refused.valid_methods))
+    return response

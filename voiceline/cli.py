@@ -16,6 +16,7 @@ from voiceline import models as m
 from voiceline.db import session_scope, utcnow
 from voiceline.models.calls import PinLockout
 from voiceline.oncall import (
+    InstantRangeError,
     UnknownRota,
     gap_entries,
     iso_z,
@@ -49,6 +50,8 @@ def instant_option(value: str | None):
         return utcnow()
     try:
         return parse_instant(value)
+    except InstantRangeError as exc:
+        raise click.BadParameter(str(exc)) from None
     except ValueError:
         raise click.BadParameter(f"{value!r} is not ISO 8601 (e.g. 2026-03-08T07:30:00Z)") from None
 

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from voiceline.appdb import db_session
 from voiceline.db import utcnow
 from voiceline.models.web import ApiToken, User
-from voiceline.oncall import parse_instant
+from voiceline.oncall import InstantRangeError, parse_instant
 
 from .spec import Api
 
@@ -117,5 +117,7 @@ def instant_arg(name: str, default=None):
         return default
     try:
         return parse_instant(text)
+    except InstantRangeError as exc:
+        raise ApiError(400, f"{name}: {exc}") from None
     except ValueError:
         raise ApiError(400, f"{name}: {text!r} is not ISO 8601 (e.g. 2026-03-08T07:30:00Z)") from None

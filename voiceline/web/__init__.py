@@ -57,7 +57,8 @@ def _security_headers(response):
 
 def _error_page(exc: HTTPException):
     code = exc.code or 500
-    message = exc.description if isinstance(exc, CSRFError) else None
+    # A 400 says what was wrong with the request (the views word it for people).
+    message = exc.description if isinstance(exc, CSRFError) or code == 400 else None
     if auth.wants_json():
         return jsonify(error=exc.name.lower(), message=exc.description), code
     return render_template("error.html", code=code, name=exc.name, message=message), code

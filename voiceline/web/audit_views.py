@@ -9,7 +9,9 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from voiceline import appdb, audit
+from voiceline.ids import parse_id
 from voiceline.models.shared import AuditEntry
+from voiceline.oncall import InstantRangeError
 from voiceline.web.auth import role_required
 from voiceline.web.timefmt import from_input, viewer_zone
 
@@ -32,9 +34,14 @@ def _filtered():
             query = query.where(AuditEntry.at >= from_input(args["since"], zone))
         if args.get("until"):
             query = query.where(AuditEntry.at < from_input(args["until"], zone) + timedelta(minutes=1))
-        before = int(args["before"]) if args.get("before") else None
+    except InstantRangeError as exc:
+        abort(400, f"since/until: {exc}")
     except ValueError:
-        abort(400, "since/until are dates and times like 2026-03-01T00:00; before is an entry id")
+        abort(400, "since/until are dates and times like 2026-03-01T00:00")
+    try:
+        before = parse_id(args["before"], "before") if args.get("before") else None
+    except ValueError as exc:
+        abort(400, f"{exc} (before is an entry id)")
     if before is not None:
         query = query.where(AuditEntry.id < before)
     return query

@@ -66,7 +66,8 @@ def current_user() -> User | None:
         user = appdb.db_session().get(User, uid)
         # A cookie is only as good as the account's generation when it was issued: logout, a
         # password change or disabling moves it on, so a copied cookie is refused from then on.
-        stale = user is not None and session.get("gen") != user.session_generation
+        # (A cookie from before generations existed counts as generation 0.)
+        stale = user is not None and session.get("gen", 0) != user.session_generation
         if user is None or not user.active or stale:
             session.clear()
             user = None

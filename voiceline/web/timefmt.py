@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
@@ -53,11 +53,13 @@ def to_input(instant: datetime | None, zone: ZoneInfo) -> str:
 
 
 def from_input(text: str, zone: ZoneInfo) -> datetime:
-    """Parse a datetime-local value (wall-clock time in `zone`) to an aware UTC instant."""
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+    """Parse a datetime-local value (wall-clock time in `zone`) to an aware UTC instant.
+
+    ValueError when it is not a date-time; InstantRangeError when it lies outside the house's
+    range (its message says so)."""
+    from voiceline.oncall import parse_instant
+
+    return parse_instant(text, zone)
 
 
 def register_filters(app: Flask) -> None:

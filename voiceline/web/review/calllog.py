@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from voiceline import models as m
 from voiceline.models.calls import OUTCOMES, Call
+from voiceline.oncall import InstantRangeError, local_day_start, parse_instant
 from voiceline.phones import try_e164
 
 MAX_LIMIT = 500
@@ -71,14 +72,8 @@ def _parse_bound(text: str, zone: ZoneInfo, is_end: bool) -> datetime:
     """A date (a whole local day; an end date includes that day) or an ISO date-time."""
     text = text.strip()
     if len(text) == 10:
-        day = date.fromisoformat(text)
-        if is_end:
-            day += timedelta(days=1)
-        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+        return local_day_start(date.fromisoformat(text), zone, 1 if is_end else 0)
+    return parse_instant(text, zone)
 
 
 def parse_filter(args: Mapping[str, str], session: Session, zone: str = "UTC",
@@ -93,6 +88,8 @@ def parse_filter(args: Mapping[str, str], session: Session, zone: str = "UTC",
         if raw[key]:
             try:
                 bounds[key] = _parse_bound(raw[key], tz, is_end=key == "to")
+            except InstantRangeError as exc:
+                problems.append(f"{key}: {exc}")
             except ValueError:
                 problems.append(f"{key}: {raw[key]!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time")
     if bounds["from"] and bounds["to"] and bounds["from"] >= bounds["to"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
@@ -25,7 +25,9 @@ from sqlalchemy.orm import selectinload
 from voiceline import audit
 from voiceline import models as m
 from voiceline.appdb import db_session
+from voiceline.db import utcnow
 from voiceline.models.calls import OUTCOMES, Call
+from voiceline.oncall import InstantRangeError, local_day_start
 from voiceline.web import timefmt
 from voiceline.web.auth import current_user, role_required
 from voiceline.web.review import calllog, charts, present
@@ -194,16 +196,24 @@ def _metrics_range(zone: str) -> tuple[datetime, datetime, dict[str, str], list[
     raw = {"from": request.args.get("from", "").strip(), "to": request.args.get("to", "").strip()}
     problems = []
     days = {"from": today - timedelta(days=29), "to": today}
+    bounds = {}
     for key in days:
         if raw[key]:
             try:
                 days[key] = datetime.fromisoformat(raw[key]).date()
             except ValueError:
                 problems.append(f"{key}: {raw[key]!r} is not a date (YYYY-MM-DD)")
+                continue
+        try:
+            bounds[key] = local_day_start(days[key], tz, 1 if key == "to" else 0)
+        except InstantRangeError as exc:
+            problems.append(f"{key}: {exc}")
     if days["to"] < days["from"]:
         problems.append("to: must not be before from")
-    start = datetime.combine(days["from"], time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(days["to"] + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    if problems:
+        shown = {k: raw[k] or days[k].isoformat() for k in days}
+        return utcnow(), utcnow(), shown, problems
+    start, end = bounds["from"], bounds["to"]
     shown = {"from": days["from"].isoformat(), "to": days["to"].isoformat()}
     return start, end, shown, problems
 

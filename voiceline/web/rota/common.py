@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from voiceline import appdb
 from voiceline import models as m
 from voiceline.db import utcnow
-from voiceline.oncall import parse_instant
+from voiceline.oncall import InstantRangeError, parse_instant
 from voiceline.web.choices import options
 from voiceline.web.timefmt import from_input
 
@@ -46,6 +46,8 @@ def request_instant(name: str = "at") -> datetime:
     if text:
         try:
             return parse_instant(text)
+        except InstantRangeError as exc:
+            abort(400, f"{name}: {exc}")
         except ValueError:
             abort(400, f"{name} must be ISO 8601, e.g. 2026-03-08T07:30:00Z")
     return utcnow()
@@ -55,6 +57,9 @@ def local_field(field, zone: ZoneInfo) -> datetime | None:
     """Read a datetime-local field in `zone`; on a bad value add the error beside it."""
     try:
         return from_input(field.data or "", zone)
+    except InstantRangeError as exc:
+        field.errors = [*field.errors, str(exc)]
+        return None
     except ValueError:
         field.errors = [*field.errors, "a date and time like 2026-12-24T09:00"]
         return None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from voiceline import appdb
 from voiceline import models as m
+from voiceline.oncall import InstantRangeError, local_day_start
 from voiceline.rota import Rota, shifts
 from voiceline.rota_store import layer_to_engine, rota_to_engine
 from voiceline.web.auth import current_user, has_role, login_required
@@ -115,6 +116,11 @@ def _range(zone: ZoneInfo) -> tuple[datetime, datetime, int]:
                  else datetime.now(zone).date())
     except ValueError:
         abort(400, "start is a date like 2026-03-02; weeks is 1 to 6")
+    try:
+        local_day_start(first, zone, 7 * weeks)
+        local_day_start(first, zone)
+    except InstantRangeError as exc:
+        abort(400, f"start: {exc}")
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(first + timedelta(weeks=weeks), time(0), zone)
     return start, end, weeks
