@@ -74,3 +74,28 @@ def some_calls(demo, session):
         session.add(call)
     session.commit()
     return session
+
+
+@pytest.fixture(autouse=True)
+def every_status_is_documented(app):
+    """After each API test: every status an /api/v1 route answered is in its OpenAPI operation."""
+    from flask import request, request_finished
+
+    from voiceline.api.base import api
+    from voiceline.api.spec import PREFIX, openapi, path_of
+
+    seen: set[tuple[str, str, int]] = set()
+
+    def record(sender, response, **extra):
+        rule = request.url_rule
+        if rule is not None and rule.rule.startswith(PREFIX) and request.method not in ("HEAD", "OPTIONS"):
+            seen.add((path_of(rule.rule), request.method.lower(), response.status_code))
+
+    request_finished.connect(record, app)
+    yield
+    request_finished.disconnect(record, app)
+    with app.app_context():
+        paths = openapi(app, api, version="test")["paths"]
+    undocumented = sorted((path, method, status) for path, method, status in seen
+                          if str(status) not in paths[path][method]["responses"])
+    assert not undocumented, f"answered but not in the OpenAPI document: {undocumented}"

@@ -324,5 +324,41 @@ def test_openapi_document_is_valid_json_schema_throughout(client):
         assert f"#/components/schemas/{name}" in refs or name in ("Error",)
     op = doc["paths"]["/overrides/{oid}"]["delete"]
     assert op["parameters"][0] == {"name": "oid", "in": "path", "required": True,
-                                   "schema": {"type": "integer"}}
+                                   "schema": {"type": "integer", "minimum": 0,
+                                              "maximum": 2**63 - 1}}
     assert doc["paths"]["/openapi.json"]["get"]["security"] == []
+
+
+def test_value_limits_are_declared_and_true(client, some_calls, token, openapi):
+    headers = token("reviewer")
+    params = {p["name"]: p for p in openapi["paths"]["/calls"]["get"]["parameters"]}
+    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 500,
+                                         "default": 100}
+    assert "1970-01-01 to 2999-12-31" in params["from"]["description"]
+    for limit, status in (("0", 400), ("1", 200), ("500", 200), ("501", 400)):
+        assert client.get(f"/api/v1/calls?limit={limit}", headers=headers).status_code == status
+    person = openapi["components"]["schemas"]["PersonInput"]["properties"]
+    assert person["reminder_minutes"] == {"type": "integer", "minimum": 1, "maximum": 1440}
+
+
+def test_ids_beyond_64_bits_are_a_documented_400(client, demo, token, openapi, conforms):
+    headers = token("rota_manager")
+    for path, ops in openapi["paths"].items():
+        for method, op in ops.items():
+            ints = [p for p in op.get("parameters", []) if p["in"] == "path"
+                    and p["schema"].get("type") == "integer"]
+            if not ints:
+                continue
+            assert "400" in op["responses"], (path, method)
+            url = "/api/v1" + path.replace("{" + ints[0]["name"] + "}", "1" + "0" * 23)
+            response = client.open(url, method=method.upper(), headers=headers)
+            assert response.status_code == 400, (url, method)
+            assert "too large for an id" in json.dumps(conforms(response, path, method))
+    ok = client.get(f"/api/v1/overrides/{2**63 - 1}", headers=headers)
+    assert ok.status_code == 404
+
+
+def test_oncall_instants_have_four_digit_years(client, demo, token, conforms):
+    answer = conforms(client.get("/api/v1/oncall?rota=primary&at=1970-01-01T00:00:00Z",
+                                 headers=token("responder")), "/oncall")
+    assert answer["at"] == "1970-01-01T00:00:00Z"

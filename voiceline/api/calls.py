@@ -18,11 +18,11 @@ from voiceline.web.review.metrics import load_metrics
 
 from . import schemas as s
 from .base import REVIEWERS, ApiError, actor, api
-from .spec import Param
+from .spec import INSTANT_RANGE, Param
 
 FILTERS = (
-    Param("from", "start: a date (whole day, in tz) or an ISO 8601 instant"),
-    Param("to", "end: a date (inclusive day) or an ISO 8601 instant (exclusive)"),
+    Param("from", f"start: a date (whole day, in tz) or an ISO 8601 instant, {INSTANT_RANGE}"),
+    Param("to", f"end: a date (inclusive day) or an ISO 8601 instant (exclusive), {INSTANT_RANGE}"),
     Param("hotline", "hotline id"), Param("caller", "caller id or calling number"),
     Param("responder", "person id of who answered"),
     Param("outcome", "one or more of " + ", ".join(OUTCOMES) + ", comma-separated"),
@@ -54,7 +54,8 @@ def _filter() -> calllog.CallFilter:
 @api.route("/calls", "GET", summary="The call log, newest first, one keyset page",
            roles=REVIEWERS, tag="calls", errors=(400,), response=s.CALL_PAGE,
            query=(*FILTERS, Param("limit", f"page size, 1-{calllog.MAX_LIMIT} (default 100)",
-                                  {"type": "integer"}),
+                                  {"type": "integer", "minimum": 1,
+                                   "maximum": calllog.MAX_LIMIT, "default": 100}),
                   Param("before", "the next_cursor of the previous page")))
 def list_calls():
     session = db_session()
@@ -97,8 +98,9 @@ def get_call(sid: str):
 @api.route("/metrics", "GET", summary="Answer rate, time to answer, missed, voicemail, per "
            "responder and by hour for [from, to)", roles=REVIEWERS, tag="calls", errors=(400,),
            response=s.METRICS,
-           query=(Param("from", "ISO 8601 instant or date (default: 30 days before `to`)"),
-                  Param("to", "ISO 8601 instant or date, exclusive (default: now)"),
+           query=(Param("from", "ISO 8601 instant or date (default: 30 days before `to`), "
+                        + INSTANT_RANGE),
+                  Param("to", f"ISO 8601 instant or date, exclusive (default: now), {INSTANT_RANGE}"),
                   Param("hotline", "only this hotline"),
                   Param("tz", "zone for by-hour figures and date bounds (default UTC)")))
 def metrics():

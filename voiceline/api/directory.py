@@ -15,7 +15,7 @@ from voiceline.rotafile.export import export_document
 
 from . import schemas as s
 from .base import EVERYONE, MANAGERS, ApiError, actor, api, instant_arg, json_body
-from .spec import Param
+from .spec import INSTANT_RANGE, Param
 from .writes import put_entry
 
 MAX_SHIFT_DAYS = 400
@@ -32,7 +32,7 @@ def me():
 @api.route("/oncall", "GET", summary="Who is on duty (same JSON as `voiceline oncall --json`)",
            roles=EVERYONE, tag="rota", errors=(400, 404),
            query=(Param("rota", "a rota id; without it, a list with every rota"),
-                  Param("at", "instant, ISO 8601 (default now; no offset = UTC)",
+                  Param("at", f"instant, ISO 8601 (default now; no offset = UTC), {INSTANT_RANGE}",
                         {"type": "string", "format": "date-time"})),
            response={"oneOf": [s.ONCALL, {"type": "array", "items": s.ONCALL}]})
 def oncall():
@@ -142,9 +142,11 @@ def put_rota(rid: str):
 
 @api.route("/rotas/<rid>/shifts", "GET", summary="Merged shifts of a rota over [from, to)",
            roles=EVERYONE, tag="rota", errors=(400,),
-           query=(Param("from", "range start, ISO 8601 (default now)", {"type": "string"}),
+           query=(Param("from", f"range start, ISO 8601 (default now), {INSTANT_RANGE}",
+                        {"type": "string"}),
                   Param("to", "range end, ISO 8601, exclusive (default from + 14 days; "
-                        f"at most {MAX_SHIFT_DAYS} days)", {"type": "string"})),
+                        f"at most {MAX_SHIFT_DAYS} days after from), {INSTANT_RANGE}",
+                        {"type": "string"})),
            response={"type": "array", "items": s.SHIFT})
 def rota_shifts(rid: str):
     start = instant_arg("from", utcnow())

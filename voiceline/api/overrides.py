@@ -14,7 +14,7 @@ from voiceline.rota_edit import OverrideIsHistory, retire_override
 
 from . import schemas as s
 from .base import MANAGERS, ApiError, actor, api, instant_arg, json_body
-from .spec import Param
+from .spec import INSTANT_RANGE, Param
 from .writes import validate_override
 
 
@@ -35,8 +35,8 @@ def _override_or_404(oid: int) -> m.Override:
 @api.route("/overrides", "GET", summary="Overrides that overlap a range (default: now onwards)",
            roles=MANAGERS, tag="rota", errors=(400,),
            query=(Param("rota", "only this rota"),
-                  Param("from", "range start, ISO 8601 (default now)"),
-                  Param("to", "range end, ISO 8601 (default: open)")),
+                  Param("from", f"range start, ISO 8601 (default now), {INSTANT_RANGE}"),
+                  Param("to", f"range end, ISO 8601 (default: open), {INSTANT_RANGE}")),
            response={"type": "array", "items": s.OVERRIDE})
 def list_overrides():
     session = db_session()

@@ -28,11 +28,11 @@ ONCALL = api.schema("OnCall", obj(
     until={**NINSTANT, "description": "when the set of people on duty next changes"}))
 PERSON_IN = api.schema("PersonInput", obj(
     ["name", "phone"], id=STR, name=STR, phone={**STR, "description": "any format; stored E.164"},
-    languages=STRS, timezone=STR, reminder_minutes={"type": "integer"},
+    languages=STRS, timezone=STR, reminder_minutes={"type": "integer", "minimum": 1, "maximum": 1440},
     roles={"type": "array", "items": {"enum": ["manager", "supervisor"]}}))
 PERSON = api.schema("Person", obj(
     ["id", "name", "phone"], id=STR, name=STR, phone=STR, languages=STRS, timezone=NSTR,
-    reminder_minutes=NINT, roles=STRS, active=BOOL))
+    reminder_minutes={**NINT, "minimum": 1, "maximum": 1440}, roles=STRS, active=BOOL))
 CALLER_IN = api.schema("CallerInput", obj(["name", "phones"], id=STR, name=STR, org=STR,
                                           phones=STRS, language=STR))
 CALLER = api.schema("Caller", obj(
@@ -42,14 +42,15 @@ OVERRIDE_FILE = obj(["start", "end"], start=INSTANT, end=INSTANT, add=STR, remov
                     with_=STR, note=STR)
 OVERRIDE_FILE["properties"]["with"] = OVERRIDE_FILE["properties"].pop("with_")
 ROTA = api.schema("Rota", obj(
-    ["id", "layers"], id=STR, name=STR, timezone=STR, reachability_minutes=NINT,
+    ["id", "layers"], id=STR, name=STR, timezone=STR,
+    reachability_minutes={**NINT, "minimum": 1, "maximum": 1440},
     notify_outgoing=BOOL,
     layers={"type": "array", "items": obj(
         ["members", "anchor", "every"], name=STR, members={"type": "array", "items": NSTR},
         anchor={**STR, "description": "local date-time of one handoff, e.g. 2026-01-05T09:00"},
         every={**STR, "description": "12h, 1d, 1w, 1mo ..."},
         windows={"type": "array", "items": obj([], days=STRS, start=STR, end=STR)},
-        priority={"type": "integer"})},
+        priority={"type": "integer", "minimum": -100, "maximum": 100})},
     overrides={"type": "array", "items": OVERRIDE_FILE}))
 SHIFT = api.schema("Shift", obj(["start", "end", "on_duty"], start=INSTANT, end=INSTANT,
                                 on_duty=STRS))

@@ -15,7 +15,11 @@ from typing import Any
 from flask import Blueprint, Flask
 
 PREFIX = "/api/v1"
-_CONVERTERS = {"int": {"type": "integer"}, "string": {"type": "string"}, "default": {"type": "string"}}
+# `<int:...>` is voiceline.ids.IdConverter: digits, at most 64 bits (beyond: 400).
+_CONVERTERS = {"int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+               "string": {"type": "string"}, "default": {"type": "string"}}
+# What parse_instant accepts (voiceline.oncall.EARLIEST, LATEST), said in each instant parameter.
+INSTANT_RANGE = "from 1970-01-01 to 2999-12-31 UTC; outside it a 400"
 _RULE_ARG = re.compile(r"<(?:(\w+):)?(\w+)>")
 ERROR_CODES = {400: "Bad request (a message says which value)", 401: "No valid API token",
                403: "The token's user lacks the role", 404: "Unknown id",
@@ -79,6 +83,11 @@ class Api:
         return decorator
 
 
+def path_of(rule: str) -> str:
+    """The OpenAPI path of a URL rule below the prefix: /overrides/<int:oid> -> /overrides/{oid}."""
+    return _path_and_params(rule[len(PREFIX):] if rule.startswith(PREFIX) else rule)[0] or "/"
+
+
 def _path_and_params(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for converter, name in _RULE_ARG.findall(rule):
@@ -107,6 +116,8 @@ def _operation(endpoint: str, spec: RouteSpec, path_params: list[dict]) -> dict[
     codes = set(spec.errors) | ({401, 403} if spec.roles is not None else set())
     if path_params:
         codes.add(404)
+    if any(p["schema"].get("type") == "integer" for p in path_params) or spec.body is not None:
+        codes.add(400)  # an id beyond 64 bits; a body that is not a JSON object
     for code in sorted(codes):
         responses[str(code)] = {"description": ERROR_CODES[code], "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
