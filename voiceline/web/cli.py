@@ -75,7 +75,7 @@ def users_add(username, role, person_id, generate):
 @click.option("--generate", is_flag=True, help="Generate a one-time password instead of prompting.")
 @with_schema
 def users_passwd(username, generate):
-    """Set an account's password (ends its sessions)."""
+    """Set an account's password (ends its sessions, revokes its API tokens and feeds)."""
     password, generated = _new_password(username, generate)
     with session_scope(appdb.session_factory()) as session:
         user = _user(session, username)
@@ -101,7 +101,7 @@ def _set_active(username: str, active: bool) -> None:
 @click.argument("username")
 @with_schema
 def users_disable(username):
-    """Disable an account: it can no longer log in; its sessions end."""
+    """Disable an account: it can no longer log in; its sessions, API tokens and feeds end."""
     _set_active(username, False)
 
 
@@ -109,7 +109,7 @@ def users_disable(username):
 @click.argument("username")
 @with_schema
 def users_enable(username):
-    """Enable a disabled account again."""
+    """Enable a disabled account again (its revoked tokens stay revoked)."""
     _set_active(username, True)
 
 
