@@ -50,6 +50,7 @@ def _api_error(exc: ApiError):
     return _error_response(exc.status, exc.message, exc.problems, headers)
 
 
+@api.bp.errorhandler(400)  # by code too: ahead of the app's own 400 handler
 @api.bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     return _error_response(exc.code or 500, exc.description or exc.name)

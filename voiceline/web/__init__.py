@@ -81,6 +81,12 @@ def _unrouted(app: Flask) -> None:
     app.register_error_handler(404, _error_page)
     app.register_error_handler(405, _error_page)
 
+    def _unrouted_400(exc: HTTPException):
+        # A 400 while routing (an id beyond 64 bits: voiceline.ids) reaches no blueprint.
+        return _error_page(exc) if request.blueprint is None else exc
+
+    app.register_error_handler(400, _unrouted_400)
+
     @app.after_request
     def _headers_outside_blueprints(response):
         return _security_headers(response) if request.blueprint is None else response
