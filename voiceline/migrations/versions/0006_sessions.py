@@ -1,7 +1,7 @@
 """sessions: a per-account session generation; the audit chain's signed anchor
 
 Revision ID: 0006_sessions
-Revises: 0008_stir
+Revises: 0005_stir
 Create Date: 2026-12-01 23:45:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import voiceline.db
 
 revision = "0006_sessions"
-down_revision = "0008_stir"
+down_revision = "0005_stir"
 branch_labels = None
 depends_on = None
 

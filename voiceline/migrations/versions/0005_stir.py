@@ -1,13 +1,13 @@
 """calls: the STIR/SHAKEN verification status Twilio reported
 
-Revision ID: 0008_stir
+Revision ID: 0005_stir
 Revises: 0004_web
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_stir"
+revision = "0005_stir"
 down_revision = "0004_web"
 branch_labels = None
 depends_on = None
