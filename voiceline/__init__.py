@@ -18,9 +18,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: settings from the environment, then `config` on top."""
     from voiceline import api, appdb, calls, cli, jobs, web, webhooks
     from voiceline import config as settings
-    from voiceline.db import utcnow
     from voiceline.extensions import CLOCK, HTTP_CLIENT, csrf
     from voiceline.ids import IdConverter
+    from voiceline.instants import utcnow
+    from voiceline.rotafile import cli as rotafile_cli
 
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = IdConverter  # before any route: ids bounded to 64 bits
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+    rotafile_cli.init_app(app)
 
     app.after_request(_transport_headers)
 

@@ -22,7 +22,8 @@ from sqlalchemy import Engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceline import dbguard
-from voiceline.db import Timeouts, make_engine, make_sessionmaker, utcnow
+from voiceline.db import Timeouts, make_engine, make_sessionmaker
+from voiceline.instants import utcnow
 
 log = logging.getLogger(__name__)
 _KEY = "voiceline.db"

@@ -23,7 +23,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import Text, cast, event, func, select, text
 from sqlalchemy.orm import Session
 
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.shared import AuditAnchor, AuditEntry
 
 GENESIS = "0" * 64

@@ -1,59 +1,20 @@
-"""The `voiceline` command: Click commands registered on the app (Flask's CLI)."""
+"""The `voiceline` command: main() and the foundation's commands (each area registers its own)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
+from importlib.metadata import version
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
-from sqlalchemy import func, select
+from flask.cli import FlaskGroup, ScriptInfo, routes_command, shell_command, with_appcontext
 
 from voiceline import appdb, audit, migrate
-from voiceline import models as m
-from voiceline.db import session_scope, utcnow
-from voiceline.models.calls import PinLockout
-from voiceline.oncall import (
-    InstantRangeError,
-    UnknownRota,
-    gap_entries,
-    iso_z,
-    oncall_entries,
-    parse_instant,
-    shift_entries,
-)
-from voiceline.passwords import valid_pin
-from voiceline.pins import PinKeys, hash_pin, verify_pin
-
-
-def ensure_schema() -> None:
-    """Migrate the app's database to the newest schema, saying so when anything was applied."""
-    if migrate.upgrade(appdb.engine()):
-        click.echo(f"Migrated the database to {migrate.head_revision()}.", err=True)
-
-
-def with_schema(command):
-    """Decorator: the command runs in an app context on a migrated database (a fresh URL just works)."""
-    @functools.wraps(command)
-    @with_appcontext
-    def wrapper(*args, **kwargs):
-        ensure_schema()
-        return command(*args, **kwargs)
-    return wrapper
-
-
-def instant_option(value: str | None):
-    """Parse an --at/--from/--to value or exit with a clear message."""
-    if value is None:
-        return utcnow()
-    try:
-        return parse_instant(value)
-    except InstantRangeError as exc:
-        raise click.BadParameter(str(exc)) from None
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not ISO 8601 (e.g. 2026-03-08T07:30:00Z)") from None
+from voiceline.clitools import instant_option, with_schema
+from voiceline.db import session_scope
+from voiceline.instants import iso_z
+from voiceline.oncall import UnknownRota, gap_entries, oncall_entries, shift_entries
 
 
 @click.group("db")
@@ -74,60 +35,6 @@ def db_upgrade():
 def db_current():
     """Print the database's revision and the newest one."""
     click.echo(f"current: {migrate.current_revision(appdb.engine())}  head: {migrate.head_revision()}")
-
-
-@click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
-@click.option("--if-empty", is_flag=True, help="Import only into a database with no people yet.")
-@with_schema
-def import_command(file, dry_run, if_empty):
-    """Import a rota file (YAML or JSON): validate all of it, then write it in one transaction."""
-    from voiceline.rotafile import RotaFileError, apply_plan, load_file, parse_document
-
-    try:
-        plan = parse_document(load_file(file), current_app.config["DEFAULT_REGION"])
-    except RotaFileError as exc:
-        click.echo(f"{file}: {len(exc.problems)} problem(s), nothing was written:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(1)
-    with session_scope(appdb.session_factory()) as session:
-        if if_empty and session.scalar(select(func.count()).select_from(m.Person)):
-            click.echo("The directory already has people; --if-empty skipped the import.")
-            return
-        report = apply_plan(session, plan, actor="cli")
-        if dry_run:
-            session.rollback()
-        for verb, items in (("created", report.created), ("updated", report.updated),
-                            ("removed", report.removed)):
-            for item in items:
-                click.echo(f"{'would be ' if dry_run else ''}{verb}: {item}")
-        counts = (f"{len(report.created)} created, {len(report.updated)} updated, "
-                  f"{len(report.removed)} removed")
-        if not report.changed:
-            click.echo(f"{file}: no changes.")
-        elif dry_run:
-            click.echo(f"{file}: would change: {counts} (dry run, nothing was written).")
-        else:
-            click.echo(f"{file}: {counts}.")
-
-
-@click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
-@with_schema
-def export_command(fmt, output):
-    """Export people, callers, rotas, policies and hotlines as a rota file (PINs never)."""
-    from voiceline.rotafile import dump_document, export_document
-
-    with session_scope(appdb.session_factory()) as session:
-        text = dump_document(export_document(session), fmt)
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        click.echo(text, nl=False)
 
 
 @click.command("oncall")
@@ -195,51 +102,6 @@ def gaps_command(days, start_text, as_json):
         click.echo(f"{where}: nobody {e['start']} .. {e['end']}")
 
 
-@click.group("callers")
-def callers_group():
-    """Callers (officials): PINs and PIN lock-outs."""
-
-
-@callers_group.command("set-pin")
-@click.argument("caller_id")
-@click.option("--duress", is_flag=True, help="Set the duress PIN instead of the real one.")
-@with_schema
-def set_pin(caller_id, duress):
-    """Set a caller's PIN (or duress PIN); prompted twice, never echoed or logged."""
-    pin = click.prompt("PIN (4-8 digits)", hide_input=True, confirmation_prompt=True)
-    if not valid_pin(pin):
-        raise click.ClickException("a PIN is 4 to 8 digits")
-    with session_scope(appdb.session_factory()) as session:
-        caller = session.get(m.Caller, caller_id)
-        if caller is None:
-            raise click.ClickException(f"no caller {caller_id!r}")
-        keys = PinKeys.from_config(current_app.config)
-        other = caller.pin_hash if duress else caller.duress_pin_hash
-        if verify_pin(other, pin, keys).ok:
-            raise click.ClickException("the PIN and the duress PIN must differ")
-        setattr(caller, "duress_pin_hash" if duress else "pin_hash", hash_pin(pin, keys))
-        audit.record(session, "cli", "caller.set_pin", f"caller {caller_id}",
-                     which="duress" if duress else "pin")
-    click.echo(f"{'Duress PIN' if duress else 'PIN'} set for {caller_id}.")
-
-
-@callers_group.command("unlock")
-@click.argument("caller_id")
-@with_schema
-def unlock(caller_id):
-    """Lift a caller's PIN lock-out (after wrong PINs from any numbers) and clear its count."""
-    with session_scope(appdb.session_factory()) as session:
-        if session.get(m.Caller, caller_id) is None:
-            raise click.ClickException(f"no caller {caller_id!r}")
-        row = session.get(PinLockout, f"caller:{caller_id}")
-        was = row.locked_until if row is not None else None
-        if row is not None:
-            session.delete(row)
-        audit.record(session, "cli", "caller.unlock", f"caller {caller_id}",
-                     was_locked_until=was.isoformat() if was else None)
-    click.echo(f"{caller_id}: no PIN lock-out now.")
-
-
 @click.group("audit")
 def audit_group():
     """The hash-chained audit log."""
@@ -282,33 +144,24 @@ def run_command(host, port, debug):
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
-COMMANDS = (db_group, import_command, export_command, oncall_command, shifts_command, gaps_command,
-            callers_group, audit_group, run_command)
+COMMANDS = (db_group, oncall_command, shifts_command, gaps_command, audit_group, run_command)
 
 
 def init_app(app: Flask) -> None:
-    """Register the foundation's commands."""
+    """Register the foundation's commands: db, audit, run (and, until they move, oncall/shifts/gaps)."""
     for command in COMMANDS:
         app.cli.add_command(command)
 
 
-def _create_app():
-    from voiceline import create_app
-
-    return create_app()
-
-
 def _print_version(ctx: click.Context, _param, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        from voiceline import __version__
-
-        click.echo(f"voiceline {__version__}")
+        click.echo(f"voiceline {version('voiceline')}")
         ctx.exit()
 
 
 def main() -> None:
     """Entry point of the `voiceline` console script."""
-    group = FlaskGroup(name="voiceline", create_app=_create_app, add_default_commands=False,
+    group = FlaskGroup(name="voiceline", add_default_commands=False,
                        add_version_option=False, load_dotenv=True,
                        help="voiceline: a voice hotline that always reaches a human on duty.\n\n"
                             "Settings come from the environment or .env (see .env.example). Every "
@@ -324,4 +177,6 @@ def main() -> None:
         callback=_print_version, help="Show voiceline's version."))
     group.add_command(shell_command)
     group.add_command(routes_command)
-    group.main(prog_name="voiceline")
+    # The app is found by its import path, so this module never imports create_app's package back.
+    group.main(prog_name="voiceline", obj=ScriptInfo(app_import_path="voiceline:create_app",
+                                                     load_dotenv_defaults=True))

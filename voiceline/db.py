@@ -47,11 +47,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def utcnow() -> datetime:
-    """The current instant, aware, in UTC."""
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class Timeouts:
     """How long one database use may wait: to connect, per statement (PostgreSQL's

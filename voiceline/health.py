@@ -21,9 +21,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from voiceline import appdb, dbguard, migrate
-from voiceline.db import utcnow
+from voiceline.instants import iso_z, parse_instant, utcnow
 from voiceline.models.jobs import JobState
-from voiceline.oncall import iso_z, parse_instant
 
 log = logging.getLogger(__name__)
 SCHEDULER_STALE = timedelta(minutes=10)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.rota import Override
 from voiceline.models.shared import AuditEntry
 from voiceline.models.web import ApiToken

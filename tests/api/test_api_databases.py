@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from voiceline import models as m
 from voiceline.calls.store import call_by_sid, call_record
 from voiceline.calls.twilio_side import leg_params
-from voiceline.db import utcnow
 from voiceline.extensions import CLOCK
+from voiceline.instants import utcnow
 from voiceline.models.calls import CallLeg
 
 from .conftest import HOTLINE, OPS, WATCH, params

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from voiceline import models as m
 from voiceline.calls.store import call_by_sid, call_record
 from voiceline.calls.twilio_side import ACCEPT, DECLINE, NO_ANSWER, VOICEMAIL, DialPlay, leg_params
-from voiceline.db import utcnow
 from voiceline.extensions import CLOCK
+from voiceline.instants import utcnow
 from voiceline.models.calls import CallEvent
 from voiceline.models.web import User
 from voiceline.passwords import hash_secret

@@ -200,7 +200,7 @@ def test_metrics_page_draws_svg_charts_and_json_matches(client, calls, mk, login
 
 
 def test_metrics_default_range_is_the_last_30_days(client, demo, session, mk, login):
-    from voiceline.db import utcnow
+    from voiceline.instants import utcnow
     mk(1, at=utcnow() - timedelta(days=2))
     mk(2, at=utcnow() - timedelta(days=45))
     session.commit()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from voiceline import appdb
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.shared import AuditEntry
 from voiceline.models.web import LoginAttempt, User
 from voiceline.web.auth import create_user

@@ -11,8 +11,8 @@ import pytest
 
 from voiceline import appdb
 from voiceline.ids import IdConverter, parse_id
+from voiceline.instants import InstantRangeError, iso_z, local_day_start, parse_instant
 from voiceline.models.web import ApiToken, User
-from voiceline.oncall import InstantRangeError, iso_z, local_day_start, parse_instant
 
 ROLES = ("admin", "rota_manager", "reviewer", "responder")
 BIG = "9" * 23

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from voiceline import appdb
 from voiceline import models as m
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.shared import AuditEntry
 from voiceline.models.web import User
 

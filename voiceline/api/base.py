@@ -11,9 +11,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from voiceline.appdb import db_session
-from voiceline.db import utcnow
+from voiceline.instants import InstantRangeError, parse_instant, utcnow
 from voiceline.models.web import ApiToken, User
-from voiceline.oncall import InstantRangeError, parse_instant
 
 from .spec import Api
 

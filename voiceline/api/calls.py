@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from voiceline import audit
 from voiceline.appdb import db_session
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.calls import OUTCOMES, Call
 from voiceline.web.review import calllog, present
 from voiceline.web.review.metrics import load_metrics

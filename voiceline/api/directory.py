@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from voiceline import models as m
 from voiceline.appdb import db_session
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.oncall import UnknownRota, oncall_entries, shift_entries
 from voiceline.rotafile.export import export_document
 

@@ -8,8 +8,7 @@ from sqlalchemy import select
 from voiceline import audit
 from voiceline import models as m
 from voiceline.appdb import db_session
-from voiceline.db import utcnow
-from voiceline.oncall import iso_z
+from voiceline.instants import iso_z, utcnow
 from voiceline.rota_edit import OverrideIsHistory, retire_override
 
 from . import schemas as s

@@ -11,10 +11,14 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from voiceline import appdb
+from voiceline import appdb, audit
+from voiceline import models as m
 from voiceline.calls.store import call_record, list_calls, load_call, summaries
-from voiceline.cli import instant_option, with_schema
+from voiceline.clitools import instant_option, with_schema
 from voiceline.db import session_scope
+from voiceline.models.calls import PinLockout
+from voiceline.passwords import valid_pin
+from voiceline.pins import PinKeys, hash_pin, verify_pin
 from voiceline.rotafile import DEMO_FILE
 
 
@@ -157,3 +161,48 @@ def replay_command(files, url, directory):
         failures += sum(1 for o in outcomes if not o.ok)
     click.echo(f"{len(files)} file(s), {failures} failed step(s).")
     sys.exit(1 if failures else 0)
+
+
+@click.group("callers")
+def callers_group():
+    """Callers (officials): PINs and PIN lock-outs."""
+
+
+@callers_group.command("set-pin")
+@click.argument("caller_id")
+@click.option("--duress", is_flag=True, help="Set the duress PIN instead of the real one.")
+@with_schema
+def set_pin(caller_id, duress):
+    """Set a caller's PIN (or duress PIN); prompted twice, never echoed or logged."""
+    pin = click.prompt("PIN (4-8 digits)", hide_input=True, confirmation_prompt=True)
+    if not valid_pin(pin):
+        raise click.ClickException("a PIN is 4 to 8 digits")
+    with session_scope(appdb.session_factory()) as session:
+        caller = session.get(m.Caller, caller_id)
+        if caller is None:
+            raise click.ClickException(f"no caller {caller_id!r}")
+        keys = PinKeys.from_config(current_app.config)
+        other = caller.pin_hash if duress else caller.duress_pin_hash
+        if verify_pin(other, pin, keys).ok:
+            raise click.ClickException("the PIN and the duress PIN must differ")
+        setattr(caller, "duress_pin_hash" if duress else "pin_hash", hash_pin(pin, keys))
+        audit.record(session, "cli", "caller.set_pin", f"caller {caller_id}",
+                     which="duress" if duress else "pin")
+    click.echo(f"{'Duress PIN' if duress else 'PIN'} set for {caller_id}.")
+
+
+@callers_group.command("unlock")
+@click.argument("caller_id")
+@with_schema
+def unlock(caller_id):
+    """Lift a caller's PIN lock-out (after wrong PINs from any numbers) and clear its count."""
+    with session_scope(appdb.session_factory()) as session:
+        if session.get(m.Caller, caller_id) is None:
+            raise click.ClickException(f"no caller {caller_id!r}")
+        row = session.get(PinLockout, f"caller:{caller_id}")
+        was = row.locked_until if row is not None else None
+        if row is not None:
+            session.delete(row)
+        audit.record(session, "cli", "caller.unlock", f"caller {caller_id}",
+                     was_locked_until=was.isoformat() if was else None)
+    click.echo(f"{caller_id}: no PIN lock-out now.")

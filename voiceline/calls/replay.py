@@ -23,8 +23,8 @@ from voiceline.calls import prompts
 from voiceline.calls.store import call_by_sid, call_record
 from voiceline.calls.twilio_side import Answer, InProcess, Twilio
 from voiceline.extensions import CLOCK
+from voiceline.instants import parse_instant
 from voiceline.models.calls import Call
-from voiceline.oncall import parse_instant
 from voiceline.pins import PinKeys, hash_pin
 
 

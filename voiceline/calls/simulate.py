@@ -21,10 +21,11 @@ from voiceline.calls.cli import print_call
 from voiceline.calls.replay import in_process_twilio
 from voiceline.calls.store import call_record, load_call
 from voiceline.calls.twilio_side import DialPlay, Leg, call_params, leg_params
-from voiceline.cli import with_schema
-from voiceline.db import session_scope, utcnow
+from voiceline.clitools import with_schema
+from voiceline.db import session_scope
 from voiceline.directory import caller_by_number, hotline_by_number
 from voiceline.extensions import CLOCK
+from voiceline.instants import utcnow
 from voiceline.models.calls import CallLeg
 from voiceline.passwords import valid_pin
 from voiceline.phones import pretty, try_e164

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from voiceline import models as m
 from voiceline.calls.states import CallState
+from voiceline.instants import iso_z
 from voiceline.models.calls import Call, CallEvent, CallLeg
-from voiceline.oncall import iso_z
 
 
 def call_by_sid(session: Session, sid: str | None) -> Call | None:

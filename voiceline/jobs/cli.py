@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from voiceline import appdb
 from voiceline import models as m
-from voiceline.cli import instant_option, with_schema
+from voiceline.clitools import instant_option, with_schema
 from voiceline.db import session_scope
+from voiceline.instants import iso_z
 from voiceline.jobs.state import get_state
 from voiceline.models.jobs import LineTest
-from voiceline.oncall import iso_z
 
 STATUSES = ("pending", "held", "sending", "sent", "failed")
 

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from voiceline import models as m
 from voiceline.directory import people_with_role
+from voiceline.instants import iso_z, parse_instant
 from voiceline.jobs.messages import alert_managers, local_time, make_key
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import get_state, set_state
 from voiceline.models.jobs import CoverageGap
-from voiceline.oncall import gap_entries, iso_z, parse_instant
+from voiceline.oncall import gap_entries
 from voiceline.rota_store import load_policies, load_rotas
 
 log = logging.getLogger(__name__)

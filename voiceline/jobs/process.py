@@ -17,8 +17,9 @@ from sqlalchemy import update
 
 from voiceline import appdb
 from voiceline import models as m
-from voiceline.db import session_scope, utcnow
+from voiceline.db import session_scope
 from voiceline.extensions import HTTP_CLIENT
+from voiceline.instants import utcnow
 from voiceline.jobs.lock import SchedulerLock
 from voiceline.jobs.sender import send_due
 from voiceline.jobs.settings import JobSettings

@@ -24,9 +24,9 @@ from twilio.rest import Client
 
 from voiceline import models as m
 from voiceline.db import session_scope
+from voiceline.instants import iso_z, parse_instant
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import get_state, set_state
-from voiceline.oncall import iso_z, parse_instant
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,14 @@ from twilio.http import HttpClient
 from voiceline import appdb
 from voiceline import models as m
 from voiceline.calls.store import close_stale_calls
-from voiceline.db import session_scope, utcnow
+from voiceline.db import session_scope
 from voiceline.extensions import HTTP_CLIENT
+from voiceline.instants import iso_z, utcnow
 from voiceline.jobs import coverage, linetests, reachability
 from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
 from voiceline.jobs.sender import send_due
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
-from voiceline.oncall import iso_z
 from voiceline.rota import compile_rota
 from voiceline.rota_store import load_rotas
 

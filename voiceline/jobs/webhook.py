@@ -8,7 +8,7 @@ from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline import appdb
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.jobs.reachability import confirm
 from voiceline.models.jobs import ReachabilityCheck
 from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response

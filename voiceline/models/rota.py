@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from voiceline.db import Base, UTCDateTime, utcnow
+from voiceline.db import Base, UTCDateTime
+from voiceline.instants import utcnow
 
 
 class Rota(Base):

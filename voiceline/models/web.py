@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voiceline.db import Base, UTCDateTime, utcnow
+from voiceline.db import Base, UTCDateTime
+from voiceline.instants import utcnow
 
 ROLES = ("admin", "rota_manager", "reviewer", "responder")
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
+from voiceline.instants import iso_z
 from voiceline.rotafile.apply import active_layers, newest_version
-
-
-def _z(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _compact(entry: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +57,7 @@ def _export_rota(rota: m.Rota) -> dict[str, Any]:
                                 "priority": layer.priority or None}))
     overrides = []
     for o in rota.overrides:
-        entry: dict[str, Any] = {"start": _z(o.start), "end": _z(o.end)}
+        entry: dict[str, Any] = {"start": iso_z(o.start), "end": iso_z(o.end)}
         if o.kind == "replace":
             entry |= {"replace": o.replaces_id, "with": o.person_id}
         else:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from voiceline import appdb, audit
 from voiceline.ids import parse_id
+from voiceline.instants import InstantRangeError
 from voiceline.models.shared import AuditEntry
-from voiceline.oncall import InstantRangeError
 from voiceline.web.auth import role_required
 from voiceline.web.timefmt import from_input, viewer_zone
 

@@ -40,7 +40,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from voiceline import appdb, audit
 from voiceline import models as m
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.web import ROLES, ApiToken, FeedToken, LoginAttempt, User
 from voiceline.passwords import hash_secret, verify_secret
 

@@ -8,7 +8,7 @@ import click
 from sqlalchemy import select
 
 from voiceline import appdb, audit
-from voiceline.cli import with_schema
+from voiceline.clitools import with_schema
 from voiceline.db import session_scope
 from voiceline.models.web import ROLES, ApiToken, User
 from voiceline.web.auth import (

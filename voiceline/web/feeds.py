@@ -9,7 +9,7 @@ from wtforms import SelectField
 
 from voiceline import appdb, audit
 from voiceline import models as m
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.web import FeedToken
 from voiceline.web.auth import actor, current_user, has_role, role_required
 from voiceline.web.choices import options

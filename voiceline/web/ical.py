@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from voiceline import __version__, appdb
 from voiceline import models as m
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.web import FeedToken, User
 from voiceline.rota import Segment, shifts
 from voiceline.rota_store import load_rotas

@@ -57,7 +57,7 @@ def from_input(text: str, zone: ZoneInfo) -> datetime:
 
     ValueError when it is not a date-time; InstantRangeError when it lies outside the house's
     range (its message says so)."""
-    from voiceline.oncall import parse_instant
+    from voiceline.instants import parse_instant
 
     return parse_instant(text, zone)
 

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from voiceline import appdb, audit
 from voiceline import models as m
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.models.web import ROLES, ApiToken, User
 from voiceline.web.auth import (
     actor,

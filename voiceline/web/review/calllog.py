@@ -17,8 +17,8 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
+from voiceline.instants import InstantRangeError, iso_z, local_day_start, parse_instant
 from voiceline.models.calls import OUTCOMES, Call
-from voiceline.oncall import InstantRangeError, local_day_start, parse_instant
 from voiceline.phones import try_e164
 
 MAX_LIMIT = 500
@@ -59,13 +59,9 @@ class CallFilter:
         """A JSON-ready summary, used in audit entries."""
         out = asdict(self)
         out.pop("raw")
-        out["start"], out["end"] = _iso(self.start), _iso(self.end)
+        out["start"], out["end"] = iso_z(self.start), iso_z(self.end)
         out["outcomes"] = list(self.outcomes)
         return {k: v for k, v in out.items() if v not in (None, [], "include")}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 def _parse_bound(text: str, zone: ZoneInfo, is_end: bool) -> datetime:

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voiceline.instants import iso_z
 from voiceline.models.calls import OUTCOMES, Call, CallLeg
 
 
@@ -139,8 +140,8 @@ def load_metrics(session: Session, start: datetime, end: datetime, zone: str = "
             select(CallLeg.call_id, CallLeg.person_id, CallLeg.screen)
             .where(CallLeg.call_id.in_(chunk)))]
     out = summarize(calls, legs, zone)
-    out["from"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out["to"] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out["from"] = iso_z(start)
+    out["to"] = iso_z(end)
     out["hotline"] = hotline
     return out
 

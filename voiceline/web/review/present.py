@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
+from voiceline.instants import iso_z
 from voiceline.models.calls import Call
-from voiceline.oncall import iso_z
 
 CSV_COLUMNS = ("sid", "started_at", "answered_at", "ended_at", "hotline", "to_number", "from_number",
                "caller", "caller_name", "verified", "priority", "duress", "test", "outcome",

@@ -25,9 +25,8 @@ from sqlalchemy.orm import selectinload
 from voiceline import audit
 from voiceline import models as m
 from voiceline.appdb import db_session
-from voiceline.db import utcnow
+from voiceline.instants import InstantRangeError, local_day_start, utcnow
 from voiceline.models.calls import OUTCOMES, Call
-from voiceline.oncall import InstantRangeError, local_day_start
 from voiceline.web import timefmt
 from voiceline.web.auth import current_user, role_required
 from voiceline.web.review import calllog, charts, present

@@ -11,8 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from voiceline import appdb
 from voiceline import models as m
-from voiceline.db import utcnow
-from voiceline.oncall import InstantRangeError, parse_instant
+from voiceline.instants import InstantRangeError, parse_instant, utcnow
 from voiceline.web.choices import options
 from voiceline.web.timefmt import from_input
 

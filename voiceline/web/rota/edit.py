@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from voiceline import appdb, audit
 from voiceline import models as m
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.rota import Period, Window
 from voiceline.rota_edit import (
     OverrideIsHistory,

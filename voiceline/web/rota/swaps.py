@@ -11,7 +11,7 @@ from wtforms import SelectField
 
 from voiceline import appdb, audit
 from voiceline import models as m
-from voiceline.db import utcnow
+from voiceline.instants import utcnow
 from voiceline.rota import shifts
 from voiceline.rota_edit import override_problems
 from voiceline.rota_store import rota_to_engine

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from voiceline import appdb
 from voiceline import models as m
-from voiceline.oncall import InstantRangeError, local_day_start
+from voiceline.instants import InstantRangeError, local_day_start
 from voiceline.rota import Rota, shifts
 from voiceline.rota_store import layer_to_engine, rota_to_engine
 from voiceline.web.auth import current_user, has_role, login_required
