@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from voiceline.extensions import CLOCK, HTTP_CLIENT, csrf
     from voiceline.ids import IdConverter
     from voiceline.instants import utcnow
+    from voiceline.oncall import cli as oncall_cli
     from voiceline.rotafile import cli as rotafile_cli
 
     app = Flask(__name__, instance_relative_config=True)
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+    oncall_cli.init_app(app)
     rotafile_cli.init_app(app)
 
     app.after_request(_transport_headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from importlib.metadata import version
 
@@ -11,10 +10,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, routes_command, shell_command, with_appcontext
 
 from voiceline import appdb, audit, migrate
-from voiceline.clitools import instant_option, with_schema
+from voiceline.clitools import with_schema
 from voiceline.db import session_scope
-from voiceline.instants import iso_z
-from voiceline.oncall import UnknownRota, gap_entries, oncall_entries, shift_entries
 
 
 @click.group("db")
@@ -35,71 +32,6 @@ def db_upgrade():
 def db_current():
     """Print the database's revision and the newest one."""
     click.echo(f"current: {migrate.current_revision(appdb.engine())}  head: {migrate.head_revision()}")
-
-
-@click.command("oncall")
-@click.option("--rota", "rota_id", help="Only this rota (default: every rota, as a list).")
-@click.option("--at", "at_text", help="Instant, ISO 8601 (default: now). No offset = UTC.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@with_schema
-def oncall_command(rota_id, at_text, as_json):
-    """Who is on duty at an instant, and until when."""
-    at = instant_option(at_text)
-    with session_scope(appdb.session_factory()) as session:
-        try:
-            entries = oncall_entries(session, at, rota_id)
-        except UnknownRota:
-            raise click.ClickException(f"no rota {rota_id!r}") from None
-    if as_json:
-        click.echo(json.dumps(entries[0] if rota_id else entries, indent=2))
-        return
-    for entry in entries:
-        names = ", ".join(f"{p['name']} ({p['phone']})" for p in entry["on_duty"]) or "NOBODY"
-        until = entry["until"] or "no change ahead"
-        click.echo(f"{entry['rota']}: {names} until {until}")
-
-
-@click.command("shifts")
-@click.option("--rota", "rota_id", required=True, help="Rota id.")
-@click.option("--from", "start_text", required=True, help="Range start, ISO 8601.")
-@click.option("--to", "end_text", required=True, help="Range end, ISO 8601 (exclusive).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@with_schema
-def shifts_command(rota_id, start_text, end_text, as_json):
-    """A rota's merged shifts over [from, to)."""
-    start, end = instant_option(start_text), instant_option(end_text)
-    if end <= start:
-        raise click.BadParameter("--to must be after --from")
-    with session_scope(appdb.session_factory()) as session:
-        try:
-            entries = shift_entries(session, rota_id, start, end)
-        except UnknownRota:
-            raise click.ClickException(f"no rota {rota_id!r}") from None
-    if as_json:
-        click.echo(json.dumps(entries, indent=2))
-        return
-    for e in entries:
-        click.echo(f"{e['start']} .. {e['end']}  {', '.join(e['on_duty']) or 'GAP'}")
-
-
-@click.command("gaps")
-@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366))
-@click.option("--from", "start_text", help="Start, ISO 8601 (default: now).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@with_schema
-def gaps_command(days, start_text, as_json):
-    """Uncovered time per rota and per policy step over the coming days."""
-    start = instant_option(start_text)
-    with session_scope(appdb.session_factory()) as session:
-        entries = gap_entries(session, start, days)
-    if as_json:
-        click.echo(json.dumps(entries, indent=2))
-        return
-    if not entries:
-        click.echo(f"No gaps in the {days} days from {iso_z(start)}.")
-    for e in entries:
-        where = f"rota {e['rota']}" if "rota" in e else f"policy {e['policy']} step {e['step']}"
-        click.echo(f"{where}: nobody {e['start']} .. {e['end']}")
 
 
 @click.group("audit")
@@ -144,11 +76,11 @@ def run_command(host, port, debug):
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
-COMMANDS = (db_group, oncall_command, shifts_command, gaps_command, audit_group, run_command)
+COMMANDS = (db_group, audit_group, run_command)
 
 
 def init_app(app: Flask) -> None:
-    """Register the foundation's commands: db, audit, run (and, until they move, oncall/shifts/gaps)."""
+    """Register the foundation's commands: db, audit, run."""
     for command in COMMANDS:
         app.cli.add_command(command)
 

@@ -12,8 +12,8 @@ import yaml
 from sqlalchemy import func, select
 
 from voiceline import models as m
+from voiceline.oncall.store import load_rotas
 from voiceline.rota import on_duty
-from voiceline.rota_store import load_rotas
 from voiceline.rotafile import RotaFileError, apply_plan, export_document, parse_document
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo.yaml"

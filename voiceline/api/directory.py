@@ -10,7 +10,8 @@ from sqlalchemy import select
 from voiceline import models as m
 from voiceline.appdb import db_session
 from voiceline.instants import utcnow
-from voiceline.oncall import UnknownRota, oncall_entries, shift_entries
+from voiceline.oncall.present import on_duty_json, shift_json
+from voiceline.oncall.queries import UnknownRota, on_duty_now, shifts_between
 from voiceline.rotafile.export import export_document
 
 from . import schemas as s
@@ -39,7 +40,7 @@ def oncall():
     rota_id = request.args.get("rota") or None
     at = instant_arg("at", utcnow())
     try:
-        entries = oncall_entries(db_session(), at, rota_id)
+        entries = [on_duty_json(e) for e in on_duty_now(db_session(), at, rota_id)]
     except UnknownRota:
         raise ApiError(404, f"no rota {rota_id!r}") from None
     return jsonify(entries[0] if rota_id else entries)
@@ -156,6 +157,6 @@ def rota_shifts(rid: str):
     if end - start > timedelta(days=MAX_SHIFT_DAYS):
         raise ApiError(400, f"to: the range may span at most {MAX_SHIFT_DAYS} days")
     try:
-        return jsonify(shift_entries(db_session(), rid, start, end))
+        return jsonify([shift_json(s) for s in shifts_between(db_session(), rid, start, end)])
     except UnknownRota:
         raise ApiError(404, f"no rota {rid!r}") from None

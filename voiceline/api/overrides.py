@@ -9,7 +9,7 @@ from voiceline import audit
 from voiceline import models as m
 from voiceline.appdb import db_session
 from voiceline.instants import iso_z, utcnow
-from voiceline.rota_edit import OverrideIsHistory, retire_override
+from voiceline.oncall.edit import OverrideIsHistory, retire_override
 
 from . import schemas as s
 from .base import MANAGERS, ApiError, actor, api, instant_arg, json_body

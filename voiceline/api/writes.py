@@ -1,5 +1,6 @@
-"""API writes go through the rota file's validation: the entry is spliced into an export of the
-directory, the whole document is validated, and only that entry is applied (and audited)."""
+"""API writes validate like the rota file. A person, caller or rota is spliced into an export of
+the directory, the whole document validated and only that entry applied; an override is checked
+directly against the rota's stored overrides with the rules of oncall.rules."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from voiceline import models as m
+from voiceline.oncall.edit import KnownPeople, draft_of
+from voiceline.oncall.rules import Draft, first_overlap
 from voiceline.rotafile import RotaFileError, apply_plan, parse_document
 from voiceline.rotafile.export import export_document
-from voiceline.rotafile.parse import Plan
+from voiceline.rotafile.parse import Plan, _Checker
+from voiceline.rotafile.sections import parse_override
 
 from .base import ApiError
 
@@ -50,13 +55,20 @@ def put_entry(session: Session, section: str, entry_id: str, entry: dict[str, An
 
 
 def validate_override(session: Session, rota_id: str, entry: dict[str, Any]) -> dict[str, Any]:
-    """Validate a new override of a rota against its others; return it normalised."""
-    doc = export_document(session)
-    rota = next((r for r in doc["rotas"] if r["id"] == rota_id), None)
+    """Check a new override of a rota as the rota file does, against the rota's stored overrides
+    (oncall.rules); return it normalised."""
+    rota = session.get(m.Rota, rota_id)
     if rota is None:
         raise ApiError(422, "validation failed", [f"rota: no rota {rota_id!r}"])
-    rota.setdefault("overrides", []).append(entry)
-    index = len(rota["overrides"]) - 1
-    plan = _validate(doc)
-    parsed = next(r for r in plan.rotas if r["id"] == rota_id)["overrides"]
-    return next(o for o in parsed if o["where"].endswith(f"overrides[{index}]"))
+    check = _Checker(current_app.config.get("DEFAULT_REGION", "US"))
+    where = f"rotas[{rota_id}].overrides[{len(rota.overrides)}]"
+    parsed = parse_override(check, where, entry, KnownPeople(session))
+    if parsed is not None and not check.problems:
+        draft = Draft(parsed["kind"], parsed["person"], parsed["replaces"], parsed["start"],
+                      parsed["end"])
+        clash = first_overlap(draft, [(o.id, draft_of(o)) for o in rota.overrides])
+        if clash is not None:
+            check.fail(where, f"overlaps override {clash.other} for person {clash.person!r}")
+    if check.problems or parsed is None:
+        raise ApiError(422, "validation failed", check.problems)
+    return parsed

@@ -16,9 +16,9 @@ from voiceline.calls.store import add_event, finish
 from voiceline.calls.twiml import Reply, Ring, fallback_twiml
 from voiceline.models.calls import Call, CallLeg
 from voiceline.models.directory import Caller, Hotline, Person
+from voiceline.oncall.store import load_policy
 from voiceline.phones import try_e164
 from voiceline.rota import resolve_policy
-from voiceline.rota_store import load_policy
 from voiceline.webhooks.params import DialEnded, LegKeys
 
 MAX_TOGETHER = 10  # Twilio rings at most ten <Number>s of one <Dial> at once

@@ -23,8 +23,10 @@ from voiceline.jobs.messages import alert_managers, local_time, make_key
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import get_state, set_state
 from voiceline.models.jobs import CoverageGap
-from voiceline.oncall import gap_entries
-from voiceline.rota_store import load_policies, load_rotas
+from voiceline.oncall.present import describe_gap
+from voiceline.oncall.queries import coverage_gaps
+from voiceline.oncall.store import load_policies, load_rotas
+from voiceline.rota import Gap
 
 log = logging.getLogger(__name__)
 STATE = "coverage"
@@ -48,12 +50,12 @@ def _due(state: dict, print_: str, at: datetime) -> bool:
     return at < last or at - last >= RESCAN_EVERY
 
 
-def _zone_of(entry: dict, rotas: dict[str, m.Rota], policies: dict[str, m.Policy]) -> str:
-    if "rota" in entry and entry["rota"] in rotas:
-        return rotas[entry["rota"]].timezone
-    policy = policies.get(entry.get("policy", ""))
-    if policy is not None and 0 < entry["step"] <= len(policy.steps):
-        for rota_id in policy.steps[entry["step"] - 1].rotas:
+def _zone_of(gap: Gap, rotas: dict[str, m.Rota], policies: dict[str, m.Policy]) -> str:
+    if gap.rota is not None and gap.rota in rotas:
+        return rotas[gap.rota].timezone
+    policy = policies.get(gap.policy or "")
+    if policy is not None and gap.step is not None and 0 < gap.step <= len(policy.steps):
+        for rota_id in policy.steps[gap.step - 1].rotas:
             if rota_id in rotas:
                 return rotas[rota_id].timezone
     return "UTC"
@@ -73,37 +75,38 @@ def scan_coverage(session: Session, settings: JobSettings, at: datetime, *,
     rotas = {r.id: r for r in session.scalars(select(m.Rota))}
     policies = {p.id: p for p in session.scalars(select(m.Policy))}
 
-    new: list[tuple[dict, CoverageGap]] = []
-    entries = gap_entries(session, window_start, days)
-    if entries and not people_with_role(session, "manager"):
+    new: list[tuple[Gap, CoverageGap]] = []
+    found = coverage_gaps(session, window_start, days)
+    if found and not people_with_role(session, "manager"):
         # Recorded gaps are never told again, so wait (daily rescan) until someone can be told.
-        log.warning("coverage: %d gap(s) but no rota manager to tell", len(entries))
-        entries = []
-    for entry in entries:
-        start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
+        log.warning("coverage: %d gap(s) but no rota manager to tell", len(found))
+        found = []
+    for found_gap in found:
+        # Keys and rows hold whole seconds, as the alerts and `voiceline gaps` show them.
+        start, end = (b.replace(microsecond=0) for b in (found_gap.start, found_gap.end))
         if end <= at or start >= horizon:
             continue
         key_start = start if start > window_start else None
         key_end = end if end < window_end else None
-        where = (("rota", entry["rota"]) if "rota" in entry
-                 else ("policy", entry["policy"], "step", entry["step"]))
+        where = (("rota", found_gap.rota) if found_gap.policy is None
+                 else ("policy", found_gap.policy, "step", found_gap.step))
         key = make_key("gap", *where, key_start or "open", key_end or "open")
-        gap = CoverageGap(key=key, rota_id=entry.get("rota"), policy_id=entry.get("policy"),
-                          step=entry.get("step"), start=key_start, end=key_end, first_seen_at=at)
+        gap = CoverageGap(key=key, rota_id=found_gap.rota, policy_id=found_gap.policy,
+                          step=found_gap.step, start=key_start, end=key_end, first_seen_at=at)
         try:
             with session.begin_nested():
                 session.add(gap)
         except IntegrityError:
             continue  # already alerted (by an earlier scan or a concurrent tick)
-        new.append((entry, gap))
+        new.append((found_gap, gap))
 
     if new:
         def text(manager: m.Person) -> str:
             lines = []
-            for entry, gap in new[:MAX_LINES]:
-                zone = _zone_of(entry, rotas, policies)
-                what = (f"rota {rotas[entry['rota']].name or entry['rota']}" if "rota" in entry
-                        else f"policy {entry['policy']} step {entry['step']}")
+            for found_gap, gap in new[:MAX_LINES]:
+                zone = _zone_of(found_gap, rotas, policies)
+                what = (f"rota {rotas[found_gap.rota].name or found_gap.rota}"
+                        if found_gap.rota is not None else describe_gap(found_gap))
                 begin = ("now" if gap.start is None or gap.start <= at
                          else local_time(gap.start, manager.timezone, zone))
                 until = (f"past {local_time(window_end, manager.timezone, zone)}" if gap.end is None

@@ -31,8 +31,8 @@ from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
 from voiceline.jobs.sender import send_due
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
+from voiceline.oncall.store import load_rotas
 from voiceline.rota import compile_rota
-from voiceline.rota_store import load_rotas
 
 log = logging.getLogger(__name__)
 RETRIES = 3  # SQLite answers "database is locked" when two writers race; a step is retried

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from voiceline import audit
 from voiceline import models as m
 from voiceline.instants import utcnow
+from voiceline.oncall.edit import assign_changed, end_layer, retire_override, write_layer_edit
 from voiceline.rota import Period, Window
-from voiceline.rota_edit import assign_changed, end_layer, retire_override, write_layer_edit
 from voiceline.rotafile.parse import Plan
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 from typing import Any
 
 from voiceline.models.directory import CALLER_POLICIES, PERSON_ROLES
+from voiceline.oncall.rules import Draft, involved, shape_problems, spans_overlap
 from voiceline.rotafile.parse import Plan, _Checker, parse_period, parse_window
 
 PERSON_KEYS = {"id", "name", "phone", "languages", "timezone", "reminder_minutes", "roles"}
@@ -114,7 +116,7 @@ def parse_rotas(check: _Checker, doc: dict, plan: Plan, people: set[str], zone: 
             check.fail(f"{where}.overrides", "must be a list")
             overrides = []
         for i, override in enumerate(overrides):
-            parsed = _parse_override(check, f"{where}.overrides[{i}]", override, people)
+            parsed = parse_override(check, f"{where}.overrides[{i}]", override, people)
             if parsed:
                 rota["overrides"].append(parsed)
         _check_override_overlaps(check, where, rota["overrides"])
@@ -155,7 +157,13 @@ def _parse_layer(check: _Checker, where: str, layer: Any, people: set[str]) -> d
     return out
 
 
-def _parse_override(check: _Checker, where: str, entry: Any, people: set[str]) -> dict | None:
+# How the rota file words a broken override rule (the person is "with" in a replace).
+_FILE_WORDS = {("person", "self"): "a person cannot replace themselves",
+               ("replaces", "missing"): "missing: who is replaced"}
+
+
+def parse_override(check: _Checker, where: str, entry: Any, people: Container[str]) -> dict | None:
+    """Validate one override entry of a rota file; None when its shape is unusable."""
     if not check.keys(where, entry, OVERRIDE_KEYS, {"start", "end"}):
         return None
     kinds = [k for k in ("add", "remove", "replace") if k in entry]
@@ -165,36 +173,40 @@ def _parse_override(check: _Checker, where: str, entry: Any, people: set[str]) -
     kind = kinds[0]
     start = check.instant(f"{where}.start", entry.get("start"))
     end = check.instant(f"{where}.end", entry.get("end"))
-    if start and end and start >= end:
-        check.fail(f"{where}.end", "must be after start")
     person, replaces = entry[kind], None
     if kind == "replace":
         replaces, person = entry["replace"], entry.get("with")
-        if person is None:
-            check.fail(f"{where}.with", "missing: who replaces the person")
-    elif "with" in entry:
+    person_key = "with" if kind == "replace" else kind
+    problems = shape_problems(Draft(kind, person, replaces, start, end), people)
+    for problem in problems:
+        if problem.field == "end" or (problem.field == "person" and problem.rule == "missing"):
+            check.fail(f"{where}.{'end' if problem.field == 'end' else person_key}",
+                       "must be after start" if problem.field == "end"
+                       else "missing: who replaces the person" if kind == "replace" else "missing")
+    if kind != "replace" and "with" in entry:
         check.fail(f"{where}.with", "only a replace override takes 'with'")
-    for key, pid in (("with" if kind == "replace" else kind, person), ("replace", replaces)):
-        if pid is not None and pid not in people:
-            check.fail(f"{where}.{key}", f"unknown person {pid!r}")
-    if replaces is not None and replaces == person:
-        check.fail(f"{where}.with", "a person cannot replace themselves")
+    for problem in problems:
+        if problem.field == "end" or (problem.field == "person" and problem.rule == "missing"):
+            continue
+        key = {"person": person_key, "replaces": "replace"}.get(problem.field, problem.field)
+        check.fail(f"{where}.{key}", f"unknown person {problem.person!r}"
+                   if problem.rule == "unknown" else _FILE_WORDS[problem.field, problem.rule])
     return {"kind": kind, "person": person, "replaces": replaces, "start": start, "end": end,
             "note": check.text(f"{where}.note", entry.get("note")), "where": where}
 
 
 def _check_override_overlaps(check: _Checker, where: str, overrides: list[dict]) -> None:
-    """One person may not be in two overlapping overrides of the same rota."""
+    """One person may not be in two overlapping overrides of the same rota (oncall.rules)."""
     by_person: dict[str, list[dict]] = {}
     for o in overrides:
         if o["start"] is None or o["end"] is None:
             continue
-        for pid in {o["person"], o["replaces"]} - {None}:
+        for pid in involved(o["kind"], o["person"], o["replaces"]):
             by_person.setdefault(pid, []).append(o)
     for pid, items in sorted(by_person.items()):
         items.sort(key=lambda o: o["start"])
         for a, b in zip(items, items[1:], strict=False):
-            if b["start"] < a["end"]:
+            if spans_overlap(a["start"], a["end"], b["start"], b["end"]):
                 check.fail(b["where"], f"overlaps {a['where']} for person {pid!r}")
 
 

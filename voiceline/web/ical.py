@@ -18,8 +18,8 @@ from voiceline import __version__, appdb
 from voiceline import models as m
 from voiceline.instants import utcnow
 from voiceline.models.web import FeedToken, User
+from voiceline.oncall.store import load_rotas
 from voiceline.rota import Segment, shifts
-from voiceline.rota_store import load_rotas
 from voiceline.web.auth import token_digest
 
 bp = Blueprint("ical", __name__, url_prefix="/ical")

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.instants import utcnow
-from voiceline.rota import Period, Window
-from voiceline.rota_edit import (
+from voiceline.oncall.edit import (
     OverrideIsHistory,
     end_layer,
     override_problems,
     retire_override,
     write_layer_edit,
 )
+from voiceline.rota import Period, Window
 from voiceline.web.auth import actor, role_required
 from voiceline.web.rota.common import bp, local_field, people, person_choices, rota_or_404
 from voiceline.web.rota.forms import (

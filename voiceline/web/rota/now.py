@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from voiceline import appdb
 from voiceline import models as m
+from voiceline.oncall.store import load_policies, load_rotas
 from voiceline.rota import gaps, on_duty, policy_gaps, resolve_policy
-from voiceline.rota_store import load_policies, load_rotas
 from voiceline.web.auth import login_required
 from voiceline.web.rota.common import bp, people, request_instant
 

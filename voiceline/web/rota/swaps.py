@@ -12,9 +12,9 @@ from wtforms import SelectField
 from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.instants import utcnow
+from voiceline.oncall.edit import override_problems
+from voiceline.oncall.store import rota_to_engine
 from voiceline.rota import shifts
-from voiceline.rota_edit import override_problems
-from voiceline.rota_store import rota_to_engine
 from voiceline.web.auth import actor, current_user, has_role, role_required
 from voiceline.web.choices import options
 from voiceline.web.rota.common import bp, local_field, person_choices

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from voiceline import appdb
 from voiceline import models as m
 from voiceline.instants import InstantRangeError, local_day_start
+from voiceline.oncall.store import layer_to_engine, rota_to_engine
 from voiceline.rota import Rota, shifts
-from voiceline.rota_store import layer_to_engine, rota_to_engine
 from voiceline.web.auth import current_user, has_role, login_required
 from voiceline.web.rota.common import bp, people, rota_or_404
 from voiceline.web.rota.forms import format_members, format_windows

@@ -1,4 +1,4 @@
-"""Writing rota edits to the database through the engine: layer versions and override checks.
+"""Writing rota edits to the database through the engine: layer versions, override checks and retiring.
 
 Shared by the rota-file import and the web UI, so both version layers exactly as
 `voiceline.rota.edit_layer` decides and refuse the same overrides.
@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
+from voiceline.oncall.rules import Draft, first_overlap, shape_problems
+from voiceline.oncall.store import layer_to_engine
 from voiceline.rota import edit_layer
-from voiceline.rota_store import layer_to_engine
 
 
 def write_layer_edit(session: Session, rota: m.Rota, layer: m.Layer, *, at: datetime,
@@ -72,39 +73,48 @@ def end_layer(session: Session, layer: m.Layer, at: datetime) -> None:
     session.flush()
 
 
+class KnownPeople:
+    """`id in KnownPeople(session)`: whether a person with that id exists."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __contains__(self, person_id: object) -> bool:
+        return isinstance(person_id, str) and self.session.get(m.Person, person_id) is not None
+
+
+def draft_of(row: m.Override) -> Draft:
+    """A stored override in the rules' terms."""
+    return Draft(row.kind, row.person_id, row.replaces_id, row.start, row.end)
+
+
+UI_WORDS = {("kind", "kind"): "must be add, remove or replace",
+            ("end", "order"): "must be after the start",
+            ("person", "missing"): "missing",
+            ("replaces", "missing"): "missing: who is replaced",
+            ("person", "self"): "a person cannot replace themselves"}
+
+
 def override_problems(session: Session, rota: m.Rota, *, kind: str, person: str | None,
                       replaces: str | None, start: datetime | None, end: datetime | None,
                       exclude_id: int | None = None) -> dict[str, str]:
-    """Why an override cannot be saved, keyed by field ('' when it can): the rota file's rules."""
+    """Why an override cannot be saved, keyed by field ('' when it can): the rules of oncall.rules."""
+    draft = Draft(kind, person, replaces, start, end)
     problems: dict[str, str] = {}
-    if kind not in ("add", "remove", "replace"):
-        problems["kind"] = "must be add, remove or replace"
-    if start is not None and end is not None and end <= start:
-        problems["end"] = "must be after the start"
-    if not person:
-        problems["person"] = "missing"
-    elif session.get(m.Person, person) is None:
-        problems["person"] = f"unknown person {person!r}"
-    if kind == "replace":
-        if not replaces:
-            problems["replaces"] = "missing: who is replaced"
-        elif session.get(m.Person, replaces) is None:
-            problems["replaces"] = f"unknown person {replaces!r}"
-        elif replaces == person:
-            problems["person"] = "a person cannot replace themselves"
+    for problem in shape_problems(draft, KnownPeople(session)):
+        # A field shows its first problem (an unknown person before replacing themselves).
+        problems.setdefault(problem.field, f"unknown person {problem.person!r}"
+                            if problem.rule == "unknown" else UI_WORDS[problem.field, problem.rule])
     if problems or start is None or end is None:
         return problems
-    mine = {person, replaces if kind == "replace" else None} - {None}
-    for other in rota.overrides:
-        if other.id is not None and other.id == exclude_id:
-            continue
-        theirs = {other.person_id, other.replaces_id} - {None}
-        shared = mine & theirs
-        if shared and other.start < end and start < other.end:
-            who = sorted(shared)[0]
-            problems["start"] = (f"overlaps another override for {who} "
-                                 f"({other.start:%Y-%m-%d %H:%MZ} to {other.end:%Y-%m-%d %H:%MZ})")
-            break
+    others = [(o, draft_of(o)) for o in rota.overrides
+              if not (o.id is not None and o.id == exclude_id)]
+    clash = first_overlap(draft, others)
+    if clash is not None:
+        other = clash.other
+        assert isinstance(other, m.Override)
+        problems["start"] = (f"overlaps another override for {clash.person} "
+                             f"({other.start:%Y-%m-%d %H:%MZ} to {other.end:%Y-%m-%d %H:%MZ})")
     return problems
 
 

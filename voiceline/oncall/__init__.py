@@ -1,0 +1,1 @@
+"""The rota's database side: store (rows <-> engine values), edit, queries, rules, commands."""

@@ -1,0 +1,88 @@
+"""`voiceline oncall`, `shifts` and `gaps`: the rota's answers from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask
+
+from voiceline import appdb
+from voiceline.clitools import instant_option, with_schema
+from voiceline.db import session_scope
+from voiceline.instants import iso_z
+from voiceline.oncall.present import describe_gap, gap_json, on_duty_json, shift_json
+from voiceline.oncall.queries import UnknownRota, coverage_gaps, on_duty_now, shifts_between
+
+
+@click.command("oncall")
+@click.option("--rota", "rota_id", help="Only this rota (default: every rota, as a list).")
+@click.option("--at", "at_text", help="Instant, ISO 8601 (default: now). No offset = UTC.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_schema
+def oncall_command(rota_id, at_text, as_json):
+    """Who is on duty at an instant, and until when."""
+    at = instant_option(at_text)
+    with session_scope(appdb.session_factory()) as session:
+        try:
+            entries = [on_duty_json(e) for e in on_duty_now(session, at, rota_id)]
+        except UnknownRota:
+            raise click.ClickException(f"no rota {rota_id!r}") from None
+    if as_json:
+        click.echo(json.dumps(entries[0] if rota_id else entries, indent=2))
+        return
+    for entry in entries:
+        names = ", ".join(f"{p['name']} ({p['phone']})" for p in entry["on_duty"]) or "NOBODY"
+        until = entry["until"] or "no change ahead"
+        click.echo(f"{entry['rota']}: {names} until {until}")
+
+
+@click.command("shifts")
+@click.option("--rota", "rota_id", required=True, help="Rota id.")
+@click.option("--from", "start_text", required=True, help="Range start, ISO 8601.")
+@click.option("--to", "end_text", required=True, help="Range end, ISO 8601 (exclusive).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_schema
+def shifts_command(rota_id, start_text, end_text, as_json):
+    """A rota's merged shifts over [from, to)."""
+    start, end = instant_option(start_text), instant_option(end_text)
+    if end <= start:
+        raise click.BadParameter("--to must be after --from")
+    with session_scope(appdb.session_factory()) as session:
+        try:
+            entries = [shift_json(s) for s in shifts_between(session, rota_id, start, end)]
+        except UnknownRota:
+            raise click.ClickException(f"no rota {rota_id!r}") from None
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    for e in entries:
+        click.echo(f"{e['start']} .. {e['end']}  {', '.join(e['on_duty']) or 'GAP'}")
+
+
+@click.command("gaps")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366))
+@click.option("--from", "start_text", help="Start, ISO 8601 (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_schema
+def gaps_command(days, start_text, as_json):
+    """Uncovered time per rota and per policy step over the coming days."""
+    start = instant_option(start_text)
+    with session_scope(appdb.session_factory()) as session:
+        found = coverage_gaps(session, start, days)
+    if as_json:
+        click.echo(json.dumps([gap_json(g) for g in found], indent=2))
+        return
+    if not found:
+        click.echo(f"No gaps in the {days} days from {iso_z(start)}.")
+    for gap in found:
+        click.echo(f"{describe_gap(gap)}: nobody {iso_z(gap.start)} .. {iso_z(gap.end)}")
+
+
+COMMANDS = (oncall_command, shifts_command, gaps_command)
+
+
+def init_app(app: Flask) -> None:
+    """Register `oncall`, `shifts` and `gaps`."""
+    for command in COMMANDS:
+        app.cli.add_command(command)

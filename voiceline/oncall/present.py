@@ -1,0 +1,39 @@
+"""The on-duty answers as JSON-ready values: one shape for the CLI's --json and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voiceline.instants import iso_z
+from voiceline.oncall.queries import RotaOnDuty
+from voiceline.rota import Gap, Segment
+
+
+def on_duty_json(entry: RotaOnDuty) -> dict[str, Any]:
+    """{rota, at, on_duty: [{id, name, phone}], until}."""
+    people = entry.people
+    return {
+        "rota": entry.rota, "at": iso_z(entry.at),
+        "on_duty": [{"id": pid, "name": people[pid].name if pid in people else pid,
+                     "phone": people[pid].phone if pid in people else None}
+                    for pid in entry.answer.people],
+        "until": iso_z(entry.answer.until),
+    }
+
+
+def shift_json(segment: Segment) -> dict[str, Any]:
+    """{start, end, on_duty: [ids]}."""
+    return {"start": iso_z(segment.start), "end": iso_z(segment.end),
+            "on_duty": list(segment.people)}
+
+
+def gap_json(gap: Gap) -> dict[str, Any]:
+    """{rota, start, end} or {policy, step, start, end}."""
+    if gap.policy is None:
+        return {"rota": gap.rota, "start": iso_z(gap.start), "end": iso_z(gap.end)}
+    return {"policy": gap.policy, "step": gap.step, "start": iso_z(gap.start), "end": iso_z(gap.end)}
+
+
+def describe_gap(gap: Gap) -> str:
+    """'rota X' or 'policy P step N'."""
+    return f"rota {gap.rota}" if gap.policy is None else f"policy {gap.policy} step {gap.step}"
