@@ -4,7 +4,7 @@
 
 Builds a migrated SQLite file (default: a temp dir), imports the demo directory,
 bulk-inserts the calls in one transaction (executemany), then times
-`voiceline.web.review.calllog.call_page` (the query the UI and the API run).
+`voiceline.calllog.query.call_page` (the query the UI and the API run).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text
 
 from voiceline import migrate
+from voiceline.calllog import present
+from voiceline.calllog import query as calllog
 from voiceline.db import make_engine, make_sessionmaker, session_scope
 from voiceline.models.calls import Call
 from voiceline.rotafile import apply_plan, load_file, parse_document
-from voiceline.web.review import calllog, present
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -194,7 +194,7 @@ def test_replay_command_runs_the_fallback_fixture(runner):
 
 
 def test_the_call_log_presenters_show_the_number_of_a_leg_without_a_person(nobody, twilio, db):
-    from voiceline.web.review.present import call_detail, load_names, timeline
+    from voiceline.calllog.present import call_detail, load_names, timeline
 
     _ring(twilio, "CAlog")
     number, leg = _leg(twilio, "CAlog", 0, "L0")

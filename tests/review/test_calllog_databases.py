@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from voiceline.web.review import calllog
-from voiceline.web.review.metrics import load_metrics
+from voiceline.calllog import query as calllog
+from voiceline.calllog.metrics import load_metrics
 
 
 @pytest.fixture

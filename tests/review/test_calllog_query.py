@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from voiceline.web.review import calllog
+from voiceline.calllog import query as calllog
 
 
 @pytest.fixture

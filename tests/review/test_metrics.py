@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from voiceline.web.review.metrics import CallRow, LegRow, load_metrics, nearest_rank, summarize
+from voiceline.calllog.metrics import CallRow, LegRow, load_metrics, nearest_rank, summarize
 
 T = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 09:00 in New York, 17:00 in Moscow
 

@@ -11,10 +11,11 @@ from sqlalchemy.orm import selectinload
 
 from voiceline import audit
 from voiceline.appdb import db_session
+from voiceline.calllog import present
+from voiceline.calllog import query as calllog
+from voiceline.calllog.metrics import load_metrics
 from voiceline.instants import utcnow
 from voiceline.models.calls import OUTCOMES, Call
-from voiceline.web.review import calllog, present
-from voiceline.web.review.metrics import load_metrics
 
 from . import schemas as s
 from .base import REVIEWERS, ApiError, actor, api

@@ -25,12 +25,14 @@ from sqlalchemy.orm import selectinload
 from voiceline import audit
 from voiceline import models as m
 from voiceline.appdb import db_session
+from voiceline.calllog import present
+from voiceline.calllog import query as calllog
+from voiceline.calllog.metrics import load_metrics
 from voiceline.instants import InstantRangeError, local_day_start, utcnow
 from voiceline.models.calls import OUTCOMES, Call
 from voiceline.web import timefmt
 from voiceline.web.auth import current_user, role_required
-from voiceline.web.review import calllog, charts, present
-from voiceline.web.review.metrics import load_metrics
+from voiceline.web.review import charts
 from voiceline.web.review.recording import RecordingUnavailable, fetch_recording
 
 bp = Blueprint("review", __name__, template_folder="templates")
