@@ -18,9 +18,9 @@ from twilio.http.response import Response
 
 from voiceline import appdb, create_app
 from voiceline.jobs.messages import queue
-from voiceline.jobs.sender import send_due
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.tick import run_tick
+from voiceline.outbox.sender import send_due
 
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 

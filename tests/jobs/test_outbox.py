@@ -10,8 +10,8 @@ import pytest
 
 from voiceline import appdb
 from voiceline.jobs.messages import queue
-from voiceline.jobs.sender import backoff, send_due
 from voiceline.jobs.settings import JobSettings
+from voiceline.outbox.sender import backoff, send_due
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_outbox_command_lists_messages_and_filters(rota, put, h, runner):
 
 def test_a_sender_that_loses_the_race_does_not_overwrite_the_winners_result(
         rota, settings, put, h, fake_twilio, monkeypatch):
-    from voiceline.jobs import sender
+    from voiceline.outbox import sender
 
     at = h.utc("2026-03-05T14:00")
     put("k1", at, expires_at=at + timedelta(minutes=15))

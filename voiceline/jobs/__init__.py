@@ -1,4 +1,4 @@
-"""Clock work: the scheduler process, its jobs, the outbox sender and the reachability webhook."""
+"""Clock work: the scheduler process, its jobs and the reachability webhook (sending: voiceline.outbox)."""
 
 from flask import Flask
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from voiceline import models as m
 from voiceline.directory import people_with_role
 from voiceline.instants import iso_z
-from voiceline.outbox import enqueue
+from voiceline.outbox.queue import enqueue
 from voiceline.rota import load_zone
 
 log = logging.getLogger(__name__)

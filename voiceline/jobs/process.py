@@ -21,9 +21,9 @@ from voiceline.db import session_scope
 from voiceline.extensions import HTTP_CLIENT
 from voiceline.instants import utcnow
 from voiceline.jobs.lock import SchedulerLock
-from voiceline.jobs.sender import send_due
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.tick import TickReport, run_tick
+from voiceline.outbox.sender import send_due
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 300  # a tick up to 5 minutes late still runs (once: coalesce)

@@ -28,10 +28,10 @@ from voiceline.extensions import HTTP_CLIENT
 from voiceline.instants import iso_z, utcnow
 from voiceline.jobs import coverage, linetests, reachability
 from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
-from voiceline.jobs.sender import send_due
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
 from voiceline.oncall.store import load_rotas
+from voiceline.outbox.sender import send_due
 from voiceline.rota import compile_rota
 
 log = logging.getLogger(__name__)
