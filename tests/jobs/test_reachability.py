@@ -148,3 +148,26 @@ def test_without_credentials_the_call_is_held_and_nobody_is_alerted(checked, tic
 def test_no_check_for_a_rota_without_the_option(tick, db):
     tick("2026-03-05T13:45")
     assert checks(db) == []
+
+
+def test_the_check_speaks_the_responders_language(checked, tick, db, h, client, fake_twilio):
+    """Prompts come from the catalogue in the responder's language, call and webhook alike."""
+    def russian(session):
+        session.get(m.Person, "ben").languages = ["ru-RU"]
+        session.commit()
+    db(russian)
+    tick("2026-03-05T13:45")
+    [call] = fake_twilio.sent("Calls")
+    twiml = ET.fromstring(call["Twiml"])
+    says = twiml.findall("Gather/Say") + twiml.findall("Say")
+    assert {say.get("language") for say in says} == {"ru-RU"}
+    assert {say.get("voice") for say in says} == {"Polly.Tatyana"}
+    assert "Нажмите 1" in twiml.find("Gather/Say").text
+    assert "Daily desk" in twiml.find("Gather/Say").text
+    [check] = checks(db)
+    again = ET.fromstring(confirm_post(h, client, check.id, "7").data)
+    assert again.find("Gather/Say").get("language") == "ru-RU"
+    answer = ET.fromstring(confirm_post(h, client, check.id, "1").data)
+    assert [el.tag for el in answer] == ["Say", "Hangup"]
+    assert answer.find("Say").get("language") == "ru-RU"
+    assert answer.find("Say").text.startswith("Спасибо")

@@ -50,6 +50,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "routine": "routine",
         "no_priority": "not given",
         "line_test": "voiceline line test OK",
+        "reach_ask": "This is the voiceline hotline. You go on duty for {rota} at {start}. "
+                     "Press 1 to confirm you can take hotline calls.",
+        "reach_ask_again": "Press 1 to confirm you can take hotline calls.",
+        "reach_unconfirmed": "No confirmation received. The rota managers will be told. Goodbye.",
+        "reach_no_key": "No confirmation received. Goodbye.",
+        "reach_confirmed": "Thank you. You are confirmed for hotline duty. Goodbye.",
+        "reach_unknown": "This check is unknown. Goodbye.",
+        "reach_failed": "Sorry, your answer could not be recorded. Goodbye.",
     },
     "ru-RU": {
         "voice": "Polly.Tatyana",
@@ -95,6 +103,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "routine": "обычный",
         "no_priority": "не указан",
         "line_test": "voiceline line test OK",
+        "reach_ask": "Это горячая линия voiceline. Ваше дежурство в {rota} начинается {start}. "
+                     "Нажмите 1, чтобы подтвердить, что вы можете принимать звонки.",
+        "reach_ask_again": "Нажмите 1, чтобы подтвердить, что вы можете принимать звонки.",
+        "reach_unconfirmed": "Подтверждение не получено. Руководители графика будут оповещены. "
+                             "До свидания.",
+        "reach_no_key": "Подтверждение не получено. До свидания.",
+        "reach_confirmed": "Спасибо. Ваша готовность к дежурству подтверждена. До свидания.",
+        "reach_unknown": "Эта проверка неизвестна. До свидания.",
+        "reach_failed": "Извините, ваш ответ не удалось записать. До свидания.",
     },
 }
 

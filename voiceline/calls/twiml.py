@@ -1,4 +1,4 @@
-"""TwiML builders: the only module of the call flow that knows twilio's VoiceResponse."""
+"""TwiML builders: the only module of voiceline that knows twilio's VoiceResponse."""
 
 from __future__ import annotations
 
@@ -37,12 +37,14 @@ class Reply:
         return self
 
     def gather(self, action: str, keys: Iterable[str | tuple[str, str, dict]] = (), *,
-               num_digits: int | None = None, timeout: int = 8) -> Reply:
-        """DTMF <Gather> that always calls `action` (empty Digits on silence), speaking `keys`."""
+               num_digits: int | None = None, timeout: int = 8,
+               on_silence: bool = True) -> Reply:
+        """DTMF <Gather> speaking `keys`; it calls `action` even on silence (empty Digits) unless
+        `on_silence` is False, when silence falls through to the next verb."""
         gather = self.response.gather(input="dtmf", action=action, method="POST",
                                       num_digits=num_digits, timeout=timeout,
                                       finish_on_key="" if num_digits == 1 else "#",
-                                      action_on_empty_result=True)
+                                      action_on_empty_result=on_silence or None)
         for key in keys:
             if isinstance(key, tuple):
                 name, lang, values = key
@@ -183,3 +185,23 @@ def static_sentences(key: str, languages: Iterable[str], hangup: bool) -> str:
     for language in languages:
         reply.say(key, language=language)
     return str(reply.hangup() if hangup else reply)
+def reachability_call(language: str | None, confirm_url: str, rota_label: str,
+                      start_text: str) -> Reply:
+    """The reachability call: ask the incoming responder for a 1 twice, then say goodbye."""
+    reply = Reply(language)
+    for _ in range(2):
+        reply.gather(confirm_url, [("reach_ask", reply.language,
+                                    {"rota": rota_label, "start": start_text})],
+                     num_digits=1, on_silence=False)
+    return reply.say("reach_unconfirmed").hangup()
+
+
+def reachability_answer(language: str | None, outcome: str, ask_again_url: str = "") -> Reply:
+    """The answer to a reachability digit: "confirmed", "unknown", "failed", or ask again."""
+    reply = Reply(language)
+    if outcome == "again":
+        reply.gather(ask_again_url, ["reach_ask_again"], num_digits=1, on_silence=False)
+        reply.say("reach_no_key")
+    else:
+        reply.say(f"reach_{outcome}")
+    return reply.hangup()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline import models as m
+from voiceline.calls.twiml import reachability_call
 from voiceline.jobs.duty import upcoming_starts
 from voiceline.jobs.handoffs import RotaView
 from voiceline.jobs.messages import alert_managers, local_time, make_key, person_zone, queue
@@ -22,28 +23,10 @@ log = logging.getLogger(__name__)
 OPEN = ("pending", "held", "calling")
 
 
-def confirm_path(check_id: int) -> str:
-    """The path of the webhook the check's <Gather> posts its digit to."""
-    return f"/voice/reachability/{check_id}/confirm"
-
-
-def prompt_twiml(action_url: str, rota_label: str, start_text: str) -> VoiceResponse:
-    """The call's TwiML: ask for a 1 twice, then say goodbye."""
-    response = VoiceResponse()
-    text = (f"This is the voiceline hotline. You go on duty for {rota_label} at {start_text}. "
-            "Press 1 to confirm you can take hotline calls.")
-    for _ in range(2):
-        gather = response.gather(num_digits=1, action=action_url, method="POST", timeout=8)
-        gather.say(text, language="en-US")
-    response.say("No confirmation received. The rota managers will be told. Goodbye.",
-                 language="en-US")
-    response.hangup()
-    return response
-
-
 def queue_checks(session: Session, settings: JobSettings, rota: RotaView,
-                 people: dict[str, m.Person], at: datetime) -> int:
-    """Queue a reachability call for every shift of `rota` starting within its reachability_minutes."""
+                 people: dict[str, m.Person], at: datetime, confirm_url: Callable[[int], str]) -> int:
+    """Queue a reachability call for every shift of `rota` starting within its reachability_minutes;
+    `confirm_url(check_id)` is the public URL its <Gather> posts the digit to."""
     minutes = rota.row.reachability_minutes
     if not minutes or minutes <= 0:
         return 0
@@ -67,8 +50,9 @@ def queue_checks(session: Session, settings: JobSettings, rota: RotaView,
             continue
         zone = person_zone(person, rota.row.timezone)
         fragment = f"#{settings.connection_overrides}" if settings.connection_overrides else ""
-        twiml = prompt_twiml(settings.public_url + confirm_path(check.id) + fragment, rota.label,
-                             local_time(start, zone))
+        twiml = reachability_call(person.languages[0] if person.languages else None,
+                                  confirm_url(check.id) + fragment, rota.label,
+                                  local_time(start, zone))
         queue(session, key=key, kind="call", recipient=person.phone, body=str(twiml),
               purpose="reachability", at=at, expires_at=start,
               meta={"reachability_check": check.id, "rota": rota.row.id, "person": pid})

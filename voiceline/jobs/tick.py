@@ -74,12 +74,21 @@ def _run_step(report: TickReport, name: str, step: Callable[[], Any]) -> None:
         return
 
 
+def confirm_url_for(app: Flask, public_url: str) -> Callable[[int], str]:
+    """The reachability webhook's public URL for a check, built from its route as url_for does
+    (the scheduler has no request to build against)."""
+    urls = app.url_map.bind("localhost")
+    return lambda check_id: public_url.rstrip("/") + urls.build(
+        "reachability.confirm_view", {"check_id": check_id})
+
+
 def _duty_step(factory: sessionmaker[Session], settings: JobSettings, view: RotaView,
-               people: dict[str, m.Person], at: datetime) -> Counter:
+               people: dict[str, m.Person], at: datetime, confirm_url: Callable[[int], str]) -> Counter:
     with session_scope(factory) as session:
         counts = sync_history(session, settings, view, people, at)
         counts["reminders"] += queue_reminders(session, view, people, at)
-        counts["reachability_calls"] += reachability.queue_checks(session, settings, view, people, at)
+        counts["reachability_calls"] += reachability.queue_checks(session, settings, view, people, at,
+                                                               confirm_url)
         return counts
 
 
@@ -104,8 +113,10 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     loaded: list = []
     _run_step(report, "load", lambda: loaded.extend(_load(factory)))
     views, people = loaded or ([], {})
+    confirm_url = confirm_url_for(app, settings.public_url or "")
     for view in views:
-        _run_step(report, "duty", lambda v=view: _duty_step(factory, settings, v, people, at))
+        _run_step(report, "duty", lambda v=view: _duty_step(factory, settings, v, people, at,
+                                                            confirm_url))
 
     def scoped(work: Callable[[Session], Any]) -> Callable[[], Any]:
         def run():

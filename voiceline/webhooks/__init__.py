@@ -4,11 +4,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the /voice/ blueprint and the `twilio` commands."""
+    """Register the /voice/ blueprints (the call's and the reachability check's) and `twilio`."""
     from voiceline.extensions import csrf
+    from voiceline.webhooks import reachability
     from voiceline.webhooks.cli import twilio_group
     from voiceline.webhooks.views import bp
 
-    app.register_blueprint(bp)
-    csrf.exempt(bp)  # signed by Twilio, no cookie session: a CSRF token means nothing here
+    for blueprint in (bp, reachability.bp):
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # signed by Twilio, no cookie session: a CSRF token means nothing here
     app.cli.add_command(twilio_group)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, request, url_for
-from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline import appdb
+from voiceline import models as m
+from voiceline.calls.twiml import reachability_answer
 from voiceline.instants import utcnow
 from voiceline.jobs.reachability import confirm
 from voiceline.models.jobs import ReachabilityCheck
@@ -21,26 +22,24 @@ bp = Blueprint("reachability", __name__, url_prefix="/voice/reachability")
 @twilio_signed
 def confirm_view(check_id: int):
     """Record a 1 as confirmation; any other key asks again. Always answers valid TwiML."""
-    response = VoiceResponse()
     digits = request.form.get("Digits", "")
+    language = None
     try:
         session = appdb.db_session()
         check = session.get(ReachabilityCheck, check_id)
+        person = session.get(m.Person, check.person_id) if check is not None else None
+        language = person.languages[0] if person is not None and person.languages else None
         if check is None:
-            response.say("This check is unknown. Goodbye.", language="en-US")
+            reply = reachability_answer(language, "unknown")
         elif digits == "1":
             confirm(session, check, request.form.get("CallSid"), utcnow())
             session.commit()
-            response.say("Thank you. You are confirmed for hotline duty. Goodbye.", language="en-US")
+            reply = reachability_answer(language, "confirmed")
         else:
             # Absolute, through the public URL: a relative path would drop a mount prefix.
-            action = public_url(url_for(request.endpoint, **(request.view_args or {})))
-            gather = response.gather(num_digits=1, action=action, method="POST", timeout=8)
-            gather.say("Press 1 to confirm you can take hotline calls.", language="en-US")
-            response.say("No confirmation received. Goodbye.", language="en-US")
+            action = public_url(url_for("reachability.confirm_view", check_id=check_id))
+            reply = reachability_answer(language, "again", action)
     except Exception:  # the responder must hear a sentence, never an application error
         log.exception("reachability confirmation %s failed", check_id)
-        response = VoiceResponse()
-        response.say("Sorry, your answer could not be recorded. Goodbye.", language="en-US")
-    response.hangup()
-    return twiml_response(response)
+        reply = reachability_answer(language, "failed")
+    return twiml_response(reply.response)
