@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from typing import Any
 
 from flask import g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from voiceline.accounts import has_role, token_digest
 from voiceline.appdb import db_session
 from voiceline.instants import InstantRangeError, parse_instant, utcnow
 from voiceline.models.web import ApiToken, User
@@ -67,8 +67,7 @@ def _authenticate() -> User:
         raise ApiError(401, "send an API token: 'Authorization: Bearer TOKEN' "
                             "(create one with `voiceline users token USERNAME`)")
     session = db_session()
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     user = session.get(User, row.user_id) if row is not None else None
     if row is None or row.revoked_at is not None or user is None or not user.active:
         raise ApiError(401, "the API token is unknown, revoked or its account is disabled")
@@ -84,7 +83,7 @@ def guard(roles: tuple[str, ...] | None):
         def wrapper(*args, **kwargs):
             if roles is not None:
                 user = _authenticate()
-                if user.role != "admin" and roles and user.role not in roles:
+                if not has_role(user, *roles):
                     raise ApiError(403, f"the role {user.role!r} may not do this "
                                         f"(needs {' or '.join(('admin', *roles))})")
                 g.api_user = user

@@ -8,10 +8,7 @@ import click
 from sqlalchemy import select
 
 from voiceline import appdb, audit
-from voiceline.clitools import with_schema
-from voiceline.db import session_scope
-from voiceline.models.web import ROLES, ApiToken, User
-from voiceline.web.auth import (
+from voiceline.accounts import (
     check_password_rules,
     create_user,
     end_sessions,
@@ -20,6 +17,9 @@ from voiceline.web.auth import (
     token_digest,
     user_summary,
 )
+from voiceline.clitools import with_schema
+from voiceline.db import session_scope
+from voiceline.models.web import ROLES, ApiToken, User
 
 
 def _user(session, username: str) -> User:

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from voiceline import __version__, appdb
 from voiceline import models as m
+from voiceline.accounts import token_digest
 from voiceline.instants import utcnow
 from voiceline.models.web import FeedToken, User
 from voiceline.oncall.store import load_rotas
 from voiceline.rota import Segment, shifts
-from voiceline.web.auth import token_digest
 
 bp = Blueprint("ical", __name__, url_prefix="/ical")
 PAST = timedelta(days=14)
