@@ -140,7 +140,7 @@ def test_national_numbers_use_default_region(app, session, doc):
     assert "people[dmitri].phone" in str(error.value)
     doc["people"][1]["phone"] = "+7 916 123-45-67"
     plan = parse_document(doc, region="US")
-    assert plan.people[0]["phone"] == "+12025550101"
+    assert plan.people[0].phone == "+12025550101"
 
 
 def test_layer_edit_keeps_todays_person_on_duty(demo, session, doc):

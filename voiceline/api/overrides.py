@@ -69,9 +69,8 @@ def create_override():
         raise ApiError(422, "validation failed", ["rota: missing (the rota id)"])
     entry = {k: v for k, v in body.items() if k != "rota"}
     o = validate_override(session, rota_id, entry)
-    row = m.Override(rota_id=rota_id, kind=o["kind"], person_id=o["person"],
-                     replaces_id=o["replaces"], start=o["start"], end=o["end"], note=o["note"],
-                     created_by=actor())
+    row = m.Override(rota_id=rota_id, kind=o.kind, person_id=o.person, replaces_id=o.replaces,
+                     start=o.start, end=o.end, note=o.note, created_by=actor())
     session.add(row)
     session.flush()
     audit.record(session, actor(), "override.create", f"rota {rota_id} override {row.id}", via="api",

@@ -13,8 +13,8 @@ from voiceline import models as m
 from voiceline.oncall.edit import KnownPeople, draft_of
 from voiceline.oncall.rules import Draft, first_overlap
 from voiceline.rotafile import RotaFileError, apply_plan, parse_document
+from voiceline.rotafile.check import Checker, OverrideSpec, Plan
 from voiceline.rotafile.export import export_document
-from voiceline.rotafile.parse import Plan, _Checker
 from voiceline.rotafile.sections import parse_override
 
 from .base import ApiError
@@ -49,23 +49,22 @@ def put_entry(session: Session, section: str, entry_id: str, entry: dict[str, An
     else:
         items.append(entry)
     plan = _validate(doc)
-    apply_plan(session, Plan(**{section: [x for x in getattr(plan, section) if x["id"] == entry_id]}),
+    apply_plan(session, Plan(**{section: [x for x in getattr(plan, section) if x.id == entry_id]}),
                actor=actor)
     return created
 
 
-def validate_override(session: Session, rota_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+def validate_override(session: Session, rota_id: str, entry: dict[str, Any]) -> OverrideSpec:
     """Check a new override of a rota as the rota file does, against the rota's stored overrides
     (oncall.rules); return it normalised."""
     rota = session.get(m.Rota, rota_id)
     if rota is None:
         raise ApiError(422, "validation failed", [f"rota: no rota {rota_id!r}"])
-    check = _Checker(current_app.config.get("DEFAULT_REGION", "US"))
+    check = Checker(current_app.config.get("DEFAULT_REGION", "US"))
     where = f"rotas[{rota_id}].overrides[{len(rota.overrides)}]"
     parsed = parse_override(check, where, entry, KnownPeople(session))
     if parsed is not None and not check.problems:
-        draft = Draft(parsed["kind"], parsed["person"], parsed["replaces"], parsed["start"],
-                      parsed["end"])
+        draft = Draft(parsed.kind, parsed.person, parsed.replaces, parsed.start, parsed.end)
         clash = first_overlap(draft, [(o.id, draft_of(o)) for o in rota.overrides])
         if clash is not None:
             check.fail(where, f"overlaps override {clash.other} for person {clash.person!r}")

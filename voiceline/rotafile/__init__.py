@@ -9,13 +9,14 @@ from typing import Any
 import yaml
 
 from voiceline.rotafile.apply import ImportReport, apply_plan
+from voiceline.rotafile.check import Checker, Plan, RotaFileError
 from voiceline.rotafile.export import export_document
-from voiceline.rotafile.parse import Plan, RotaFileError, parse_document
+from voiceline.rotafile.parse import parse_document
 
 # The demo directory in the source tree (make run loads it; replays use it by default).
 DEMO_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "demo.yaml"
 
-__all__ = ["DEMO_FILE", "ImportReport", "Plan", "RotaFileError", "apply_plan", "export_document", "load_file",
+__all__ = ["DEMO_FILE", "Checker", "ImportReport", "Plan", "RotaFileError", "apply_plan", "export_document", "load_file",
            "parse_document", "dump_document"]
 
 

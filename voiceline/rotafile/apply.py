@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from voiceline import models as m
 from voiceline.instants import utcnow
 from voiceline.oncall.edit import assign_changed, end_layer, retire_override, write_layer_edit
 from voiceline.rota import Period, Window
-from voiceline.rotafile.parse import Plan
+from voiceline.rotafile.check import LayerSpec, OverrideSpec, Plan, RotaSpec, StepSpec
 
 
 @dataclass
@@ -47,34 +47,35 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None 
     now = at or utcnow()
     report = ImportReport()
     for p in plan.people:
-        _upsert(session, report, m.Person, "person", p["id"], {k: v for k, v in p.items() if k != "id"})
+        _upsert(session, report, m.Person, "person", p.id,
+                {k: v for k, v in asdict(p).items() if k != "id"})
     session.flush()
     for c in plan.callers:
-        row = _upsert(session, report, m.Caller, "caller", c["id"],
-                      {"name": c["name"], "org": c["org"], "language": c["language"]})
-        if row.numbers != c["phones"]:
-            _replace_phones(session, row, c["phones"])
-            if f"caller {c['id']}" not in report.created:
-                report.updated.append(f"caller {c['id']} phones")
+        row = _upsert(session, report, m.Caller, "caller", c.id,
+                      {"name": c.name, "org": c.org, "language": c.language})
+        if row.numbers != c.phones:
+            _replace_phones(session, row, c.phones)
+            if f"caller {c.id}" not in report.created:
+                report.updated.append(f"caller {c.id} phones")
     session.flush()
     for r in plan.rotas:
         _apply_rota(session, report, r, now)
     session.flush()
     for p in plan.policies:
-        row = _upsert(session, report, m.Policy, "policy", p["id"],
-                      {"name": p["name"], "repeat": p["repeat"]})
-        current = [{"rotas": s.rotas, "people": s.people, "ring_seconds": s.ring_seconds}
+        row = _upsert(session, report, m.Policy, "policy", p.id,
+                      {"name": p.name, "repeat": p.repeat})
+        current = [StepSpec(rotas=s.rotas, people=s.people, ring_seconds=s.ring_seconds)
                    for s in row.steps]
-        if current != p["steps"]:
-            row.steps = [m.PolicyStep(position=i, **s) for i, s in enumerate(p["steps"])]
-            if f"policy {p['id']}" not in report.created:
-                report.updated.append(f"policy {p['id']} steps")
+        if current != p.steps:
+            row.steps = [m.PolicyStep(position=i, **asdict(s)) for i, s in enumerate(p.steps)]
+            if f"policy {p.id}" not in report.created:
+                report.updated.append(f"policy {p.id} steps")
     session.flush()
     for h in plan.hotlines:
-        _upsert(session, report, m.Hotline, "hotline", h["id"],
-                {"number": h["number"], "name": h["name"], "policy_id": h["policy"],
-                 "languages": h["languages"], "caller_policy": h["caller_policy"],
-                 "ask_priority": h["ask_priority"]})
+        _upsert(session, report, m.Hotline, "hotline", h.id,
+                {"number": h.number, "name": h.name, "policy_id": h.policy,
+                 "languages": h.languages, "caller_policy": h.caller_policy,
+                 "ask_priority": h.ask_priority})
     session.flush()
     if report.changed:
         audit.record(session, actor, "rota.import", "directory", created=report.created,
@@ -94,33 +95,33 @@ def _replace_phones(session: Session, caller: m.Caller, numbers: list[str]) -> N
     caller.phones.extend(m.CallerPhone(number=n, position=i) for i, n in enumerate(numbers))
 
 
-def _apply_rota(session: Session, report: ImportReport, r: dict, now: datetime) -> None:
-    rota = _upsert(session, report, m.Rota, "rota", r["id"],
-                   {"name": r["name"], "timezone": r["timezone"],
-                    "reachability_minutes": r["reachability_minutes"],
-                    "notify_outgoing": r["notify_outgoing"]})
+def _apply_rota(session: Session, report: ImportReport, r: RotaSpec, now: datetime) -> None:
+    rota = _upsert(session, report, m.Rota, "rota", r.id,
+                   {"name": r.name, "timezone": r.timezone,
+                    "reachability_minutes": r.reachability_minutes,
+                    "notify_outgoing": r.notify_outgoing})
     session.flush()
     active = active_layers(rota)
-    matched = _match_layers(active, r["layers"])
+    matched = _match_layers(active, r.layers)
     next_position = max((layer.position for layer in rota.layers), default=-1) + 1
-    for position, spec in enumerate(r["layers"]):
+    for position, spec in enumerate(r.layers):
         layer = matched[position]
         if layer is None:
-            layer = m.Layer(position=next_position, name=spec["name"], priority=spec["priority"])
+            layer = m.Layer(position=next_position, name=spec.name, priority=spec.priority)
             next_position += 1
-            layer.versions.append(m.LayerVersion(members=spec["members"], anchor=spec["anchor"],
-                                                 period=spec["every"], windows=spec["windows"]))
+            layer.versions.append(m.LayerVersion(members=spec.members, anchor=spec.anchor,
+                                                 period=spec.every, windows=spec.windows))
             rota.layers.append(layer)
-            report.created.append(f"rota {r['id']} layer {position}")
+            report.created.append(f"rota {r.id} layer {position}")
             continue
-        if assign_changed(layer, {"name": spec["name"], "priority": spec["priority"]}):
-            report.updated.append(f"rota {r['id']} layer {position}")
+        if assign_changed(layer, {"name": spec.name, "priority": spec.priority}):
+            report.updated.append(f"rota {r.id} layer {position}")
         if _edit_layer_content(session, rota, layer, spec, now):
-            report.updated.append(f"rota {r['id']} layer {position} (new version)")
+            report.updated.append(f"rota {r.id} layer {position} (new version)")
     for layer in [la for la in active if la not in matched]:
         end_layer(session, layer, now)  # a layer leaves the file: end it now, keep its history
-        report.removed.append(f"rota {r['id']} layer {layer.position}")
-    _sync_overrides(session, report, rota, r["overrides"], now)
+        report.removed.append(f"rota {r.id} layer {layer.position}")
+    _sync_overrides(session, report, rota, r.overrides, now)
 
 
 def newest_version(layer: m.Layer) -> m.LayerVersion:
@@ -134,9 +135,9 @@ def active_layers(rota: m.Rota) -> list[m.Layer]:
             if layer.versions and newest_version(layer).valid_until is None]
 
 
-def _match_layers(active: list[m.Layer], specs: list[dict]) -> list[m.Layer | None]:
+def _match_layers(active: list[m.Layer], specs: list[LayerSpec]) -> list[m.Layer | None]:
     """Pair file layers with stored ones: by name when every layer is uniquely named, else by order."""
-    names = [spec["name"] for spec in specs]
+    names = [spec.name for spec in specs]
     stored = [layer.name for layer in active]
     by_name = all(names) and len(set(names)) == len(names) and len(set(stored)) == len(stored)
     if by_name:
@@ -145,23 +146,23 @@ def _match_layers(active: list[m.Layer], specs: list[dict]) -> list[m.Layer | No
     return [active[i] if i < len(active) else None for i in range(len(specs))]
 
 
-def _edit_layer_content(session: Session, rota: m.Rota, layer: m.Layer, spec: dict,
+def _edit_layer_content(session: Session, rota: m.Rota, layer: m.Layer, spec: LayerSpec,
                         now: datetime) -> bool:
     """Add a new layer version when content differs from the newest one."""
     newest = newest_version(layer)
-    wanted = {"members": spec["members"], "anchor": spec["anchor"], "period": spec["every"],
-              "windows": spec["windows"]}
+    wanted = {"members": spec.members, "anchor": spec.anchor, "period": spec.every,
+              "windows": spec.windows}
     if all(getattr(newest, k) == v for k, v in wanted.items()) and newest.valid_until is None:
         return False
     write_layer_edit(
-        session, rota, layer, at=now, created_by="import", members=tuple(spec["members"]),
-        anchor=datetime.fromisoformat(spec["anchor"]), period=Period.parse(spec["every"]),
-        windows=tuple(Window.parse(w) for w in spec["windows"]),
+        session, rota, layer, at=now, created_by="import", members=tuple(spec.members),
+        anchor=datetime.fromisoformat(spec.anchor), period=Period.parse(spec.every),
+        windows=tuple(Window.parse(w) for w in spec.windows),
     )
     return True
 
 
-def _sync_overrides(session: Session, report: ImportReport, rota: m.Rota, wanted: list[dict],
+def _sync_overrides(session: Session, report: ImportReport, rota: m.Rota, wanted: list[OverrideSpec],
                     now: datetime) -> None:
     """The file is authoritative for a rota's current and future overrides; past ones stay."""
     def key(kind, person, replaces, start, end):
@@ -170,16 +171,16 @@ def _sync_overrides(session: Session, report: ImportReport, rota: m.Rota, wanted
     existing = {key(o.kind, o.person_id, o.replaces_id, o.start, o.end): o for o in rota.overrides}
     wanted_keys = set()
     for o in wanted:
-        k = key(o["kind"], o["person"], o["replaces"], o["start"], o["end"])
+        k = key(o.kind, o.person, o.replaces, o.start, o.end)
         wanted_keys.add(k)
         if k not in existing:
-            rota.overrides.append(m.Override(kind=o["kind"], person_id=o["person"],
-                                             replaces_id=o["replaces"], start=o["start"],
-                                             end=o["end"], note=o["note"], created_by="import"))
-            report.created.append(f"rota {rota.id} override {o['kind']} {o['person']} "
-                                  f"{o['start']:%Y-%m-%dT%H:%MZ}")
-        elif existing[k].note != o["note"]:
-            existing[k].note = o["note"]
+            rota.overrides.append(m.Override(kind=o.kind, person_id=o.person,
+                                             replaces_id=o.replaces, start=o.start,
+                                             end=o.end, note=o.note, created_by="import"))
+            report.created.append(f"rota {rota.id} override {o.kind} {o.person} "
+                                  f"{o.start:%Y-%m-%dT%H:%MZ}")
+        elif existing[k].note != o.note:
+            existing[k].note = o.note
     for k, row in existing.items():
         if k not in wanted_keys and row.end > now:
             label = f"rota {rota.id} override {row.kind} {row.person_id} {row.start:%Y-%m-%dT%H:%MZ}"

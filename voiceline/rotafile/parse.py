@@ -1,163 +1,31 @@
 """Validate a rota file completely, before anything is written.
 
-`parse_document` turns the YAML/JSON mapping into a `Plan` of normalised values
-or raises `RotaFileError` listing every problem, each naming the entry and key
-(`rotas[primary].layers[0].members[1]: unknown person 'zed'`).
+`parse_document` turns the YAML/JSON mapping into a `Plan` of typed, normalised values
+or raises `RotaFileError` listing every problem.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from voiceline.phones import InvalidNumber, to_e164
-from voiceline.rota import Period, Window
-
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
-TOP_KEYS = {"timezone", "people", "callers", "rotas", "policies", "hotlines"}
-
-
-class RotaFileError(ValueError):
-    """The rota file is invalid; `problems` lists each one as 'where: what'."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
-@dataclass
-class Plan:
-    """A validated rota file, every value normalised (E.164 numbers, parsed periods...)."""
-
-    people: list[dict[str, Any]] = field(default_factory=list)
-    callers: list[dict[str, Any]] = field(default_factory=list)
-    rotas: list[dict[str, Any]] = field(default_factory=list)
-    policies: list[dict[str, Any]] = field(default_factory=list)
-    hotlines: list[dict[str, Any]] = field(default_factory=list)
-
-
-class _Checker:
-    def __init__(self, region: str):
-        self.region = region
-        self.problems: list[str] = []
-
-    def fail(self, where: str, what: str) -> None:
-        self.problems.append(f"{where}: {what}")
-
-    def keys(self, where: str, entry: Any, allowed: set[str], required: set[str]) -> bool:
-        if not isinstance(entry, dict):
-            self.fail(where, "must be a mapping")
-            return False
-        for key in sorted(set(entry) - allowed):
-            self.fail(f"{where}.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
-        for key in sorted(required - set(entry)):
-            self.fail(f"{where}.{key}", "missing")
-        return True
-
-    def ident(self, where: str, value: Any) -> str | None:
-        if not isinstance(value, str) or not ID_RE.match(value):
-            self.fail(where, f"{value!r} is not an id (lower-case letters, digits, . _ -)")
-            return None
-        return value
-
-    def text(self, where: str, value: Any, default: str = "") -> str:
-        if value is None:
-            return default
-        if not isinstance(value, str | int | float):
-            self.fail(where, "must be text")
-            return default
-        return str(value).strip()
-
-    def zone(self, where: str, value: Any) -> str | None:
-        try:
-            ZoneInfo(str(value))
-            return str(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.fail(where, f"unknown time zone {value!r}")
-            return None
-
-    def phone(self, where: str, value: Any) -> str | None:
-        try:
-            return to_e164(str(value) if value is not None else "", self.region)
-        except InvalidNumber as exc:
-            self.fail(where, str(exc))
-            return None
-
-    def languages(self, where: str, value: Any, full: bool = False) -> list[str]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(where, "must be a list")
-            return []
-        good = []
-        for i, lang in enumerate(value):
-            ok = isinstance(lang, str) and LANGUAGE_RE.match(lang) and (not full or "-" in lang)
-            if not ok:
-                shape = "like en-US" if full else "like en or en-US"
-                self.fail(f"{where}[{i}]", f"{lang!r} is not a language tag ({shape})")
-            else:
-                good.append(lang)
-        return good
-
-    def integer(self, where: str, value: Any, low: int, high: int) -> int | None:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(where, f"{value!r} must be a whole number from {low} to {high}")
-            return None
-        return value
-
-    def instant(self, where: str, value: Any) -> datetime | None:
-        if isinstance(value, datetime):
-            parsed = value
-        else:
-            try:
-                parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            except ValueError:
-                self.fail(where, f"{value!r} is not an ISO 8601 date-time")
-                return None
-        if parsed.tzinfo is None:
-            self.fail(where, f"{value!r} needs a UTC offset or Z")
-            return None
-        return parsed.astimezone(UTC)
-
-    def unique(self, where: str, seen: set, value: Any, what: str) -> None:
-        if value in seen:
-            self.fail(where, f"duplicate {what} {value!r}")
-        seen.add(value)
-
-    def items(self, doc: dict, key: str) -> list[tuple[str, dict]]:
-        value = doc.get(key) or []
-        if not isinstance(value, list):
-            self.fail(key, "must be a list")
-            return []
-        out = []
-        for i, entry in enumerate(value):
-            label = entry.get("id") if isinstance(entry, dict) and entry.get("id") else i
-            if key == "hotlines" and isinstance(entry, dict) and entry.get("number"):
-                label = entry.get("id") or entry["number"]
-            out.append((f"{key}[{label}]", entry))
-        return out
+from voiceline.rotafile.check import TOP_KEYS, Checker, Plan, RotaFileError
+from voiceline.rotafile.sections import (
+    parse_callers,
+    parse_hotlines,
+    parse_people,
+    parse_policies,
+    parse_rotas,
+)
 
 
 def parse_document(doc: Any, region: str = "US") -> Plan:
     """Validate a whole rota file; return the plan or raise RotaFileError with every problem."""
-    check = _Checker(region)
+    check = Checker(region)
     if not isinstance(doc, dict):
         raise RotaFileError(["(top): the file must be a mapping with people, rotas, ..."])
     check.keys("(top)", doc, TOP_KEYS, set())
     default_zone = check.zone("timezone", doc.get("timezone", "UTC"))
     plan = Plan()
-    from voiceline.rotafile.sections import (
-        parse_callers,
-        parse_hotlines,
-        parse_people,
-        parse_policies,
-        parse_rotas,
-    )
-
     people = parse_people(check, doc, plan)
     parse_callers(check, doc, plan)
     rotas = parse_rotas(check, doc, plan, people, default_zone or "UTC")
@@ -166,21 +34,3 @@ def parse_document(doc: Any, region: str = "US") -> Plan:
     if check.problems:
         raise RotaFileError(check.problems)
     return plan
-
-
-def parse_period(check: _Checker, where: str, value: Any) -> str | None:
-    """A period as its canonical text ('1w'), or None after recording the problem."""
-    try:
-        return str(Period.parse(str(value)))
-    except (ValueError, TypeError) as exc:
-        check.fail(where, f"bad period {value!r}: {exc}")
-        return None
-
-
-def parse_window(check: _Checker, where: str, value: Any) -> dict | None:
-    """A window in canonical dict form, or None after recording the problem."""
-    try:
-        return Window.parse(value).to_dict()
-    except (ValueError, TypeError, AttributeError) as exc:
-        check.fail(where, f"bad window: {exc}")
-        return None

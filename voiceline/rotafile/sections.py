@@ -8,7 +8,20 @@ from typing import Any
 
 from voiceline.models.directory import CALLER_POLICIES, PERSON_ROLES
 from voiceline.oncall.rules import Draft, involved, shape_problems, spans_overlap
-from voiceline.rotafile.parse import Plan, _Checker, parse_period, parse_window
+from voiceline.rotafile.check import (
+    CallerSpec,
+    Checker,
+    HotlineSpec,
+    LayerSpec,
+    OverrideSpec,
+    PersonSpec,
+    Plan,
+    PolicySpec,
+    RotaSpec,
+    StepSpec,
+    parse_period,
+    parse_window,
+)
 
 PERSON_KEYS = {"id", "name", "phone", "languages", "timezone", "reminder_minutes", "roles"}
 CALLER_KEYS = {"id", "name", "org", "phones", "language"}
@@ -21,7 +34,7 @@ STEP_KEYS = {"rotas", "people", "ring_seconds"}
 HOTLINE_KEYS = {"id", "name", "number", "policy", "languages", "callers", "priority"}
 
 
-def parse_people(check: _Checker, doc: dict, plan: Plan) -> set[str]:
+def parse_people(check: Checker, doc: dict, plan: Plan) -> set[str]:
     """Validate people; return their ids."""
     seen: set[str] = set()
     for where, entry in check.items(doc, "people"):
@@ -29,32 +42,29 @@ def parse_people(check: _Checker, doc: dict, plan: Plan) -> set[str]:
             continue
         pid = check.ident(f"{where}.id", entry.get("id"))
         check.unique(f"{where}.id", seen, pid, "person")
-        person = {
-            "id": pid,
-            "name": check.text(f"{where}.name", entry.get("name")),
-            "phone": check.phone(f"{where}.phone", entry.get("phone")),
-            "languages": check.languages(f"{where}.languages", entry.get("languages")),
-            "timezone": None,
-            "reminder_minutes": None,
-            "roles": [],
-        }
+        person = PersonSpec(
+            id=pid,
+            name=check.text(f"{where}.name", entry.get("name")),
+            phone=check.phone(f"{where}.phone", entry.get("phone")),
+            languages=check.languages(f"{where}.languages", entry.get("languages")),
+        )
         roles = entry.get("roles") or []
         if not isinstance(roles, list) or any(r not in PERSON_ROLES for r in roles):
             check.fail(f"{where}.roles", f"{roles!r}: a list of {', '.join(PERSON_ROLES)}")
         else:
-            person["roles"] = sorted(set(roles))
-        if not person["name"]:
+            person.roles = sorted(set(roles))
+        if not person.name:
             check.fail(f"{where}.name", "must not be empty")
         if entry.get("timezone") is not None:
-            person["timezone"] = check.zone(f"{where}.timezone", entry["timezone"])
+            person.timezone = check.zone(f"{where}.timezone", entry["timezone"])
         if entry.get("reminder_minutes") is not None:
-            person["reminder_minutes"] = check.integer(
+            person.reminder_minutes = check.integer(
                 f"{where}.reminder_minutes", entry["reminder_minutes"], 1, 24 * 60)
         plan.people.append(person)
     return seen
 
 
-def parse_callers(check: _Checker, doc: dict, plan: Plan) -> None:
+def parse_callers(check: Checker, doc: dict, plan: Plan) -> None:
     """Validate callers; each number may belong to one caller only."""
     seen: set[str] = set()
     numbers: dict[str, str] = {}
@@ -80,15 +90,15 @@ def parse_callers(check: _Checker, doc: dict, plan: Plan) -> None:
         language = entry.get("language")
         if language is not None:
             language = (check.languages(f"{where}.language", [language], full=True) or [None])[0]
-        caller = {"id": cid, "name": check.text(f"{where}.name", entry.get("name")),
-                  "org": check.text(f"{where}.org", entry.get("org")), "phones": parsed,
-                  "language": language}
-        if not caller["name"]:
+        caller = CallerSpec(id=cid, name=check.text(f"{where}.name", entry.get("name")),
+                            org=check.text(f"{where}.org", entry.get("org")), phones=parsed,
+                            language=language)
+        if not caller.name:
             check.fail(f"{where}.name", "must not be empty")
         plan.callers.append(caller)
 
 
-def parse_rotas(check: _Checker, doc: dict, plan: Plan, people: set[str], zone: str) -> set[str]:
+def parse_rotas(check: Checker, doc: dict, plan: Plan, people: set[str], zone: str) -> set[str]:
     """Validate rotas, layers and overrides; return rota ids."""
     seen: set[str] = set()
     for where, entry in check.items(doc, "rotas"):
@@ -96,21 +106,20 @@ def parse_rotas(check: _Checker, doc: dict, plan: Plan, people: set[str], zone: 
             continue
         rid = check.ident(f"{where}.id", entry.get("id"))
         check.unique(f"{where}.id", seen, rid, "rota")
-        rota = {
-            "id": rid, "name": check.text(f"{where}.name", entry.get("name"), rid or ""),
-            "timezone": check.zone(f"{where}.timezone", entry.get("timezone", zone)),
-            "reachability_minutes": None, "notify_outgoing": bool(entry.get("notify_outgoing")),
-            "layers": [], "overrides": [],
-        }
+        rota = RotaSpec(
+            id=rid, name=check.text(f"{where}.name", entry.get("name"), rid or ""),
+            timezone=check.zone(f"{where}.timezone", entry.get("timezone", zone)),
+            notify_outgoing=bool(entry.get("notify_outgoing")),
+        )
         if entry.get("reachability_minutes") is not None:
-            rota["reachability_minutes"] = check.integer(
+            rota.reachability_minutes = check.integer(
                 f"{where}.reachability_minutes", entry["reachability_minutes"], 1, 24 * 60)
         layers = entry.get("layers")
         if not isinstance(layers, list):
             check.fail(f"{where}.layers", "must be a list")
             layers = []
         for i, layer in enumerate(layers):
-            rota["layers"].append(_parse_layer(check, f"{where}.layers[{i}]", layer, people))
+            rota.layers.append(_parse_layer(check, f"{where}.layers[{i}]", layer, people))
         overrides = entry.get("overrides") or []
         if not isinstance(overrides, list):
             check.fail(f"{where}.overrides", "must be a list")
@@ -118,18 +127,17 @@ def parse_rotas(check: _Checker, doc: dict, plan: Plan, people: set[str], zone: 
         for i, override in enumerate(overrides):
             parsed = parse_override(check, f"{where}.overrides[{i}]", override, people)
             if parsed:
-                rota["overrides"].append(parsed)
-        _check_override_overlaps(check, where, rota["overrides"])
+                rota.overrides.append(parsed)
+        _check_override_overlaps(check, rota.overrides)
         plan.rotas.append(rota)
     return seen
 
 
-def _parse_layer(check: _Checker, where: str, layer: Any, people: set[str]) -> dict:
-    out: dict[str, Any] = {"name": "", "members": [], "anchor": None, "every": None,
-                           "windows": [], "priority": 0}
+def _parse_layer(check: Checker, where: str, layer: Any, people: set[str]) -> LayerSpec:
+    out = LayerSpec()
     if not check.keys(where, layer, LAYER_KEYS, {"members", "anchor", "every"}):
         return out
-    out["name"] = check.text(f"{where}.name", layer.get("name"))
+    out.name = check.text(f"{where}.name", layer.get("name"))
     members = layer.get("members")
     if not isinstance(members, list) or not members:
         check.fail(f"{where}.members", "must be a non-empty list (null for an empty slot)")
@@ -137,23 +145,23 @@ def _parse_layer(check: _Checker, where: str, layer: Any, people: set[str]) -> d
     for j, member in enumerate(members):
         if member is not None and member not in people:
             check.fail(f"{where}.members[{j}]", f"unknown person {member!r}")
-        out["members"].append(member)
+        out.members.append(member)
     try:
         anchor = datetime.fromisoformat(str(layer.get("anchor")))
         if anchor.tzinfo is not None:
             check.fail(f"{where}.anchor", "is a local time in the rota's zone: give no offset")
-        out["anchor"] = anchor.strftime("%Y-%m-%dT%H:%M")
+        out.anchor = anchor.strftime("%Y-%m-%dT%H:%M")
     except ValueError:
         check.fail(f"{where}.anchor", f"{layer.get('anchor')!r} is not a local date-time "
                    "like 2026-01-05T09:00")
-    out["every"] = parse_period(check, f"{where}.every", layer.get("every"))
+    out.every = parse_period(check, f"{where}.every", layer.get("every"))
     windows = layer.get("windows") or []
     if not isinstance(windows, list):
         check.fail(f"{where}.windows", "must be a list")
         windows = []
-    out["windows"] = [parse_window(check, f"{where}.windows[{k}]", w) for k, w in enumerate(windows)]
+    out.windows = [parse_window(check, f"{where}.windows[{k}]", w) for k, w in enumerate(windows)]
     if layer.get("priority") is not None:
-        out["priority"] = check.integer(f"{where}.priority", layer["priority"], -100, 100) or 0
+        out.priority = check.integer(f"{where}.priority", layer["priority"], -100, 100) or 0
     return out
 
 
@@ -162,7 +170,7 @@ _FILE_WORDS = {("person", "self"): "a person cannot replace themselves",
                ("replaces", "missing"): "missing: who is replaced"}
 
 
-def parse_override(check: _Checker, where: str, entry: Any, people: Container[str]) -> dict | None:
+def parse_override(check: Checker, where: str, entry: Any, people: Container[str]) -> OverrideSpec | None:
     """Validate one override entry of a rota file; None when its shape is unusable."""
     if not check.keys(where, entry, OVERRIDE_KEYS, {"start", "end"}):
         return None
@@ -191,26 +199,26 @@ def parse_override(check: _Checker, where: str, entry: Any, people: Container[st
         key = {"person": person_key, "replaces": "replace"}.get(problem.field, problem.field)
         check.fail(f"{where}.{key}", f"unknown person {problem.person!r}"
                    if problem.rule == "unknown" else _FILE_WORDS[problem.field, problem.rule])
-    return {"kind": kind, "person": person, "replaces": replaces, "start": start, "end": end,
-            "note": check.text(f"{where}.note", entry.get("note")), "where": where}
+    return OverrideSpec(kind=kind, person=person, replaces=replaces, start=start, end=end,
+                        note=check.text(f"{where}.note", entry.get("note")), where=where)
 
 
-def _check_override_overlaps(check: _Checker, where: str, overrides: list[dict]) -> None:
+def _check_override_overlaps(check: Checker, overrides: list[OverrideSpec]) -> None:
     """One person may not be in two overlapping overrides of the same rota (oncall.rules)."""
-    by_person: dict[str, list[dict]] = {}
+    by_person: dict[str, list[tuple[datetime, datetime, OverrideSpec]]] = {}
     for o in overrides:
-        if o["start"] is None or o["end"] is None:
+        if o.start is None or o.end is None:
             continue
-        for pid in involved(o["kind"], o["person"], o["replaces"]):
-            by_person.setdefault(pid, []).append(o)
+        for pid in involved(o.kind, o.person, o.replaces):
+            by_person.setdefault(pid, []).append((o.start, o.end, o))
     for pid, items in sorted(by_person.items()):
-        items.sort(key=lambda o: o["start"])
-        for a, b in zip(items, items[1:], strict=False):
-            if spans_overlap(a["start"], a["end"], b["start"], b["end"]):
-                check.fail(b["where"], f"overlaps {a['where']} for person {pid!r}")
+        items.sort(key=lambda item: item[0])
+        for (a_start, a_end, a), (b_start, b_end, b) in zip(items, items[1:], strict=False):
+            if spans_overlap(a_start, a_end, b_start, b_end):
+                check.fail(b.where, f"overlaps {a.where} for person {pid!r}")
 
 
-def parse_policies(check: _Checker, doc: dict, plan: Plan, people: set[str],
+def parse_policies(check: Checker, doc: dict, plan: Plan, people: set[str],
                    rotas: set[str]) -> set[str]:
     """Validate escalation policies; return their ids."""
     seen: set[str] = set()
@@ -238,15 +246,15 @@ def parse_policies(check: _Checker, doc: dict, plan: Plan, people: set[str],
                 if person not in people:
                     check.fail(f"{sw}.people[{j}]", f"unknown person {person!r}")
             ring = check.integer(f"{sw}.ring_seconds", step.get("ring_seconds", 25), 5, 600)
-            parsed.append({"rotas": list(step_rotas), "people": list(step_people),
-                           "ring_seconds": ring or 25})
+            parsed.append(StepSpec(rotas=list(step_rotas), people=list(step_people),
+                                   ring_seconds=ring or 25))
         repeat = check.integer(f"{where}.repeat", entry.get("repeat", 0), 0, 10)
-        plan.policies.append({"id": pid, "name": check.text(f"{where}.name", entry.get("name"), pid),
-                              "steps": parsed, "repeat": repeat or 0})
+        plan.policies.append(PolicySpec(id=pid, name=check.text(f"{where}.name", entry.get("name"), pid or ""),
+                                        steps=parsed, repeat=repeat or 0))
     return seen
 
 
-def parse_hotlines(check: _Checker, doc: dict, plan: Plan, policies: set[str]) -> None:
+def parse_hotlines(check: Checker, doc: dict, plan: Plan, policies: set[str]) -> None:
     """Validate hotlines: number, policy, languages and caller policy."""
     seen_ids: set[str] = set()
     seen_numbers: set[str] = set()
@@ -267,7 +275,7 @@ def parse_hotlines(check: _Checker, doc: dict, plan: Plan, policies: set[str]) -
         mode = entry.get("callers", "pin")
         if mode not in CALLER_POLICIES:
             check.fail(f"{where}.callers", f"{mode!r} is not one of {', '.join(CALLER_POLICIES)}")
-        plan.hotlines.append({"id": hid, "number": number, "policy": entry.get("policy"),
-                              "name": check.text(f"{where}.name", entry.get("name")),
-                              "languages": languages, "caller_policy": mode,
-                              "ask_priority": bool(entry.get("priority", False))})
+        plan.hotlines.append(HotlineSpec(id=hid, number=number, policy=entry.get("policy"),
+                                         name=check.text(f"{where}.name", entry.get("name")),
+                                         languages=languages, caller_policy=mode,
+                                         ask_priority=bool(entry.get("priority", False))))
