@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # (tests fake it) live in app.extensions; a config mapping may still hand them in.
     app.extensions[CLOCK] = app.config.pop("CALLS_CLOCK", None) or utcnow
     app.extensions[HTTP_CLIENT] = app.config.pop("TWILIO_HTTP_CLIENT", None)
+    app.extensions["voiceline.create_app"] = create_app  # for commands that build throwaway apps
     hops = app.config.get("PROXY_HOPS") or 0
     if hops:  # before anything reads the request's URL: the signature check sees the public one
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -11,11 +11,11 @@ from voiceline.extensions import csrf
 
 @api.route("/openapi.json", "GET", summary="This OpenAPI 3.1 document", roles=None, tag="meta")
 def openapi_document():
+    from importlib.metadata import version
+
     from flask import current_app
 
-    from voiceline import __version__
-
-    return jsonify(openapi(current_app, api, version=__version__))
+    return jsonify(openapi(current_app, api, version=version("voiceline")))
 
 
 def init_app(app: Flask) -> None:

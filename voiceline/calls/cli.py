@@ -96,9 +96,11 @@ def calls_show(sid, as_json):
 
 def _fresh_app(directory: Path, token: str):
     """A throwaway app on its own SQLite database with the demo directory, for in-process replays."""
-    from voiceline import create_app, migrate
+    from voiceline import migrate
     from voiceline.rotafile import apply_plan, load_file, parse_document
 
+    # The running app hands out its factory: importing create_app here would be a loop.
+    create_app = current_app.extensions["voiceline.create_app"]
     tmp = Path(tempfile.mkdtemp(prefix="voiceline-replay-"))
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp / 'replay.db'}", "INSTANCE_PATH": str(tmp),
                       "SECRET_KEY": "replay", "PUBLIC_URL": "https://hotline.example.org",

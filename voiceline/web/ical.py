@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from importlib.metadata import version
 
 from flask import Blueprint, Response, abort
 from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voiceline import __version__, appdb
+from voiceline import appdb
 from voiceline import models as m
 from voiceline.accounts import token_digest
 from voiceline.instants import utcnow
@@ -45,7 +46,7 @@ def _stamp(instant: datetime) -> str:
 
 def _calendar(name: str) -> Calendar:
     cal = Calendar()
-    cal.add("prodid", f"-//voiceline//voiceline {__version__}//EN")
+    cal.add("prodid", f"-//voiceline//voiceline {version('voiceline')}//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)

@@ -9,7 +9,6 @@ import time
 
 from flask import Response, abort, current_app, request
 from twilio.request_validator import RequestValidator, get_signature_algorithm
-from twilio.twiml.voice_response import VoiceResponse
 
 from voiceline.webhooks.edge import CONTROL
 
@@ -148,6 +147,6 @@ def _audit_bad_signature() -> None:
         log.exception("could not audit a bad webhook signature")
 
 
-def twiml_response(response: VoiceResponse | str, status: int = 200) -> Response:
-    """Send TwiML as text/xml."""
+def twiml_response(response: object, status: int = 200) -> Response:
+    """Send TwiML as text/xml: a calls.twiml Reply, its VoiceResponse or the document's text."""
     return Response(str(response), status=status, mimetype="text/xml")
