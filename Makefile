@@ -35,6 +35,7 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check voiceline tests bench
+	$(BIN)/mypy voiceline
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -46,7 +46,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["voiceline.create_app"] = create_app  # for commands that build throwaway apps
     hops = app.config.get("PROXY_HOPS") or 0
     if hops:  # before anything reads the request's URL: the signature check sees the public one
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     csrf.init_app(app)
     appdb.init_app(app)

@@ -71,7 +71,7 @@ def run_command(host, port, debug):
 
     click.echo(f"voiceline on http://{host}:{port}/  (webhooks under /voice/)")
     # Flask's app.run() refuses to start under the flask CLI; serve with werkzeug directly.
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     app.debug = debug
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
@@ -100,9 +100,9 @@ def main() -> None:
                             "command first migrates the database it is pointed at.")
     for param in group.params:
         # Flask's own options: --app and --debug only confuse here (the app is always voiceline's).
-        if param.name in ("app", "debug"):
+        if param.name in ("app", "debug") and isinstance(param, click.Option):
             param.hidden = True
-        elif param.name == "env_file":
+        elif param.name == "env_file" and isinstance(param, click.Option):
             param.help = "Read settings from FILE as well as from .env (the environment wins)."
     group.params.append(click.Option(
         ["--version"], is_flag=True, expose_value=False, is_eager=True,

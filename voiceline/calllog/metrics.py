@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -79,7 +79,7 @@ def summarize(calls: Iterable[CallRow], legs: Iterable[LegRow] = (),
     answered = [r for r in offered if r.outcome == "answered"]
     times = _tta(answered)
 
-    by_hour = [{"hour": h, "offered": 0, "answered": 0} for h in range(24)]
+    by_hour: list[dict[str, Any]] = [{"hour": h, "offered": 0, "answered": 0} for h in range(24)]
     for r in offered:
         slot = by_hour[r.started_at.astimezone(tz).hour]
         slot["offered"] += 1
@@ -146,6 +146,10 @@ def load_metrics(session: Session, start: datetime, end: datetime, zone: str = "
     return out
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: datetime | None) -> datetime | None:
     # Column selects go through UTCDateTime already; this guards raw drivers.
     if value is not None and value.tzinfo is None:

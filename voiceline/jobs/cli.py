@@ -35,7 +35,7 @@ def scheduler_command(once, at_text, as_json):
     from voiceline.jobs.lock import PooledSessionError, SchedulerLock, require_direct_session
     from voiceline.jobs.process import run_forever, tick_job
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         require_direct_session(appdb.engine(app))
     except PooledSessionError as exc:

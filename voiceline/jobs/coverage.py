@@ -118,7 +118,8 @@ def scan_coverage(session: Session, settings: JobSettings, at: datetime, *,
                     + "\n".join(lines) + tail + "\nRun `voiceline gaps` for the full list.")
 
         ends = [gap.end for _, gap in new]
-        expires = None if any(e is None for e in ends) else max(ends)
+        known = [e for e in ends if e is not None]
+        expires = max(known) if len(known) == len(ends) else None
         digest = hashlib.sha256("|".join(sorted(g.key for _, g in new)).encode()).hexdigest()[:24]
         alert_managers(session, key=make_key("coverage", digest), text=text, purpose="coverage",
                        at=at, expires_at=expires)

@@ -56,7 +56,7 @@ def _open_record(session: Session, rota_id: str, pid: str, start: datetime,
         with session.begin_nested():
             session.add(record)
     except IntegrityError:
-        return session.scalar(query), False
+        return session.scalars(query).one(), False  # the concurrent insert that won
     return record, True
 
 

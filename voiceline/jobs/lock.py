@@ -96,6 +96,7 @@ class SchedulerLock:
         self.path = _lock_path(engine, Path(instance_path))
         self._conn: Connection | None = None
         self._fd: int | None = None
+        self._said_standby = False  # the process logs standby once, not every tick
 
     @property
     def held(self) -> bool:
@@ -130,7 +131,8 @@ class SchedulerLock:
 
     def _drop_conn(self) -> None:
         try:
-            self._conn.invalidate()
+            if self._conn is not None:
+                self._conn.invalidate()
         except Exception:  # already gone
             pass
         self._conn = None

@@ -22,7 +22,7 @@ KEY_LIMIT = 200  # OutboxMessage.key is String(200)
 
 def make_key(*parts: object) -> str:
     """Join parts into an outbox key; instants as ISO UTC; hashed tail when too long."""
-    text = ":".join(iso_z(p) if isinstance(p, datetime) else str(p) for p in parts)
+    text = ":".join(str(iso_z(p)) if isinstance(p, datetime) else str(p) for p in parts)
     if len(text) <= KEY_LIMIT:
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -38,7 +38,7 @@ def tick_job(app: Flask, lock: SchedulerLock, at: datetime | None = None) -> Tic
     with app.app_context():
         was_held = lock.held
         if not lock.acquire():
-            if was_held or not getattr(lock, "_said_standby", False):
+            if was_held or not lock._said_standby:
                 log.info("standby: another scheduler holds the lock; retrying every tick")
                 lock._said_standby = True
             return None

@@ -27,4 +27,5 @@ def set_state(session: Session, name: str, value: dict[str, Any], at: datetime) 
             return
         except IntegrityError:
             row = session.get(JobState, name, populate_existing=True)
+            assert row is not None  # the insert that won the race
     row.value, row.updated_at = value, at

@@ -6,6 +6,7 @@ stop the others; every step is idempotent, so the next tick repairs what this on
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter
@@ -115,8 +116,8 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     views, people = loaded or ([], {})
     confirm_url = confirm_url_for(app, settings.public_url or "")
     for view in views:
-        _run_step(report, "duty", lambda v=view: _duty_step(factory, settings, v, people, at,
-                                                            confirm_url))
+        _run_step(report, "duty", functools.partial(_duty_step, factory, settings, view, people,
+                                                    at, confirm_url))
 
     def scoped(work: Callable[[Session], Any]) -> Callable[[], Any]:
         def run():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -19,6 +20,7 @@ from voiceline.rota import (
     Rota,
     Window,
 )
+from voiceline.rota.model import OverrideKind
 
 
 def version_to_engine(row: m.LayerVersion) -> LayerVersion:
@@ -42,7 +44,8 @@ def layer_to_engine(row: m.Layer) -> Layer:
 
 def override_to_engine(row: m.Override) -> Override:
     """A stored override as an engine value."""
-    return Override(start=row.start, end=row.end, kind=row.kind, person=row.person_id,
+    return Override(start=row.start, end=row.end, kind=cast(OverrideKind, row.kind),
+                    person=row.person_id,
                     replaces=row.replaces_id, id=str(row.id))
 
 

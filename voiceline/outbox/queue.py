@@ -28,5 +28,5 @@ def enqueue(
             session.add(message)
     except IntegrityError:
         # Another process queued the same key between our check and insert.
-        return session.scalar(select(OutboxMessage).where(OutboxMessage.key == key)), False
+        return session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one(), False
     return message, True

@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, Result, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
@@ -87,9 +87,14 @@ def _sender(session: Session, settings: JobSettings, message: m.OutboxMessage) -
     return session.scalar(select(m.Hotline.number).order_by(m.Hotline.id).limit(1))
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE matched (a DML statement's result is a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount or 0
+
+
 def _expired(message: m.OutboxMessage, at: datetime) -> bool:
     expires = (message.meta or {}).get("expires_at")
-    return bool(expires) and parse_instant(expires) <= at
+    return bool(expires) and parse_instant(str(expires)) <= at
 
 
 def _error_text(exc: Exception) -> str:
@@ -105,7 +110,7 @@ def release_interrupted(session: Session, at: datetime) -> int:
         .where(m.OutboxMessage.status == "sending", m.OutboxMessage.next_attempt_at < at)
         .values(status="pending", next_attempt_at=at,
                 last_error="interrupted while sending; retried (the recipient may get it twice)"))
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def _claim(session: Session, message_id: int, at: datetime) -> bool:
@@ -114,7 +119,7 @@ def _claim(session: Session, message_id: int, at: datetime) -> bool:
         .where(m.OutboxMessage.id == message_id, m.OutboxMessage.status.in_(("pending", "held")))
         .values(status="sending", attempts=m.OutboxMessage.attempts + 1,
                 next_attempt_at=at + SENDING_LEASE))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def _settle_unclaimed(session: Session, message_id: int, **values: Any) -> bool:
@@ -123,7 +128,7 @@ def _settle_unclaimed(session: Session, message_id: int, **values: Any) -> bool:
         update(m.OutboxMessage)
         .where(m.OutboxMessage.id == message_id, m.OutboxMessage.status.in_(("pending", "held")))
         .values(**values))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def send_due(factory: sessionmaker[Session], settings: JobSettings, at: datetime, *,
@@ -138,7 +143,7 @@ def send_due(factory: sessionmaker[Session], settings: JobSettings, at: datetime
             held = session.execute(
                 update(m.OutboxMessage).where(m.OutboxMessage.status == "pending")
                 .values(status="held", last_error=NO_CREDENTIALS))
-            counts["held"] = held.rowcount or 0
+            counts["held"] = rowcount(held)
             return counts
         due = or_(m.OutboxMessage.status == "held",
                   (m.OutboxMessage.status == "pending")
@@ -188,6 +193,7 @@ def _send_one(factory: sessionmaker[Session], settings: JobSettings, client: Cli
         code, status = getattr(exc, "code", None), getattr(exc, "status", None)
     with session_scope(factory) as session:
         message = session.get(m.OutboxMessage, message_id)
+        assert message is not None  # claimed above: a claimed message is never deleted
         if error is None:
             message.status, message.provider_sid, message.sent_at = "sent", sid, at
             message.last_error = None

@@ -16,31 +16,58 @@ not versioned: changing it changes the past as well.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import Enum
 
 from .model import Layer, LayerVersion, Period, Window, load_zone, require_aware
 from .recurrence import nth_handoff, shift_index
 
-_UNCHANGED: object = object()
+
+class Unchanged(Enum):
+    """The type of UNCHANGED: a field the edit leaves as it is (None is a real member)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """The fields an edit gives; the rest are copied from the version it builds on."""
+
+    members: tuple[str | None, ...] | None = None
+    anchor: datetime | None = None
+    period: Period | None = None
+    windows: tuple[Window, ...] | None = None
+
+    def given(self) -> set[str]:
+        return {k for k in ("members", "anchor", "period", "windows") if getattr(self, k) is not None}
+
+    def onto(self, source: LayerVersion, valid_from: datetime) -> LayerVersion:
+        return replace(source, valid_from=valid_from, valid_until=None,
+                       members=self.members if self.members is not None else source.members,
+                       anchor=self.anchor if self.anchor is not None else source.anchor,
+                       period=self.period if self.period is not None else source.period,
+                       windows=self.windows if self.windows is not None else source.windows)
 
 
 def edit_layer(layer: Layer, rota_timezone: str, *, at: datetime,
-               members: tuple[str | None, ...] | object = _UNCHANGED,
-               anchor: datetime | object = _UNCHANGED,
-               period: Period | object = _UNCHANGED,
-               windows: tuple[Window, ...] | object = _UNCHANGED,
-               priority: int | object = _UNCHANGED) -> Layer:
+               members: Iterable[str | None] | Unchanged = UNCHANGED,
+               anchor: datetime | Unchanged = UNCHANGED,
+               period: Period | Unchanged = UNCHANGED,
+               windows: Iterable[Window] | Unchanged = UNCHANGED,
+               priority: int | Unchanged = UNCHANGED) -> Layer:
     """Return the layer with a new version from the end of the shift in progress at `at`."""
     zone, at = load_zone(rota_timezone), require_aware(at, "at")
-    changes = {key: value for key, value in
-               (("members", members), ("anchor", anchor), ("period", period), ("windows", windows))
-               if value is not _UNCHANGED}
-    if "members" in changes:
-        changes["members"] = tuple(changes["members"])
-    if "windows" in changes:
-        changes["windows"] = tuple(changes["windows"])
-    new_priority = layer.priority if priority is _UNCHANGED else priority
+    changes = _Changes(
+        members=None if isinstance(members, Unchanged) else tuple(members),
+        anchor=None if isinstance(anchor, Unchanged) else anchor,
+        period=None if isinstance(period, Unchanged) else period,
+        windows=None if isinstance(windows, Unchanged) else tuple(windows))
+    new_priority = layer.priority if isinstance(priority, Unchanged) else priority
     versions = layer.versions
 
     old = next((v for v in versions if (v.valid_from is None or v.valid_from <= at)
@@ -55,17 +82,19 @@ def edit_layer(layer: Layer, rota_timezone: str, *, at: datetime,
     kept = [v for v in versions if v.valid_from is None or v.valid_from < cut]
     pending = [v for v in versions if v.valid_from is not None and v.valid_from >= cut]
     # Unchanged fields come from whatever would have been in force at the cut.
+    source: LayerVersion | None
     if pending and pending[0].valid_from == cut:
         source = pending[0]
     else:
         source = old or (kept[-1] if kept else pending[0] if pending else None)
     if source is None:
-        missing = {"members", "anchor", "period"} - set(changes)
-        if missing:
+        missing = {"members", "anchor", "period"} - changes.given()
+        if missing or changes.members is None or changes.anchor is None or changes.period is None:
             raise ValueError(f"layer {layer.id!r} has no version to copy; give {sorted(missing)}")
-        new = LayerVersion(valid_from=cut, **changes)
+        new = LayerVersion(members=changes.members, anchor=changes.anchor, period=changes.period,
+                           windows=changes.windows or (), valid_from=cut)
     else:
-        new = replace(source, valid_from=cut, valid_until=None, **changes)
+        new = changes.onto(source, cut)
     kept = [v if v.valid_until is not None and v.valid_until <= cut else replace(v, valid_until=cut)
             for v in kept]
     return Layer(layer.id, new_priority, (*kept, new))

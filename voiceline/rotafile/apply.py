@@ -61,15 +61,15 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None 
     for r in plan.rotas:
         _apply_rota(session, report, r, now)
     session.flush()
-    for p in plan.policies:
-        row = _upsert(session, report, m.Policy, "policy", p.id,
-                      {"name": p.name, "repeat": p.repeat})
+    for pol in plan.policies:
+        row = _upsert(session, report, m.Policy, "policy", pol.id,
+                      {"name": pol.name, "repeat": pol.repeat})
         current = [StepSpec(rotas=s.rotas, people=s.people, ring_seconds=s.ring_seconds)
                    for s in row.steps]
-        if current != p.steps:
-            row.steps = [m.PolicyStep(position=i, **asdict(s)) for i, s in enumerate(p.steps)]
-            if f"policy {p.id}" not in report.created:
-                report.updated.append(f"policy {p.id} steps")
+        if current != pol.steps:
+            row.steps = [m.PolicyStep(position=i, **asdict(s)) for i, s in enumerate(pol.steps)]
+            if f"policy {pol.id}" not in report.created:
+                report.updated.append(f"policy {pol.id} steps")
     session.flush()
     for h in plan.hotlines:
         _upsert(session, report, m.Hotline, "hotline", h.id,

@@ -32,7 +32,7 @@ class RotaFileError(ValueError):
 class PersonSpec:
     """A responder as the file gives it (phone in E.164)."""
 
-    id: str | None
+    id: str
     name: str
     phone: str | None
     languages: list[str]
@@ -45,7 +45,7 @@ class PersonSpec:
 class CallerSpec:
     """A caller with their numbers in E.164."""
 
-    id: str | None
+    id: str
     name: str
     org: str
     phones: list[str]
@@ -58,8 +58,8 @@ class LayerSpec:
 
     name: str = ""
     members: list[str | None] = field(default_factory=list)
-    anchor: str | None = None
-    every: str | None = None
+    anchor: str = ""
+    every: str = ""
     windows: list[dict[str, Any] | None] = field(default_factory=list)
     priority: int = 0
 
@@ -81,7 +81,7 @@ class OverrideSpec:
 class RotaSpec:
     """A rota with its layers and overrides."""
 
-    id: str | None
+    id: str
     name: str
     timezone: str | None
     notify_outgoing: bool
@@ -103,7 +103,7 @@ class StepSpec:
 class PolicySpec:
     """An escalation policy."""
 
-    id: str | None
+    id: str
     name: str
     steps: list[StepSpec]
     repeat: int
@@ -113,9 +113,9 @@ class PolicySpec:
 class HotlineSpec:
     """A dialled number and how it treats callers."""
 
-    id: str | None
-    number: str | None
-    policy: str | None
+    id: str
+    number: str
+    policy: str
     name: str
     languages: list[str]
     caller_policy: str
@@ -124,7 +124,10 @@ class HotlineSpec:
 
 @dataclass
 class Plan:
-    """A validated rota file, every value normalised (E.164 numbers, parsed periods...)."""
+    """A validated rota file, every value normalised (E.164 numbers, parsed periods...).
+
+    While a document is checked, a value that failed its check is left empty ("" or None);
+    such a document raises RotaFileError, so a Plan that is returned holds only good values."""
 
     people: list[PersonSpec] = field(default_factory=list)
     callers: list[CallerSpec] = field(default_factory=list)

@@ -43,7 +43,7 @@ def parse_people(check: Checker, doc: dict, plan: Plan) -> set[str]:
         pid = check.ident(f"{where}.id", entry.get("id"))
         check.unique(f"{where}.id", seen, pid, "person")
         person = PersonSpec(
-            id=pid,
+            id=pid or "",
             name=check.text(f"{where}.name", entry.get("name")),
             phone=check.phone(f"{where}.phone", entry.get("phone")),
             languages=check.languages(f"{where}.languages", entry.get("languages")),
@@ -67,7 +67,7 @@ def parse_people(check: Checker, doc: dict, plan: Plan) -> set[str]:
 def parse_callers(check: Checker, doc: dict, plan: Plan) -> None:
     """Validate callers; each number may belong to one caller only."""
     seen: set[str] = set()
-    numbers: dict[str, str] = {}
+    numbers: dict[str, str | None] = {}
     for where, entry in check.items(doc, "callers"):
         if not check.keys(where, entry, CALLER_KEYS, {"id", "name", "phones"}):
             continue
@@ -87,10 +87,11 @@ def parse_callers(check: Checker, doc: dict, plan: Plan) -> None:
                            f"{numbers[number]!r}")
             numbers[number] = cid
             parsed.append(number)
-        language = entry.get("language")
+        language: str | None = entry.get("language")
         if language is not None:
-            language = (check.languages(f"{where}.language", [language], full=True) or [None])[0]
-        caller = CallerSpec(id=cid, name=check.text(f"{where}.name", entry.get("name")),
+            spoken = check.languages(f"{where}.language", [language], full=True)
+            language = spoken[0] if spoken else None
+        caller = CallerSpec(id=cid or "", name=check.text(f"{where}.name", entry.get("name")),
                             org=check.text(f"{where}.org", entry.get("org")), phones=parsed,
                             language=language)
         if not caller.name:
@@ -107,7 +108,7 @@ def parse_rotas(check: Checker, doc: dict, plan: Plan, people: set[str], zone: s
         rid = check.ident(f"{where}.id", entry.get("id"))
         check.unique(f"{where}.id", seen, rid, "rota")
         rota = RotaSpec(
-            id=rid, name=check.text(f"{where}.name", entry.get("name"), rid or ""),
+            id=rid or "", name=check.text(f"{where}.name", entry.get("name"), rid or ""),
             timezone=check.zone(f"{where}.timezone", entry.get("timezone", zone)),
             notify_outgoing=bool(entry.get("notify_outgoing")),
         )
@@ -154,7 +155,7 @@ def _parse_layer(check: Checker, where: str, layer: Any, people: set[str]) -> La
     except ValueError:
         check.fail(f"{where}.anchor", f"{layer.get('anchor')!r} is not a local date-time "
                    "like 2026-01-05T09:00")
-    out.every = parse_period(check, f"{where}.every", layer.get("every"))
+    out.every = parse_period(check, f"{where}.every", layer.get("every")) or ""
     windows = layer.get("windows") or []
     if not isinstance(windows, list):
         check.fail(f"{where}.windows", "must be a list")
@@ -249,7 +250,7 @@ def parse_policies(check: Checker, doc: dict, plan: Plan, people: set[str],
             parsed.append(StepSpec(rotas=list(step_rotas), people=list(step_people),
                                    ring_seconds=ring or 25))
         repeat = check.integer(f"{where}.repeat", entry.get("repeat", 0), 0, 10)
-        plan.policies.append(PolicySpec(id=pid, name=check.text(f"{where}.name", entry.get("name"), pid or ""),
+        plan.policies.append(PolicySpec(id=pid or "", name=check.text(f"{where}.name", entry.get("name"), pid or ""),
                                         steps=parsed, repeat=repeat or 0))
     return seen
 
@@ -275,7 +276,7 @@ def parse_hotlines(check: Checker, doc: dict, plan: Plan, policies: set[str]) ->
         mode = entry.get("callers", "pin")
         if mode not in CALLER_POLICIES:
             check.fail(f"{where}.callers", f"{mode!r} is not one of {', '.join(CALLER_POLICIES)}")
-        plan.hotlines.append(HotlineSpec(id=hid, number=number, policy=entry.get("policy"),
+        plan.hotlines.append(HotlineSpec(id=hid or "", number=number or "", policy=entry.get("policy") or "",
                                          name=check.text(f"{where}.name", entry.get("name")),
                                          languages=languages, caller_policy=mode,
                                          ask_priority=bool(entry.get("priority", False))))

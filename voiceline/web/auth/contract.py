@@ -79,7 +79,7 @@ def role_required(*roles: str):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapper.required_roles = tuple(roles) or ROLES  # read by the nav and the role matrix
+        wrapper.required_roles = tuple(roles) or ROLES  # type: ignore[attr-defined]  # nav, role matrix
         return wrapper
 
     return decorator

@@ -124,6 +124,7 @@ def logout():
 def change_password():
     """Change one's own password (forced after a one-time password)."""
     user = current_user()
+    assert user is not None  # login_required lets only a logged-in user through
     form = PasswordForm()
     if form.validate_on_submit():
         if not verify_secret(user.password_hash, form.current.data):
