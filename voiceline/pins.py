@@ -70,7 +70,7 @@ def _mac(key: bytes, salt: bytes, pin: str) -> str:
 
 def is_legacy(stored: str | None) -> bool:
     """True for an argon2 PIN hash from before keyed hashes (slow to check; replaced on use)."""
-    return bool(stored) and stored.startswith("$argon2")
+    return stored is not None and stored.startswith("$argon2")
 
 
 def hash_pin(pin: str, keys: PinKeys) -> str:

@@ -187,5 +187,5 @@ def hold(session: Session, caller_id: str | None, number: str | None, at: dateti
     found = {row.number: row for row in session.scalars(
         select(PinLockout).where(PinLockout.number.in_(keys)).order_by(PinLockout.number)
         .with_for_update().execution_options(populate_existing=True))}
-    return Guard(found.get(caller_key(caller_id)) if caller_id else None,
+    return Guard(found.get(caller_key(caller_id) or "") if caller_id else None,
                  found.get(number) if number else None)

@@ -64,7 +64,7 @@ class Reply:
                         status_callback_event=LEG_EVENTS)
         return self
 
-    def record(self, *, action: str, status_url: str, max_length: int) -> Reply:
+    def record(self, *, action: str, status_url: str | None, max_length: int) -> Reply:
         """A voicemail <Record> with a recording status callback."""
         self.response.record(action=action, method="POST", max_length=max_length, timeout=5,
                              finish_on_key="#", play_beep=True, recording_status_callback=status_url,
@@ -110,7 +110,8 @@ def fallback_twiml(numbers: list[str], hotline_number: str | None, *, done_url: 
 def fallback_screen(answer_url: str, languages: Iterable[str] = FALLBACK_LANGUAGES) -> Reply:
     """The whisper of a fallback number's leg, needing nothing but this URL: only 1 connects."""
     languages = list(languages)
-    keys = [("whisper_fallback", language, {}) for language in languages]
+    keys: list[str | tuple[str, str, dict]] = [("whisper_fallback", language, {})
+                                              for language in languages]
     return Reply(languages[0]).gather(answer_url, keys * 2, num_digits=1).hangup()
 
 
