@@ -34,6 +34,6 @@ from voiceline.web.auth.throttle import reserve_attempt
 from voiceline.web.auth.views import LoginForm, PasswordForm, bp
 
 __all__ = ["LoginForm", "PasswordForm", "actor", "bp", "can_view", "check_password_rules",
-           "create_user", "current_user", "end_sessions", "end_sessions", "generate_password", "has_role", "login_required",
+           "create_user", "current_user", "end_sessions", "generate_password", "has_role", "login_required",
            "reserve_attempt", "role_required", "set_password", "token_digest", "user_summary",
            "wants_json"]

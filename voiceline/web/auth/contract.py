@@ -1,12 +1,4 @@
-"""The login contract the other web modules build on: who is logged in, and role checks.
-
-- `session["uid"]` holds the logged-in User.id.
-- `current_user()` returns the active User or None (cached on flask.g).
-- `role_required(*roles)` decorates a view: anonymous -> redirect to login (401 for JSON),
-  inactive -> logged out, logged in without one of `roles` -> 403. "admin" passes every check.
-- `login_required` lets any logged-in role through.
-- `create_user(session, username, password, role, person_id=None)` for tests and the CLI.
-"""
+"""The login contract the other web modules build on (described in voiceline.web.auth)."""
 
 from __future__ import annotations
 
