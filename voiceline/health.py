@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -36,7 +36,7 @@ class Check:
     message: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     # named problems when one check finds several (the Twilio setup); default: its own message
-    problems: list[dict[str, str]] | None = None
+    problems: Sequence[Mapping[str, str | None]] | None = None
 
 
 HealthCheck = Callable[[dict[str, Any]], Check | None]
