@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
 from voiceline import models as m
+from voiceline.db import rowcount
 from voiceline.instants import utcnow
 from voiceline.models.web import ROLES, ApiToken, FeedToken, User
 from voiceline.passwords import hash_secret
@@ -81,12 +82,12 @@ def end_sessions(db: Session, user: User, *, tokens: bool = True) -> dict[str, i
     if not tokens:
         return {}
     now = utcnow()
-    api = db.execute(update(ApiToken).where(ApiToken.user_id == user.id,
-                                            ApiToken.revoked_at.is_(None))
-                     .values(revoked_at=now)).rowcount
-    feeds = db.execute(update(FeedToken).where(FeedToken.created_by == f"user:{user.username}",
-                                               FeedToken.revoked_at.is_(None))
-                       .values(revoked_at=now)).rowcount
+    api = rowcount(db.execute(update(ApiToken).where(ApiToken.user_id == user.id,
+                                                     ApiToken.revoked_at.is_(None))
+                              .values(revoked_at=now)))
+    feeds = rowcount(db.execute(update(FeedToken).where(
+        FeedToken.created_by == f"user:{user.username}", FeedToken.revoked_at.is_(None))
+        .values(revoked_at=now)))
     return {"api_tokens_revoked": api, "feed_tokens_revoked": feeds}
 
 

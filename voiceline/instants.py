@@ -42,7 +42,7 @@ def bounded(value: datetime, text: str = "") -> datetime:
     except OverflowError:
         raise InstantRangeError(text or str(value)) from None
     if not EARLIEST <= value < LATEST:
-        raise InstantRangeError(text or iso_z(value))
+        raise InstantRangeError(text or str(iso_z(value)))
     return value
 
 

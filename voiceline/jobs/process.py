@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from voiceline import appdb
 from voiceline import models as m
-from voiceline.db import session_scope
+from voiceline.db import rowcount, session_scope
 from voiceline.extensions import HTTP_CLIENT
 from voiceline.instants import utcnow
 from voiceline.jobs.lock import SchedulerLock
@@ -59,11 +59,11 @@ def take_over_claims(app: Flask) -> int:
     it unless the kill fell between Twilio's answer and the commit (then it is sent twice).
     """
     with session_scope(appdb.session_factory(app)) as session:
-        released = session.execute(
+        released = rowcount(session.execute(
             update(m.OutboxMessage).where(m.OutboxMessage.status == "sending")
             .values(status="pending", next_attempt_at=utcnow(),
                     last_error="interrupted while sending (the scheduler stopped); sent again "
-                               "by the standby")).rowcount or 0
+                               "by the standby")))
     if released:
         log.warning("took over %d message(s) the previous scheduler was sending", released)
     return released

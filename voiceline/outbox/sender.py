@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Result, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
@@ -23,7 +23,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from voiceline import models as m
-from voiceline.db import session_scope
+from voiceline.db import rowcount, session_scope
 from voiceline.instants import iso_z, parse_instant
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import get_state, set_state
@@ -85,11 +85,6 @@ def _sender(session: Session, settings: JobSettings, message: m.OutboxMessage) -
     if meta.get("from") or configured:
         return meta.get("from") or configured
     return session.scalar(select(m.Hotline.number).order_by(m.Hotline.id).limit(1))
-
-
-def rowcount(result: Result[Any]) -> int:
-    """The rows an UPDATE matched (a DML statement's result is a CursorResult)."""
-    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def _expired(message: m.OutboxMessage, at: datetime) -> bool:
