@@ -40,6 +40,8 @@ def call_status(ctx: Context, callback: Status) -> None:
         call.last_sequence = sequence
     if status not in TERMINAL:
         return
+    if not newer and call.state == "done":
+        return  # an older callback (canceled after completed) never rewrites a finished call
     # The end of the parent call is final whatever order the events came in.
     call.ended_at = at
     duration = callback.duration
@@ -90,11 +92,13 @@ def leg_status(ctx: Context, leg: CallLeg, callback: Status) -> None:
         return
     if status in {"in-progress", "answered"} and leg.answered_at is None:
         leg.answered_at = at
+    newer = sequence is None or sequence > leg.last_sequence
     if status in TERMINAL:
-        leg.ended_at = leg.ended_at or at
+        # The newest terminal callback sets the end; an older one only fills a missing end.
+        leg.ended_at = at if newer or leg.ended_at is None else leg.ended_at
         add_event(ctx.session, call, "leg_result", at, step=leg.step, person_id=leg.person_id,
                   leg_sid=leg.sid, dedupe_key=f"result:{leg.id}", result=leg_result(leg, status))
-    if sequence is not None and sequence <= leg.last_sequence:
+    if not newer:
         return  # older than what we know: recorded, but it does not move the state back
     if sequence is not None:
         leg.last_sequence = sequence
