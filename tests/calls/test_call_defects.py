@@ -10,6 +10,7 @@ from sqlalchemy import select
 from voiceline import models as m
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import leg_params
+from voiceline.models.calls import Call
 
 from .conftest import AT, HOTLINE, OPS, params
 
@@ -63,3 +64,36 @@ def test_a_newer_terminal_leg_callback_sets_the_legs_end(hotline, twilio, db):
     (row,) = call_by_sid(db, "CAlegend").legs
     assert (row.status, row.last_sequence, row.ended_at) == (
         "completed", 4, AT + timedelta(seconds=90))
+
+
+# --- 10.4 an early status callback cannot skip authentication ----------------------------------
+
+def test_a_status_callback_before_incoming_still_asks_for_the_pin(hotline, twilio, db):
+    early = twilio.post("/voice/status", params("CAearly", CallStatus="ringing", SequenceNumber="0"))
+    assert early.status == 200
+    answer = twilio.post("/voice/incoming", params("CAearly"))
+    assert answer.root.find("Dial") is None
+    gather = answer.root.find("Gather")
+    assert gather.get("action") == "https://hotline.example.org/voice/pin?attempt=1"
+    db.expire_all()
+    calls = db.scalars(select(Call).where(Call.sid == "CAearly")).all()
+    assert len(calls) == 1
+    call = calls[0]
+    assert (call.state, call.caller_id, call.hotline_id, call.verified) == (
+        "pin", "watch-officer", "liaison", False)
+    kinds = [e.kind for e in sorted(call.events, key=lambda e: e.id)]
+    assert kinds == ["unseen_call", "call_status", "greeted"]
+    # the rest of the call runs as usual: the PIN, then the policy's first step, screened
+    twilio.post(twilio.follow("gather"), params("CAearly", Digits="2468", CallStatus="in-progress"))
+    ringing = twilio.post(twilio.follow("gather"), params("CAearly", Digits="1", CallStatus="in-progress"))
+    numbers = list(ringing.root.iter("Number"))
+    assert [n.text for n in numbers] == ["+12025550101"]
+    assert numbers[0].get("url").startswith("https://hotline.example.org/voice/screen?leg=")
+
+
+def test_a_call_only_status_callbacks_saw_ends_failed(hotline, twilio, db):
+    twilio.post("/voice/status", params("CAonly", CallStatus="completed", SequenceNumber="3",
+                                        CallDuration="12"))
+    db.expire_all()
+    call = call_by_sid(db, "CAonly")
+    assert (call.state, call.outcome, call.duration_seconds) == ("done", "failed", 12)

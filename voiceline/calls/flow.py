@@ -27,11 +27,13 @@ from voiceline.webhooks.params import Incoming, Keys
 log = logging.getLogger(__name__)
 
 
-def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
+def incoming(ctx: Context, request: Incoming, call: Call | None = None) -> tuple[Call, Answer]:
     """A new CallSid: create its record and greet or refuse; returns the call and its answer.
 
-    A CallSid already stored never gets here (machine.incoming answers the repeat); one
-    stored by another worker meanwhile is returned as it stands.
+    A CallSid already stored never gets here (machine.incoming answers the repeat), except a
+    bare record a status callback made first: `call` is that record, and this request runs the
+    whole step on it (authentication included), never the fallback. One stored by another
+    worker meanwhile is returned as it stands.
     """
     sid = request.call_sid
     region = ctx.settings.region
@@ -39,16 +41,25 @@ def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
     from_e164 = try_e164(request.from_number, region)
     hotline = hotline_by_number(ctx.session, to_e164)
     caller = caller_by_number(ctx.session, from_e164)
-    call = Call(sid=sid, hotline_id=hotline.id if hotline else None,
-                to_number=(to_e164 or request.to_number)[:32], from_number=request.from_number[:64],
-                caller_id=caller.id if caller else None, started_at=ctx.at, state=CallState.NEW,
-                stir_verstat=request.meta.get("StirVerstat", "")[:64] or None,
-                meta=_meta(request, from_e164))
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(call)
-    except IntegrityError:  # the same CallSid is being answered by another worker
-        return call_by_sid(ctx.session, sid), Prompt()
+    fields = dict(hotline_id=hotline.id if hotline else None,
+                  to_number=(to_e164 or request.to_number)[:32], from_number=request.from_number[:64],
+                  caller_id=caller.id if caller else None,
+                  stir_verstat=request.meta.get("StirVerstat", "")[:64] or None,
+                  meta=_meta(request, from_e164))
+    if call is None:
+        call = Call(sid=sid, started_at=ctx.at, state=CallState.NEW, **fields)
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.add(call)
+        except IntegrityError:  # the same CallSid is being answered by another worker
+            call = call_by_sid(ctx.session, sid)
+            if not made_by_status(call):
+                return call, Prompt()
+    if made_by_status(call):  # a status callback came first and made a bare record
+        for name, value in fields.items():
+            setattr(call, name, value)
+        call.meta = {**call.meta, "status_first": True}
+        call.started_at = min(call.started_at, ctx.at)
     if ctx.settings.linetest_from and from_e164 == try_e164(ctx.settings.linetest_from, region):
         return call, _line_test(ctx, call)
     if hotline is None:
@@ -77,6 +88,11 @@ def _meta(request: Incoming, from_e164: str | None) -> dict:
     if len(request.to_number) > 32:  # a SIP URI: the column keeps 32 characters, the record all
         meta["To"] = request.to_number[:2000]
     return meta
+
+
+def made_by_status(call: Call) -> bool:
+    """A record a status callback created before /voice/incoming ran (nothing answered yet)."""
+    return call.state == CallState.NEW and bool((call.meta or {}).get("unseen"))
 
 
 def _known_language(hotline: Hotline, caller: Caller | None) -> str | None:

@@ -7,6 +7,8 @@ finished call keeps its outcome.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from voiceline import outbox
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import resolve
@@ -49,7 +51,8 @@ def call_status(ctx: Context, callback: Status) -> None:
         call.duration_seconds = duration
     if call.state == CallState.DONE:
         return  # a finished call is never reopened
-    if status in {"failed", "busy", "no-answer"} or call.state == CallState.FALLBACK:
+    if status in {"failed", "busy", "no-answer"} or call.state in {CallState.FALLBACK, CallState.NEW}:
+        # NEW: only a status callback ever saw this call (its incoming request never stored)
         finish(call, "failed", at)
     elif call.state == CallState.CONNECTED:
         finish(call, "answered", at)
@@ -65,14 +68,21 @@ def call_status(ctx: Context, callback: Status) -> None:
 
 
 def _unseen_call(ctx: Context, callback: Status) -> Call:
-    """A callback for a call whose incoming request never reached the database: keep a record."""
+    """A callback for a call /voice/incoming has not stored (yet, or ever): keep a bare record.
+
+    Its state is NEW: an incoming request that arrives later runs its step on this record
+    (authentication included); if none ever does, the call's end closes it as failed.
+    """
     to_e164 = try_e164(callback.to_number, ctx.settings.region)
     hotline = hotline_by_number(ctx.session, to_e164)
     call = Call(sid=callback.call_sid, hotline_id=hotline.id if hotline else None,
                 to_number=(to_e164 or callback.to_number)[:32], from_number=callback.from_number[:64],
-                started_at=ctx.at, state=CallState.FALLBACK, meta={"unseen": True})
-    ctx.session.add(call)
-    ctx.session.flush()
+                started_at=ctx.at, state=CallState.NEW, meta={"unseen": True})
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(call)
+    except IntegrityError:  # /voice/incoming stored it at the same moment
+        return call_by_sid(ctx.session, call.sid)
     add_event(ctx.session, call, "unseen_call", ctx.at)
     return call
 
