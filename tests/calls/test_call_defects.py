@@ -12,7 +12,7 @@ from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import leg_params
 from voiceline.models.calls import Call
 
-from .conftest import AT, HOTLINE, OPS, params
+from .conftest import AT, HOTLINE, OPS, WATCH, params
 
 
 def _stamp(seconds: int) -> str:
@@ -97,3 +97,32 @@ def test_a_call_only_status_callbacks_saw_ends_failed(hotline, twilio, db):
     db.expire_all()
     call = call_by_sid(db, "CAonly")
     assert (call.state, call.outcome, call.duration_seconds) == ("done", "failed", 12)
+
+
+# --- 7. the whisper is in the caller's language when the responder speaks it ------------------
+
+def _ring_step_two(twilio, sid, number):
+    twilio.post("/voice/incoming", params(sid, number))
+    twilio.post(twilio.follow("gather"), params(sid, number, Digits="2468", CallStatus="in-progress"))
+    twilio.post(twilio.follow("gather"), params(sid, number, Digits="1", CallStatus="in-progress"))
+    alice = twilio.latest["numbers"][0]
+    twilio.post(twilio.follow("dial"), params(sid, number, DialCallStatus="no-answer",
+                                              CallStatus="in-progress"))
+    return alice, twilio.latest["numbers"][0]
+
+
+def _whisper_languages(twilio, sid, ring, responder):
+    answer = twilio.post(ring["url"], leg_params(sid, f"{sid}{responder[-4:]}", HOTLINE, responder))
+    return {say.get("language") for say in answer.root.iter("Say")}
+
+
+def test_a_responder_hears_the_callers_language_when_they_speak_it(hotline, twilio):
+    alice, boris = _ring_step_two(twilio, "CAwen", WATCH)  # an en-US caller
+    assert boris["number"] == "+74951234567"  # boris speaks [ru, en]
+    assert _whisper_languages(twilio, "CAwen", boris, boris["number"]) == {"en-US"}
+
+
+def test_a_responder_who_does_not_speak_the_callers_language_hears_their_own(hotline, twilio):
+    alice, boris = _ring_step_two(twilio, "CAwru", OPS)  # a ru-RU caller
+    assert _whisper_languages(twilio, "CAwru", boris, boris["number"]) == {"ru-RU"}
+    assert _whisper_languages(twilio, "CAwru", alice, alice["number"]) == {"en-US"}  # alice: [en]
