@@ -126,3 +126,31 @@ def test_a_responder_who_does_not_speak_the_callers_language_hears_their_own(hot
     alice, boris = _ring_step_two(twilio, "CAwru", OPS)  # a ru-RU caller
     assert _whisper_languages(twilio, "CAwru", boris, boris["number"]) == {"ru-RU"}
     assert _whisper_languages(twilio, "CAwru", alice, alice["number"]) == {"en-US"}  # alice: [en]
+
+
+# --- 6. identify parses a keyed number in the hotline's region ----------------------------------
+
+STRANGER = "+12025550177"  # not registered: must identify itself
+
+
+def _identify(twilio, db, sid, digits):
+    answer = twilio.post("/voice/incoming", params(sid, STRANGER))
+    if answer.root.find("Gather").get("numDigits") == "1":  # language menu first
+        twilio.post(twilio.follow("gather"), params(sid, STRANGER, Digits="1"))
+    answer = twilio.post(twilio.follow("gather"), params(sid, STRANGER, Digits=digits))
+    db.expire_all()
+    return answer, call_by_sid(db, sid)
+
+
+def test_a_caller_keys_their_national_number_in_the_hotlines_region(hotline, twilio, db):
+    hotline.config["DEFAULT_REGION"] = "GB"  # the hotline's own number says US
+    for n, digits in enumerate(("2025550150", "12025550150", "74950000001")):
+        answer, call = _identify(twilio, db, f"CAid{n}", digits)
+        assert call.state == "pin", digits
+        assert call.caller_id == ("ops-desk" if digits.startswith("7") else "watch-officer")
+        assert answer.root.find("Gather").get("action").endswith("/voice/pin?attempt=1")
+
+
+def test_a_keyed_number_nobody_is_registered_with_is_a_failed_try(hotline, twilio, db):
+    answer, call = _identify(twilio, db, "CAidx", "2025550199")
+    assert (call.state, call.caller_id, call.pin_attempts) == ("identify", None, 1)

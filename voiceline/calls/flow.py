@@ -21,7 +21,7 @@ from voiceline.calls.twiml import Reply
 from voiceline.directory import caller_by_number, hotline_by_number, people_with_role
 from voiceline.models.calls import Call
 from voiceline.models.directory import Caller, Hotline
-from voiceline.phones import try_e164
+from voiceline.phones import region_of, try_e164
 from voiceline.webhooks.params import Incoming, Keys
 
 log = logging.getLogger(__name__)
@@ -158,9 +158,7 @@ def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
     guard = auth.hold(ctx.session, None, auth.lockout_key(call), ctx.at)
     if (lock := guard.lock(ctx.at)) is not None:
         return _reject_locked(ctx, call, lock)  # locked by a parallel call since this one began
-    digits = keys.digits
-    number = try_e164("+" + digits, ctx.settings.region) if digits.isdigit() and len(digits) <= 15 else None
-    caller = caller_by_number(ctx.session, number)
+    caller = _keyed_caller(ctx, ctx.session.get(Hotline, call.hotline_id), keys.digits)
     if caller is None or not caller.pin_hash:
         return _failed_try(ctx, call, guard, "identify_failed", "unknown_number")
     if (lock := auth.current_lock(ctx.session, caller.id, None, ctx.at)) is not None:
@@ -170,6 +168,19 @@ def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
     call.state = CallState.PIN
     add_event(ctx.session, call, "identified", ctx.at, caller=caller.id)
     return Prompt()
+
+
+def _keyed_caller(ctx: Context, hotline: Hotline | None, digits: str) -> Caller | None:
+    """The caller registered with the keyed number: national in the hotline's region (its
+    number's, else VOICELINE_DEFAULT_REGION), or international with the country code."""
+    if not digits.isdigit() or len(digits) > 15:
+        return None
+    region = region_of(hotline.number if hotline else None) or ctx.settings.region
+    for number in dict.fromkeys((try_e164(digits, region), try_e164("+" + digits, region))):
+        caller = caller_by_number(ctx.session, number)
+        if caller is not None:
+            return caller
+    return None
 
 
 def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:

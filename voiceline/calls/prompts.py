@@ -19,8 +19,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "pin_locked": "Too many incorrect attempts. This number is blocked for {minutes} minutes. "
                       "Goodbye.",
         "locked": "This number is temporarily blocked. Please try again later. Goodbye.",
-        "identify": "Please enter the phone number you are registered with, including the country "
-                    "code, then press the pound key.",
+        "identify": "Please enter the phone number you are registered with, then press the pound "
+                    "key. A number from another country needs its country code.",
         "not_allowed": "This line does not accept calls from your number. Goodbye.",
         "unknown_number": "That number is not registered.",
         "priority": "For an urgent call, press 1. For a routine call, press 2.",
@@ -62,8 +62,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "pin_locked": "Слишком много неверных попыток. Этот номер заблокирован. "
                       "Минут до разблокировки: {minutes}. До свидания.",
         "locked": "Этот номер временно заблокирован. Позвоните позже. До свидания.",
-        "identify": "Введите номер телефона, под которым вы зарегистрированы, с кодом страны, "
-                    "и нажмите решётку.",
+        "identify": "Введите номер телефона, под которым вы зарегистрированы, и нажмите решётку. "
+                    "Номер другой страны набирайте с кодом страны.",
         "not_allowed": "Эта линия не принимает звонки с вашего номера. До свидания.",
         "unknown_number": "Этот номер не зарегистрирован.",
         "priority": "Если звонок срочный, нажмите 1. Если обычный, нажмите 2.",
