@@ -8,6 +8,7 @@ from email.utils import format_datetime
 from sqlalchemy import select
 
 from voiceline import models as m
+from voiceline.calls import prompts
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import leg_params
 from voiceline.models.calls import Call
@@ -74,7 +75,7 @@ def test_a_status_callback_before_incoming_still_asks_for_the_pin(hotline, twili
     answer = twilio.post("/voice/incoming", params("CAearly"))
     assert answer.root.find("Dial") is None
     gather = answer.root.find("Gather")
-    assert gather.get("action") == "https://hotline.example.org/voice/pin?attempt=1"
+    assert gather.get("action").split("#")[0] == "https://hotline.example.org/voice/pin?attempt=1"
     db.expire_all()
     calls = db.scalars(select(Call).where(Call.sid == "CAearly")).all()
     assert len(calls) == 1
@@ -148,9 +149,65 @@ def test_a_caller_keys_their_national_number_in_the_hotlines_region(hotline, twi
         answer, call = _identify(twilio, db, f"CAid{n}", digits)
         assert call.state == "pin", digits
         assert call.caller_id == ("ops-desk" if digits.startswith("7") else "watch-officer")
-        assert answer.root.find("Gather").get("action").endswith("/voice/pin?attempt=1")
+        assert answer.root.find("Gather").get("action").split("#")[0].endswith("/voice/pin?attempt=1")
 
 
 def test_a_keyed_number_nobody_is_registered_with_is_a_failed_try(hotline, twilio, db):
     answer, call = _identify(twilio, db, "CAidx", "2025550199")
     assert (call.state, call.caller_id, call.pin_attempts) == ("identify", None, 1)
+
+
+# --- 5. a registered caller without a PIN is told so, and the managers learn of it --------------
+
+def test_a_caller_without_a_pin_is_told_plainly_and_the_managers_once_a_day(hotline, twilio, db):
+    db.get(m.Caller, "watch-officer").pin_hash = None
+    db.commit()
+    for sid in ("CAnopin1", "CAnopin2"):
+        answer = twilio.post("/voice/incoming", params(sid))
+        assert [c.tag for c in answer.root] == ["Say", "Hangup"]
+        assert answer.root.find("Say").text == prompts.text("en-US", "pin_not_set")
+    db.expire_all()
+    assert (call_by_sid(db, "CAnopin1").outcome, call_by_sid(db, "CAnopin1").state) == ("rejected", "done")
+    notices = db.scalars(select(m.OutboxMessage).where(m.OutboxMessage.purpose == "pin_not_set")).all()
+    assert [(n.key, n.recipient) for n in notices] == [
+        ("pin_not_set:watch-officer:2026-03-10:duty-chief", "+12025550109")]
+    assert "voiceline callers set-pin watch-officer" in notices[0].body
+    assert "https://hotline.example.org/calls/CAnopin1" in notices[0].body
+
+
+def test_the_no_pin_sentence_is_in_russian_for_a_russian_caller(hotline, twilio, db):
+    db.get(m.Caller, "ops-desk").pin_hash = None
+    db.commit()
+    say = twilio.post("/voice/incoming", params("CAnopinru", OPS)).root.find("Say")
+    assert (say.get("language"), say.text) == ("ru-RU", prompts.text("ru-RU", "pin_not_set"))
+    assert say.text != prompts.text("en-US", "pin_not_set")
+
+
+# --- 4. a duress PIN with no supervisor alerts the managers and admins ---------------------------
+
+def test_duress_without_a_supervisor_alerts_managers_and_admins_and_logs(hotline, twilio, db, caplog):
+    from voiceline.web.auth import create_user
+
+    db.get(m.Person, "duty-chief").roles = ["manager"]
+    create_user(db, "ada", "correct horse battery", "admin", "grace")
+    db.commit()
+    caplog.set_level("WARNING")
+    twilio.post("/voice/incoming", params("CAduressnosup"))
+    answer = twilio.post(twilio.follow("gather"), params("CAduressnosup", Digits="9753",
+                                                         CallStatus="in-progress"))
+    assert answer.root.find("Gather").get("action").split("#")[0].endswith("/voice/priority")  # as the real PIN
+    alerts = db.scalars(select(m.OutboxMessage).where(m.OutboxMessage.purpose == "duress")).all()
+    assert sorted((a.key, a.recipient) for a in alerts) == [
+        ("duress:CAduressnosup:duty-chief", "+12025550109"),
+        ("duress:CAduressnosup:grace", "+12025550102")]
+    assert any("no active supervisor" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
+    assert "9753" not in caplog.text
+    health = hotline.test_client().get("/healthz").get_json()
+    assert health["checks"]["duress"]["warning"].startswith("duress alerts have no recipient")
+    assert health["checks"]["duress"]["recipients"] == ["duty-chief", "grace"]
+
+
+def test_healthz_names_the_supervisors_when_there_are_some(hotline):
+    health = hotline.test_client().get("/healthz").get_json()
+    assert health["checks"]["duress"] == {"ok": True, "recipients": ["duty-chief"]}

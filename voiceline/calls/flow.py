@@ -12,7 +12,7 @@ import logging
 from sqlalchemy.exc import IntegrityError
 
 from voiceline import audit, outbox
-from voiceline.calls import auth, prompts
+from voiceline.calls import alerts, auth, prompts
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import dial_current, fallback_reply
 from voiceline.calls.states import Answer, CallState, Prompt
@@ -147,8 +147,9 @@ def _authenticate(ctx: Context, call: Call, hotline: Hotline, caller: Caller | N
         return _after_auth(ctx, call, hotline, greet)
     if caller is not None and not caller.pin_hash:
         add_event(ctx.session, call, "pin_not_set", ctx.at, caller=caller.id)
+        alerts.queue_pin_not_set(ctx, call, caller)
         finish(call, "rejected", ctx.at)
-        return str(Reply(call.language).say("not_allowed").hangup())
+        return str(Reply(call.language).say("pin_not_set").hangup())
     call.state = CallState.PIN if caller is not None else CallState.IDENTIFY
     return Prompt(greet=greet)
 
@@ -211,15 +212,10 @@ def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
 
 def _duress(ctx: Context, call: Call, caller: Caller) -> None:
     call.duress = True
-    body = (f"voiceline DURESS: {caller.name} ({caller.org}) entered the duress PIN calling from "
-            f"{call.from_number}. The call goes on as normal. {ctx.call_link(call.sid)}")
     try:
         with ctx.session.begin_nested():
             audit.record(ctx.session, "twilio", "call.duress", f"call {call.sid}", caller=caller.id)
-            for person in people_with_role(ctx.session, "supervisor"):
-                outbox.enqueue(ctx.session, key=f"duress:{call.sid}:{person.id}", kind="sms",
-                               recipient=person.phone, body=body, purpose="duress",
-                               meta={"call": call.sid})
+            alerts.queue_duress(ctx, call, caller)
     except Exception:
         # Failing the step would send this caller to the fallback, which the real PIN never
         # does: keep the flag and a timeline entry, answer as usual, and shout in the log.

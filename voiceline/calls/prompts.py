@@ -22,6 +22,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "identify": "Please enter the phone number you are registered with, then press the pound "
                     "key. A number from another country needs its country code.",
         "not_allowed": "This line does not accept calls from your number. Goodbye.",
+        "pin_not_set": "Your number is registered, but no PIN has been set for you yet, so this line "
+                       "cannot take your call. The hotline managers will be told. Please ask them "
+                       "to set your PIN. Goodbye.",
         "unknown_number": "That number is not registered.",
         "priority": "For an urgent call, press 1. For a routine call, press 2.",
         "connecting": "Connecting you to the duty officer. Please stay on the line.",
@@ -65,6 +68,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "identify": "Введите номер телефона, под которым вы зарегистрированы, и нажмите решётку. "
                     "Номер другой страны набирайте с кодом страны.",
         "not_allowed": "Эта линия не принимает звонки с вашего номера. До свидания.",
+        "pin_not_set": "Ваш номер зарегистрирован, но ПИН-код для вас ещё не задан, поэтому линия "
+                       "не может принять звонок. Руководители горячей линии будут оповещены. "
+                       "Попросите их задать вам ПИН-код. До свидания.",
         "unknown_number": "Этот номер не зарегистрирован.",
         "priority": "Если звонок срочный, нажмите 1. Если обычный, нажмите 2.",
         "connecting": "Соединяем с дежурным. Пожалуйста, оставайтесь на линии.",

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from voiceline import appdb, audit
 from voiceline import models as m
+from voiceline.health import duress_recipients_check
 from voiceline.models.directory import CALLER_POLICIES
 from voiceline.web.auth import actor, role_required
 from voiceline.web.choices import options
@@ -85,7 +86,8 @@ def policies():
     db = appdb.db_session()
     return render_template("directory/policies.html",
                            policies=db.scalars(select(m.Policy).order_by(m.Policy.id)).all(),
-                           hotlines=db.scalars(select(m.Hotline).order_by(m.Hotline.id)).all())
+                           hotlines=db.scalars(select(m.Hotline).order_by(m.Hotline.id)).all(),
+                           duress=duress_recipients_check())
 
 
 @bp.route("/policies/new", methods=["GET", "POST"], endpoint="new_policy")
