@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from email.utils import format_datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from voiceline import appdb
 from voiceline import models as m
 from voiceline.calls import prompts
 from voiceline.calls.store import call_by_sid
@@ -211,3 +212,42 @@ def test_duress_without_a_supervisor_alerts_managers_and_admins_and_logs(hotline
 def test_healthz_names_the_supervisors_when_there_are_some(hotline):
     health = hotline.test_client().get("/healthz").get_json()
     assert health["checks"]["duress"] == {"ok": True, "recipients": ["duty-chief"]}
+
+
+# --- 3. without the database nothing promises that the duty officers were told -----------------
+
+def _says(answer):
+    return [(s.get("language"), s.text) for s in answer.root.iter("Say")]
+
+
+def test_a_message_taken_without_the_database_promises_nothing_false(hotline, twilio):
+    hotline.config["FALLBACK_NUMBERS"] = []
+    twilio.post("/voice/incoming", params("CAnodb"))
+    with appdb.engine(hotline).begin() as conn:
+        conn.execute(text("DROP TABLE call_events"))
+    answer = twilio.post(twilio.follow("gather"), params("CAnodb", Digits="2468"))
+    assert _says(answer) == [("en-US", prompts.text("en-US", "sorry_record")),
+                             ("ru-RU", prompts.text("ru-RU", "sorry_record"))]
+    assert answer.root.find("Record") is not None
+    done = twilio.post(twilio.follow("record"), params(
+        "CAnodb", RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        RecordingSid="RE1", RecordingDuration="14"))
+    assert _says(done) == [("en-US", prompts.text("en-US", "fallback_thanks")),
+                           ("ru-RU", prompts.text("ru-RU", "fallback_thanks"))]
+    assert [c.tag for c in done.root][-1] == "Hangup"
+    spoken = " ".join(said for _, said in _says(answer) + _says(done))
+    assert "notified" not in spoken and "оповещены" not in spoken
+
+
+def test_the_voicemail_step_failing_does_not_claim_the_officers_were_told(hotline, twilio, db):
+    _allowlist(db)
+    twilio.post("/voice/incoming", params("CAvmfail", OPS))
+    for _ in range(6):  # two rounds of three steps, nobody accepts
+        twilio.post(twilio.follow("dial"), params("CAvmfail", OPS, DialCallStatus="no-answer",
+                                                  CallStatus="in-progress"))
+    assert call_by_sid(db, "CAvmfail").state == "voicemail"
+    with appdb.engine(hotline).begin() as conn:
+        conn.execute(text("DROP TABLE call_events"))
+    answer = twilio.post(twilio.follow("record"), params(
+        "CAvmfail", OPS, RecordingUrl="https://api.twilio.com/x/RE2", RecordingDuration="9"))
+    assert _says(answer)[0] == ("en-US", prompts.text("en-US", "fallback_thanks"))

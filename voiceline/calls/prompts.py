@@ -35,7 +35,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
                             "been notified. Goodbye.",
         "goodbye": "Goodbye.",
         "sorry": "We are sorry, the hotline has a technical problem. Connecting you to the duty desk.",
-        "sorry_record": "We are sorry, nobody can take your call. Please leave a message after the tone.",
+        # Said when the database may be down: nothing here may promise that anyone is told.
+        "sorry_record": "We are sorry, the hotline has a technical problem and nobody can take your "
+                        "call now. You can leave a message after the tone, but we cannot promise that "
+                        "anyone hears of it soon. If it is urgent, please call again in a few minutes.",
+        "fallback_thanks": "Your message has been recorded. If it is urgent, please call again in a "
+                           "few minutes. Goodbye.",
+        "call_again": "If it is urgent, please call again in a few minutes. Goodbye.",
         "whisper": "Hotline call from {caller}. Priority {priority}. Press 1 to accept, any other key "
                    "to decline.",
         "whisper_unknown": "Hotline call from an unverified caller at {number}. Priority {priority}. "
@@ -80,7 +86,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "voicemail_thanks": "Спасибо. Ваше сообщение записано, дежурные оповещены. До свидания.",
         "goodbye": "До свидания.",
         "sorry": "Извините, на горячей линии техническая неполадка. Соединяем с дежурной службой.",
-        "sorry_record": "Извините, сейчас никто не может ответить. Оставьте сообщение после сигнала.",
+        "sorry_record": "Извините, на горячей линии техническая неполадка, и сейчас никто не может "
+                        "ответить. Вы можете оставить сообщение после сигнала, но мы не можем обещать, "
+                        "что о нём скоро узнают. Если дело срочное, позвоните ещё раз через несколько "
+                        "минут.",
+        "fallback_thanks": "Ваше сообщение записано. Если дело срочное, позвоните ещё раз через "
+                           "несколько минут. До свидания.",
+        "call_again": "Если дело срочное, позвоните ещё раз через несколько минут. До свидания.",
         "whisper": "Звонок на горячую линию: {caller}. Приоритет: {priority}. Нажмите 1, чтобы "
                    "принять, любую другую клавишу, чтобы отклонить.",
         "whisper_unknown": "Звонок на горячую линию с неподтверждённого номера {number}. Приоритет: "
