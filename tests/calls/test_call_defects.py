@@ -251,3 +251,79 @@ def test_the_voicemail_step_failing_does_not_claim_the_officers_were_told(hotlin
     answer = twilio.post(twilio.follow("record"), params(
         "CAvmfail", OPS, RecordingUrl="https://api.twilio.com/x/RE2", RecordingDuration="9"))
     assert _says(answer)[0] == ("en-US", prompts.text("en-US", "fallback_thanks"))
+
+
+# --- 2. one notice per call, the right one, whatever the order -----------------------------------
+
+RECORDING = {"RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9",
+             "RecordingSid": "RE9", "RecordingDuration": "21"}
+RESPONDERS = ["+12025550101", "+12025550109", "+74951234567"]  # alice, duty-chief, boris
+
+
+def _to_voicemail(twilio, db, sid):
+    _allowlist(db)
+    twilio.post("/voice/incoming", params(sid, OPS))
+    for _ in range(6):  # two rounds of three steps, nobody accepts
+        answer = twilio.post(twilio.follow("dial"), params(sid, OPS, DialCallStatus="no-answer",
+                                                           CallStatus="in-progress"))
+    assert answer.root.find("Record") is not None
+
+
+def _notices(db):
+    db.expire_all()
+    rows = db.scalars(select(m.OutboxMessage).where(m.OutboxMessage.purpose.in_(["voicemail", "missed"])))
+    return sorted((row.purpose, row.recipient) for row in rows)
+
+
+def _completed(twilio, sid):
+    twilio.post("/voice/status", params(sid, OPS, CallStatus="completed", SequenceNumber="9",
+                                        CallDuration="200"))
+
+
+def test_completed_before_the_recording_gives_one_voicemail_notice_each(hotline, twilio, db):
+    from voiceline.jobs.tick import run_tick
+
+    _to_voicemail(twilio, db, "CAvm1")
+    recording_url = twilio.follow("recording")
+    _completed(twilio, "CAvm1")
+    assert _notices(db) == []  # the caller was at <Record>: wait for the recording
+    twilio.post(recording_url, params("CAvm1", OPS, RecordingStatus="completed", **RECORDING))
+    assert _notices(db) == [("voicemail", number) for number in RESPONDERS]
+    run_tick(hotline, AT + timedelta(minutes=10))
+    assert _notices(db) == [("voicemail", number) for number in RESPONDERS]
+    assert call_by_sid(db, "CAvm1").outcome == "voicemail"
+
+
+def test_completed_and_no_recording_gives_one_missed_notice_after_the_grace(hotline, twilio, db):
+    from voiceline.jobs.tick import run_tick
+
+    _to_voicemail(twilio, db, "CAvm2")
+    _completed(twilio, "CAvm2")
+    run_tick(hotline, AT + timedelta(minutes=1))
+    assert _notices(db) == []
+    assert call_by_sid(db, "CAvm2").outcome == "missed"
+    run_tick(hotline, AT + timedelta(minutes=3))
+    run_tick(hotline, AT + timedelta(minutes=4))
+    assert _notices(db) == [("missed", number) for number in RESPONDERS]
+    # a recording that lands later still shows on the call, but queues no second notice
+    twilio.post(twilio.follow("recording"), params("CAvm2", OPS, RecordingStatus="completed", **RECORDING))
+    assert _notices(db) == [("missed", number) for number in RESPONDERS]
+    assert call_by_sid(db, "CAvm2").recording_sid == "RE9"
+
+
+def test_an_absent_recording_after_completed_sends_the_missed_notice_at_once(hotline, twilio, db):
+    _to_voicemail(twilio, db, "CAvm3")
+    _completed(twilio, "CAvm3")
+    twilio.post(twilio.follow("recording"), params("CAvm3", OPS, RecordingStatus="absent",
+                                                   RecordingSid="RE8", RecordingDuration="0"))
+    assert _notices(db) == [("missed", number) for number in RESPONDERS]
+
+
+def test_the_recording_callback_first_still_thanks_the_caller(hotline, twilio, db):
+    _to_voicemail(twilio, db, "CAvm4")
+    twilio.post(twilio.follow("recording"), params("CAvm4", OPS, RecordingStatus="completed", **RECORDING))
+    answer = twilio.post(twilio.follow("record"), params("CAvm4", OPS, CallStatus="in-progress", **RECORDING))
+    assert [(s.get("language"), s.text) for s in answer.root.iter("Say")] == [
+        ("ru-RU", prompts.text("ru-RU", "voicemail_thanks"))]
+    _completed(twilio, "CAvm4")
+    assert _notices(db) == [("voicemail", number) for number in RESPONDERS]

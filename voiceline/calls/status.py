@@ -7,6 +7,9 @@ finished call keeps its outcome.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from voiceline import outbox
@@ -16,7 +19,7 @@ from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, call_by_sid, finish
 from voiceline.calls.twiml import Reply
 from voiceline.directory import hotline_by_number, people_with_role
-from voiceline.models.calls import Call, CallLeg
+from voiceline.models.calls import Call, CallEvent, CallLeg
 from voiceline.models.directory import Caller, Hotline, Person
 from voiceline.phones import try_e164
 from voiceline.webhooks.params import Recording, Status
@@ -59,7 +62,7 @@ def call_status(ctx: Context, callback: Status) -> None:
     elif call.state == CallState.VOICEMAIL:
         finish(call, "voicemail" if call.recording_url else "missed", at)
         if call.outcome == "missed":
-            notify(ctx, call, "missed")
+            await_recording(ctx, call)  # the caller was at <Record>: its callback may still come
     else:
         finish(call, "abandoned", at)
     call.ended_at = at
@@ -126,20 +129,47 @@ def leg_result(leg: CallLeg, status: str) -> str:
 
 
 def voicemail_fresh(call: Call) -> bool:
-    """The <Record> action is expected: the call is at voicemail (or closed as missed meanwhile)."""
-    return call.outcome in {None, "missed"}
+    """The <Record> action is expected: the call is at voicemail (or closed meanwhile as missed,
+    or as voicemail by a recording callback that came first: the caller still hears the thanks)."""
+    return call.outcome in {None, "missed", "voicemail"}
 
 
 def voicemail(ctx: Context, call: Call, recorded: Recording) -> str:
     """The <Record> ended: keep the recording, close the call, tell the responders."""
-    _keep_recording(ctx, call, recorded)
+    _keep_recording(ctx, call, recorded)  # a no-op when the recording callback came first
     reply = Reply(call.language)
     if call.recording_url:
         return str(reply.say("voicemail_thanks").hangup())
     if call.state != CallState.DONE:
         finish(call, "missed", ctx.at)
-        notify(ctx, call, "missed")
+    await_recording(ctx, call)
     return str(reply.say("goodbye").hangup())
+
+
+# How long a call that ended at <Record> without a recording waits for the recording callback
+# before its responders are told of a missed call: Twilio posts it once the file is stored,
+# usually within seconds; the scheduler's minute tick adds up to a minute more.
+RECORDING_GRACE = timedelta(minutes=2)
+
+
+def await_recording(ctx: Context, call: Call) -> None:
+    """Hold the missed-call notice: a recording may still arrive, and each call gets one notice."""
+    add_event(ctx.session, call, "notice_pending", ctx.at, dedupe_key=f"notice_pending:{call.sid}",
+              until=(ctx.at + RECORDING_GRACE).isoformat())
+
+
+def send_pending_notices(ctx: Context) -> int:
+    """Scheduler step: calls still "missed" once the grace has passed get their missed-call notice."""
+    pending = ctx.session.scalars(
+        select(Call).join(CallEvent, CallEvent.call_id == Call.id)
+        .where(CallEvent.kind == "notice_pending", CallEvent.at <= ctx.at - RECORDING_GRACE,
+               Call.outcome == "missed")).all()
+    sent = 0
+    for call in pending:
+        if add_event(ctx.session, call, "notice_due", ctx.at, dedupe_key=f"notice_due:{call.sid}",
+                     reason="no recording arrived") is not None:
+            sent += notify(ctx, call, "missed")
+    return sent
 
 
 def recording(ctx: Context, call: Call | None, recorded: Recording) -> None:
@@ -151,8 +181,9 @@ def recording(ctx: Context, call: Call | None, recorded: Recording) -> None:
               dedupe_key=f"recording:{call.sid}:{recorded.sid}:{status}")
     if status == "completed":
         _keep_recording(ctx, call, recorded)
-    elif status == "absent" and call.state == CallState.VOICEMAIL:
-        finish(call, "missed", ctx.at)
+    elif (status == "absent" and call.state in {CallState.VOICEMAIL, CallState.DONE}
+          and call.outcome in {None, "missed"}):
+        finish(call, "missed", ctx.at)  # Twilio says no message will come: the notice goes now
         notify(ctx, call, "missed")
 
 
@@ -200,10 +231,12 @@ def notify(ctx: Context, call: Call, kind: str) -> int:
         phone = try_e164(person.phone)
         if not phone:
             continue
-        _, created = outbox.enqueue(ctx.session, key=f"{kind}:{call.sid}:{person.id}", kind="sms",
+        # One key per call and person whatever the kind: a missed-call notice and a voicemail
+        # notice for the same call can never both be queued.
+        _, created = outbox.enqueue(ctx.session, key=f"voicemail:{call.sid}:{person.id}", kind="sms",
                                     recipient=phone, body=body, purpose=kind,
                                     meta={"call": call.sid, "person": person.id})
         count += created
     add_event(ctx.session, call, "notified", ctx.at, dedupe_key=f"notified:{kind}:{call.sid}",
-              about=kind, people=sorted(recipients))
+              about=kind, people=sorted(recipients), queued=count)
     return count
