@@ -327,3 +327,33 @@ def test_the_recording_callback_first_still_thanks_the_caller(hotline, twilio, d
         ("ru-RU", prompts.text("ru-RU", "voicemail_thanks"))]
     _completed(twilio, "CAvm4")
     assert _notices(db) == [("voicemail", number) for number in RESPONDERS]
+
+
+def test_a_message_the_fallback_took_reaches_the_managers_once_the_database_answers(hotline, twilio, db):
+    # the incoming request never reached the database; the recording callback does
+    twilio.post("/voice/recording", {"CallSid": "CAgone", "AccountSid": "AC1",
+                                     "RecordingStatus": "completed", **RECORDING})
+    db.expire_all()
+    call = call_by_sid(db, "CAgone")
+    assert (call.outcome, call.recording_sid, call.recording_seconds) == ("failed", "RE9", 21)
+    notices = db.scalars(select(m.OutboxMessage).where(m.OutboxMessage.purpose == "voicemail")).all()
+    assert [(n.key, n.recipient) for n in notices] == [("voicemail:CAgone:duty-chief", "+12025550109")]
+    assert "a number not on record" in notices[0].body
+
+
+def test_a_fallback_message_recorded_after_the_calls_end_is_still_told(hotline, twilio, db):
+    hotline.config["FALLBACK_NUMBERS"] = []
+    db.get(m.PolicyStep, db.scalars(select(m.PolicyStep.id)).first()).rotas = ["no-such-rota"]
+    db.commit()
+    twilio.post("/voice/incoming", params("CAfbvm"))
+    twilio.post(twilio.follow("gather"), params("CAfbvm", Digits="2468"))
+    answer = twilio.post(twilio.follow("gather"), params("CAfbvm", Digits="1"))  # the rota breaks
+    assert answer.root.find("Record") is not None
+    twilio.post("/voice/status", params("CAfbvm", CallStatus="completed", SequenceNumber="4",
+                                        CallDuration="80"))
+    twilio.post(twilio.follow("recording"), params("CAfbvm", RecordingStatus="completed", **RECORDING))
+    db.expire_all()
+    call = call_by_sid(db, "CAfbvm")
+    assert (call.outcome, call.recording_sid) == ("failed", "RE9")
+    assert [n.key for n in db.scalars(select(m.OutboxMessage).where(
+        m.OutboxMessage.purpose == "voicemail"))] == ["voicemail:CAfbvm:duty-chief"]

@@ -175,7 +175,12 @@ def send_pending_notices(ctx: Context) -> int:
 def recording(ctx: Context, call: Call | None, recorded: Recording) -> None:
     """recordingStatusCallback: completed keeps the recording; absent means no message."""
     if call is None:
-        return
+        if recorded.status != "completed" or not recorded.call_sid:
+            return
+        # A message the error fallback took while the database was down, which is back now:
+        # keep it on a bare record and tell the managers rather than leave it unseen in Twilio.
+        call = _unseen_call(ctx, Status(recorded.call_sid))
+        call.state = CallState.FALLBACK
     status = recorded.status
     add_event(ctx.session, call, "recording", ctx.at, status=status, seconds=recorded.seconds,
               dedupe_key=f"recording:{call.sid}:{recorded.sid}:{status}")
@@ -196,13 +201,15 @@ def _keep_recording(ctx: Context, call: Call, recorded: Recording) -> None:
     call.recording_seconds = seconds
     # A recording that lands after the caller hung up still makes the call a voicemail.
     if call.outcome in {None, "missed"} and call.state in {CallState.VOICEMAIL, CallState.DONE,
-                                                           CallState.FALLBACK}:
-        was_fallback = call.state == CallState.FALLBACK
+                                                           CallState.FALLBACK, CallState.NEW}:
+        was_fallback = call.state in {CallState.FALLBACK, CallState.NEW}  # NEW: incoming never ran
         call.outcome, call.state = None, CallState.VOICEMAIL
         finish(call, "failed" if was_fallback else "voicemail", ctx.at)
-        add_event(ctx.session, call, "voicemail_left", ctx.at, seconds=seconds,
-                  dedupe_key=f"vm_left:{call.sid}")
-        notify(ctx, call, "voicemail")
+    elif call.outcome != "failed":  # a failed call's message is the error fallback's: tell them too
+        return
+    add_event(ctx.session, call, "voicemail_left", ctx.at, seconds=seconds,
+              dedupe_key=f"vm_left:{call.sid}")
+    notify(ctx, call, "voicemail")
 
 
 def notify(ctx: Context, call: Call, kind: str) -> int:
@@ -220,10 +227,11 @@ def notify(ctx: Context, call: Call, kind: str) -> int:
     recipients.update({p.id: p for p in people_with_role(ctx.session, "manager")})
     caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
     hotline = ctx.session.get(Hotline, call.hotline_id) if call.hotline_id else None
-    who = f"{caller.name} ({caller.org}) {call.from_number}" if caller else call.from_number
+    who = (f"{caller.name} ({caller.org}) {call.from_number}" if caller
+           else call.from_number or "a number not on record")
     what = {"voicemail": f"voicemail ({call.recording_seconds or 0} s)",
             "missed": "missed call"}[kind]
-    line = hotline.name or hotline.number if hotline else call.to_number
+    line = (hotline.name or hotline.number) if hotline else call.to_number or "the hotline"
     body = (f"voiceline: {what} from {who} on {line} at {call.started_at:%Y-%m-%d %H:%M}Z. "
             f"{ctx.call_link(call.sid)}")
     count = 0
