@@ -314,9 +314,13 @@ def test_completed_and_no_recording_gives_one_missed_notice_after_the_grace(hotl
 def test_an_absent_recording_after_completed_sends_the_missed_notice_at_once(hotline, twilio, db):
     _to_voicemail(twilio, db, "CAvm3")
     _completed(twilio, "CAvm3")
+    from voiceline.jobs.tick import run_tick
+
     twilio.post(twilio.follow("recording"), params("CAvm3", OPS, RecordingStatus="absent",
                                                    RecordingSid="RE8", RecordingDuration="0"))
     assert _notices(db) == [("missed", number) for number in RESPONDERS]
+    run_tick(hotline, AT + timedelta(minutes=5))
+    assert "notice_due" not in [e.kind for e in call_by_sid(db, "CAvm3").events]
 
 
 def test_the_recording_callback_first_still_thanks_the_caller(hotline, twilio, db):

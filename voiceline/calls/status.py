@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from voiceline import outbox
 from voiceline.calls.context import Context
@@ -160,12 +161,14 @@ def await_recording(ctx: Context, call: Call) -> None:
 
 def send_pending_notices(ctx: Context) -> int:
     """Scheduler step: calls still "missed" once the grace has passed get their missed-call notice."""
+    later = aliased(CallEvent)
+    told = select(later.id).where(later.call_id == Call.id, later.kind.in_(["notified", "notice_due"]))
     pending = ctx.session.scalars(
         select(Call).join(CallEvent, CallEvent.call_id == Call.id)
         .where(CallEvent.kind == "notice_pending", CallEvent.at <= ctx.at - RECORDING_GRACE,
-               Call.outcome == "missed")).all()
+               Call.outcome == "missed", ~told.exists())).all()
     sent = 0
-    for call in pending:
+    for call in pending:  # (a "notified" call was told already: the recording said "absent")
         if add_event(ctx.session, call, "notice_due", ctx.at, dedupe_key=f"notice_due:{call.sid}",
                      reason="no recording arrived") is not None:
             sent += notify(ctx, call, "missed")
