@@ -29,6 +29,7 @@ from voiceline.db import session_scope, utcnow
 from voiceline.extensions import HTTP_CLIENT
 from voiceline.jobs import coverage, linetests, reachability
 from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
+from voiceline.jobs.retention import Retention, apply_retention
 from voiceline.jobs.sender import send_due
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
@@ -134,6 +135,10 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     _run_step(report, "missed_notices", scoped(lambda s: send_pending_notices(_call_context(app, s, at))))
     _run_step(report, "outbox", send)  # alerts raised by the follow-ups leave in the same tick
     _run_step(report, "stale_calls", scoped(lambda s: close_stale_calls(s, at)))
+    retention = Retention.from_config(app.config)
+    if retention != Retention():
+        _run_step(report, "retention", scoped(lambda s: apply_retention(
+            s, settings, retention, at, http_client=http_client)))
     _run_step(report, "state", scoped(
         lambda s: set_state(s, "tick", {"at": iso_z(at), "ran_at": iso_z(utcnow()),
                                   "errors": report.errors}, at)))
