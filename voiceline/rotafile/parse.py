@@ -8,6 +8,7 @@ or raises `RotaFileError` listing every problem, each naming the entry and key
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -124,6 +125,8 @@ class _Checker:
         return parsed.astimezone(UTC)
 
     def unique(self, where: str, seen: set, value: Any, what: str) -> None:
+        if not isinstance(value, Hashable):
+            return  # not an id at all (a list, a mapping): ident() or the caller says so
         if value in seen:
             self.fail(where, f"duplicate {what} {value!r}")
         seen.add(value)
@@ -142,6 +145,16 @@ class _Checker:
         return out
 
 
+class Names(frozenset):
+    """Ids defined in the file; a value that cannot be an id (a list, a mapping) is not one."""
+
+    def __contains__(self, value: object) -> bool:
+        try:
+            return super().__contains__(value)
+        except TypeError:  # unhashable: a broken file, reported by the caller as unknown
+            return False
+
+
 def parse_document(doc: Any, region: str = "US") -> Plan:
     """Validate a whole rota file; return the plan or raise RotaFileError with every problem."""
     check = _Checker(region)
@@ -158,10 +171,10 @@ def parse_document(doc: Any, region: str = "US") -> Plan:
         parse_rotas,
     )
 
-    people = parse_people(check, doc, plan)
+    people = Names(parse_people(check, doc, plan))
     parse_callers(check, doc, plan)
-    rotas = parse_rotas(check, doc, plan, people, default_zone or "UTC")
-    policies = parse_policies(check, doc, plan, people, rotas)
+    rotas = Names(parse_rotas(check, doc, plan, people, default_zone or "UTC"))
+    policies = Names(parse_policies(check, doc, plan, people, rotas))
     parse_hotlines(check, doc, plan, policies)
     if check.problems:
         raise RotaFileError(check.problems)
