@@ -84,8 +84,9 @@ def test_a_recording_twilio_refuses_to_delete_is_kept_and_retried(rota, tick, db
     at = h.utc("2026-06-01T12:00")
     _call(db, "CAold", at - timedelta(days=100), recording=RE_OLD)
     refused = (500, {"code": 20500, "message": "Internal Server Error", "status": 500})
-    fake_twilio.script = [refused, refused]  # the recordings' and the calls' retention each try
+    fake_twilio.script = [refused]
     tick(at)
+    assert [r["method"] for r in fake_twilio.requests] == ["DELETE"]  # tried once a tick
     calls, _, _, entries = db(_state)
     assert calls["CAold"] == (RE_OLD, None)  # kept, with its reference, for the next tick
     assert entries[-1][0] == "retention.calls" and entries[-1][1]["recordings_failed"] == 1

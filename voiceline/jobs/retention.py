@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
@@ -58,14 +58,17 @@ def recording_sid(call: Call) -> str | None:
     return None
 
 
-def purge_recordings(session: Session, before: datetime,
-                     client: Callable[[], Client] | None) -> Counter:
-    """Delete recordings of calls started before `before` (at Twilio when `client` is given)."""
+def purge_recordings(session: Session, before: datetime, client: Callable[[], Client] | None,
+                     failed: set[int] | None = None) -> Counter:
+    """Delete recordings of calls started before `before` (at Twilio when `client` is given);
+    the ids of calls whose recording Twilio did not delete are added to `failed` (and skipped)."""
     counts: Counter = Counter()
-    calls = list(session.scalars(
-        select(Call).where(Call.started_at < before,
-                             (Call.recording_url.is_not(None)) | (Call.recording_sid.is_not(None)))
-        .order_by(Call.id).limit(BATCH)))
+    failed = set() if failed is None else failed
+    query = select(Call).where(Call.started_at < before,
+                               Call.recording_url.is_not(None) | Call.recording_sid.is_not(None))
+    if failed:
+        query = query.where(Call.id.not_in(failed))
+    calls = list(session.scalars(query.order_by(Call.id).limit(BATCH)))
     rest = client() if (client is not None and calls) else None
     for call in calls:
         sid = recording_sid(call)
@@ -78,12 +81,14 @@ def purge_recordings(session: Session, before: datetime,
                     log.warning("recording %s of call %s not deleted at Twilio: HTTP %s (retried "
                                 "next tick)", sid, call.sid, exc.status)
                     counts["failed"] += 1
+                    failed.add(call.id)
                     continue
                 counts["already_gone"] += 1
             except Exception as exc:  # a transport fault: keep the reference, retry next tick
                 log.warning("recording %s of call %s not deleted at Twilio: %s", sid, call.sid,
                             type(exc).__name__)
                 counts["failed"] += 1
+                failed.add(call.id)
                 continue
         elif sid:
             counts["kept_at_twilio"] += 1
@@ -108,9 +113,10 @@ def apply_retention(session: Session, settings: JobSettings, retention: Retentio
     """Purge what is past its retention as of `at`; audit each purge with its counts."""
     counts: Counter = Counter()
     client = ((lambda: twilio_client(settings, http_client)) if settings.has_credentials else None)
+    failed: set[int] = set()  # calls whose recording Twilio did not delete: not retried this tick
     if retention.recording_days:
         before = at - timedelta(days=retention.recording_days)
-        found = purge_recordings(session, before, client)
+        found = purge_recordings(session, before, client, failed)
         if found["references"] or found["failed"]:
             audit.record(session, ACTOR, "retention.recordings", "calls",
                          days=retention.recording_days, before=before.isoformat(), **found)
@@ -126,7 +132,10 @@ def apply_retention(session: Session, settings: JobSettings, retention: Retentio
         before = at - timedelta(days=retention.call_days)
         # A call's recording goes with the call: delete it at Twilio first; a call whose
         # recording Twilio did not delete is kept (with its reference) until the next tick.
-        recordings = purge_recordings(session, before, client)
+        earlier = len(failed) and session.scalar(select(func.count()).select_from(Call).where(
+            Call.started_at < before, Call.id.in_(failed)))  # refused by Twilio a moment ago
+        recordings = purge_recordings(session, before, client, failed)
+        recordings["failed"] += earlier or 0
         session.flush()
         referenced = select(Call.id).where(
             Call.recording_url.is_not(None) | Call.recording_sid.is_not(None))
