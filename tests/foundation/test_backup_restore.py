@@ -164,3 +164,10 @@ def test_backup_will_not_overwrite_a_file_without_force(app, runner, tmp_path):
     assert result.exit_code == 1 and "--force" in result.output
     assert target.read_text() == "precious"
     assert runner.invoke(args=["backup", "--force", str(target)]).exit_code == 0
+
+
+def test_restore_names_a_file_that_is_not_a_backup(app, runner, tmp_path):
+    target = tmp_path / "dump.custom"
+    target.write_bytes(b"PGDMP\x01\x0e\x00" + b"\x00" * 200)
+    result = runner.invoke(args=["restore", str(target)])
+    assert result.exit_code == 1 and "is not a SQLite backup" in result.output
