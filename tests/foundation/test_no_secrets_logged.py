@@ -49,13 +49,18 @@ class FakeTwilio(HttpClient):
 
 
 @pytest.fixture
-def app_config(app_config):
+def fake_twilio():
+    return FakeTwilio()
+
+
+@pytest.fixture
+def app_config(app_config, fake_twilio):
     return {**app_config, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_HTTP_CLIENT": FakeTwilio(), "LOG_LEVEL": "DEBUG", "WTF_CSRF_ENABLED": False,
-            "LINETEST_FROM": None}
+            "TWILIO_HTTP_CLIENT": fake_twilio, "CALLS_CLOCK": lambda: AT, "LOG_LEVEL": "DEBUG",
+            "WTF_CSRF_ENABLED": False, "LINETEST_FROM": None}
 
 
-def _run_everything(app, runner) -> dict[str, str]:
+def _run_everything(app, runner, fake_twilio) -> dict[str, str]:
     """Exercise every door that handles a secret; return the secrets that were used."""
     assert runner.invoke(args=["import", str(FIXTURES / "demo.yaml")]).exit_code == 0
     for caller in ("watch-officer", "ops-desk"):
@@ -80,7 +85,6 @@ def _run_everything(app, runner) -> dict[str, str]:
     wrong = api_token[::-1]
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {wrong}"}).status_code == 401
 
-    app.config["CALLS_CLOCK"] = lambda: AT
     twilio = in_process_twilio(app)
     for sid, number, digits in (("CAlogs1", WATCH, (WRONG_PIN, PIN)), ("CAlogs2", OPS, (DURESS,)),
                                 ("CAlogs3", WATCH, (WRONG_PIN, WRONG_PIN, WRONG_PIN))):
@@ -98,8 +102,7 @@ def _run_everything(app, runner) -> dict[str, str]:
                                              SequenceNumber="9" * 30, Timestamp="garbage"))
     report = run_tick(app, AT)
     assert report.errors == []
-    sent = app.config["TWILIO_HTTP_CLIENT"].requests
-    assert sent, "the duress alert and the lock-out left through the fake Twilio transport"
+    assert fake_twilio.requests, "the duress alert left through the fake Twilio transport"
     return {"PIN": PIN, "duress PIN": DURESS, "wrong PIN": WRONG_PIN, "password": PASSWORD,
             "wrong password": WRONG_PASSWORD, "auth token": AUTH_TOKEN, "API token": api_token,
             "wrong API token": wrong,
@@ -112,12 +115,13 @@ def _audit_text(app) -> list[str]:
                 for e in session.scalars(select(m.AuditEntry).order_by(m.AuditEntry.id))]
 
 
-def test_no_secret_in_any_log_record_stderr_or_audit_row(app, runner, caplog, capfd, monkeypatch):
+def test_no_secret_in_any_log_record_stderr_or_audit_row(app, runner, caplog, capfd, monkeypatch,
+                                                         fake_twilio):
     # Cheap argon2 parameters: this test is about what is written down, not about hashing cost.
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
                                                              parallelism=1))
     caplog.set_level(logging.DEBUG)
-    secrets = _run_everything(app, runner)
+    secrets = _run_everything(app, runner, fake_twilio)
     lines = []
     for record in caplog.records:
         lines.append(record.getMessage())
