@@ -112,7 +112,10 @@ def test_broken_rota_files_are_refused_by_key_and_write_nothing(demo, runner, tm
     before, counts = _snapshot(demo), _counts(demo)
     seen = {"refused": 0, "imported": 0, "known_crash": 0}
 
-    @settings(max_examples=fuzz_examples(120), deadline=None, database=None,
+    # The same examples every `make test` (derandomized: the suite must not flake on a fault
+    # that another area owns); --fuzz-long explores at random.
+    long_run = fuzz_examples(1) > 1
+    @settings(max_examples=fuzz_examples(120), deadline=None, database=None, derandomize=not long_run,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(case=broken())
     def run(case):
@@ -170,13 +173,16 @@ def test_a_list_where_an_id_belongs_is_a_problem_not_a_traceback(demo, runner, t
     doc["policies"][0]["steps"][2]["people"] = [["duty-chief"]]
     doc["hotlines"][0]["policy"] = ["main"]
     doc["hotlines"][0]["id"] = ["liaison"]
+    doc["policies"][0]["steps"][1]["rotas"] = True
+    doc["policies"][0]["steps"][1]["people"] = "boris"
     target = tmp_path / "broken.yaml"
     target.write_text(yaml.safe_dump(doc), encoding="utf-8")
     result = runner.invoke(args=["import", str(target)])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == 1
     for key in ("rotas[backup].layers[0].members[0]", "steps[0].rotas[0]", "steps[2].people[0]",
-                "].policy: unknown policy ['main']", ".id: ['liaison'] is not an id"):
+                "].policy: unknown policy ['main']", ".id: ['liaison'] is not an id",
+                "steps[1].rotas: must be a list of ids", "steps[1].people: must be a list of ids"):
         assert key in result.output, key
 
 

@@ -217,6 +217,10 @@ def parse_policies(check: _Checker, doc: dict, plan: Plan, people: set[str],
             if not check.keys(sw, step, STEP_KEYS, set()):
                 continue
             step_rotas, step_people = step.get("rotas") or [], step.get("people") or []
+            for key, value in (("rotas", step_rotas), ("people", step_people)):
+                if not isinstance(value, list):
+                    check.fail(f"{sw}.{key}", "must be a list of ids")
+            step_rotas, step_people = (v if isinstance(v, list) else [] for v in (step_rotas, step_people))
             if not step_rotas and not step_people:
                 check.fail(sw, "names no rota and no person")
             for j, rid in enumerate(step_rotas):
