@@ -80,7 +80,7 @@ def offer_swap():
         return _render(offer, take, 400)
     db = appdb.db_session()
     rota = db.get(m.Rota, offer.rota.data)
-    zone = viewer_zone(rota.timezone)
+    zone = viewer_zone()  # the zone the page shows (its label): never the rota's
     start, end = local_field(offer.start, zone), local_field(offer.end, zone)
     if start and end:
         if end <= start:
