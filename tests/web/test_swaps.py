@@ -50,7 +50,8 @@ def test_offer_and_take_becomes_a_replace_override(app, demo, accounts, login, c
     # grace cannot take it on behalf of someone else.
     other = grace.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "carol", "csrf_token": gtoken})
     assert other.status_code == 400
-    taken = grace.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "grace", "csrf_token": gtoken})
+    taken = grace.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "grace", "csrf_token": gtoken,
+                                                                   "confirmed": "yes"})
     assert taken.status_code == 302
     [swap] = _rows(app, m.Swap)
     assert (swap.status, swap.taken_by) == ("taken", "grace")
@@ -84,7 +85,8 @@ def test_responder_cannot_offer_for_someone_else_but_a_manager_can(demo, as_role
     ok = manager.post("/rota/swaps/offer", data={**OFFER, "csrf_token": token})
     assert ok.status_code == 302
     [swap] = _rows(app, m.Swap)
-    taken = manager.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "carol", "csrf_token": token})
+    taken = manager.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "carol", "csrf_token": token,
+                                                                     "confirmed": "yes"})
     assert taken.status_code == 302
     assert _rows(app, m.Swap)[0].taken_by == "carol"
 
