@@ -33,6 +33,7 @@ from voiceline.web.auth import current_user, role_required
 from voiceline.web.review import calllog, charts, present
 from voiceline.web.review.metrics import load_metrics
 from voiceline.web.review.recording import RecordingUnavailable, fetch_recording
+from voiceline.web.review.story import call_story
 
 bp = Blueprint("review", __name__, template_folder="templates")
 REVIEWERS = ("reviewer",)  # admin passes every role check
@@ -164,7 +165,9 @@ def call_page(sid: str):
     config = current_app.config
     can_play = bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"))
     return render_template("review/call.html", call=call, summary=present.call_summary(call, names),
-                           timeline=present.timeline(call, names), names=names, zone=g.zone,
+                           story=call_story(call, names.person, names.caller(call.caller_id)),
+                           timeline=present.timeline(call, names, local_time),
+                           names=names, zone=g.zone,
                            can_play=can_play)
 
 
