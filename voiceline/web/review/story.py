@@ -118,3 +118,50 @@ def plain_detail(detail: dict[str, Any] | None, fmt: Callable[[datetime], str]) 
         else:
             words.append(f"{key.replace('_', ' ')}: {value}")
     return ", ".join(words)
+
+
+REJECTION_KINDS = {"locked": "caller or number locked", "pin_locked": "too many wrong PINs",
+                   "not_allowed": "not on the allowlist", "pin_not_set": "caller has no PIN set",
+                   "unknown_hotline": "dialled number is no hotline"}
+
+
+def rejection_reasons(session, calls) -> dict[int, str]:
+    """Why each rejected call among `calls` was turned away, by call id (one query)."""
+    from sqlalchemy import select
+
+    from voiceline.models.calls import CallEvent
+
+    ids = [c.id for c in calls if c.outcome == "rejected"]
+    if not ids:
+        return {}
+    rows = session.execute(select(CallEvent.call_id, CallEvent.kind)
+                           .where(CallEvent.call_id.in_(ids),
+                                  CallEvent.kind.in_(REJECTION_KINDS))
+                           .order_by(CallEvent.id)).all()
+    return {call_id: REJECTION_KINDS[kind] for call_id, kind in rows}
+
+
+def active_filters(f, names) -> list[str]:
+    """The filter in words, one item per active filter (for the line above the list)."""
+    if f is None:
+        return []
+    out = []
+    if f.start:
+        out.append(f"from {f.raw.get('from')}")
+    if f.end:
+        out.append(f"to {f.raw.get('to')}")
+    if f.hotline:
+        out.append(f"hotline {names.hotline(f.hotline)}")
+    if f.caller or f.number:
+        out.append(f"caller {names.caller(f.caller) if f.caller else f.number}")
+    if f.responder:
+        out.append(f"answered by {names.person(f.responder)}")
+    if f.outcomes:
+        out.append("outcome " + " or ".join(f.outcomes))
+    if f.priority:
+        out.append(f"priority {PRIORITY_WORDS.get(f.priority, f.priority)}")
+    if f.duress is not None:
+        out.append("duress only" if f.duress else "no duress")
+    if f.tests != "include":
+        out.append({"exclude": "line tests left out", "only": "line tests only"}[f.tests])
+    return out

@@ -33,7 +33,7 @@ from voiceline.web.auth import current_user, role_required
 from voiceline.web.review import calllog, charts, present
 from voiceline.web.review.metrics import load_metrics
 from voiceline.web.review.recording import RecordingUnavailable, fetch_recording
-from voiceline.web.review.story import call_story
+from voiceline.web.review.story import active_filters, call_story, rejection_reasons
 
 bp = Blueprint("review", __name__, template_folder="templates")
 REVIEWERS = ("reviewer",)  # admin passes every role check
@@ -83,6 +83,13 @@ def _filter_or_problems() -> tuple[calllog.CallFilter | None, list[str]]:
         return None, exc.problems
 
 
+def _selected_outcomes(f) -> set[str]:
+    """The outcomes the control shows ticked: the filter's, else what the request named."""
+    if f is not None:
+        return set(f.outcomes)
+    return {o.strip() for v in request.args.getlist("outcome") for o in v.split(",") if o.strip()}
+
+
 @bp.get("/calls")
 @role_required(*REVIEWERS)
 def calls():
@@ -101,6 +108,7 @@ def calls():
                 after=calllog.Cursor.decode(after, "after") if after else None)
         except calllog.FilterError as exc:
             problems = exc.problems
+    names = present.load_names(session)
     if page is not None:
         audit.record(session, actor(), "calls.view", "calls", filter=f.describe(),
                      page=request.args.get("before") or request.args.get("after") or "first",
@@ -108,7 +116,9 @@ def calls():
         session.commit()
     return render_template(
         "review/calls.html", page=page, problems=problems, f=f, args=request.args,
-        filter_args=f.as_args() if f else {}, names=present.load_names(session),
+        filter_args=f.as_args() if f else {}, names=names,
+        active=active_filters(f, names), selected_outcomes=_selected_outcomes(f),
+        reasons=rejection_reasons(session, page.calls) if page else {},
         zone=g.zone, **_choices(),
     ), (400 if problems else 200)
 
