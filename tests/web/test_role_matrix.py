@@ -45,7 +45,7 @@ EXPECTED: dict[str, set[str]] = {
     "review.recording": REVIEWERS, "review.metrics": REVIEWERS, "review.metrics_json": REVIEWERS,
 }
 # Open to anyone: the login page, logout, health and static files.
-PUBLIC = {"auth.login", "auth.logout", "healthz", "static", "ui.static"}
+PUBLIC = {"auth.login", "auth.logout", "healthz", "static", "ui.static", "ui.favicon"}
 # Not cookie-authenticated at all: signed webhooks, token API, secret-URL feeds.
 OTHER_AUTH = ("/voice/", "/api/", "/ical/")
 ROLES = ("anonymous", "admin", "rota_manager", "reviewer", "responder")
