@@ -10,7 +10,7 @@ from sqlalchemy import select
 from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.db import utcnow
-from voiceline.rota import Period, Window
+from voiceline.rota import Period, Window, shifts
 from voiceline.rota_edit import (
     OverrideIsHistory,
     end_layer,
@@ -18,6 +18,7 @@ from voiceline.rota_edit import (
     retire_override,
     write_layer_edit,
 )
+from voiceline.rota_store import rota_to_engine
 from voiceline.web.auth import actor, role_required
 from voiceline.web.confirm import confirm_page, confirmed, offer_undo
 from voiceline.web.rota.common import bp, local_field, people, person_choices, rota_or_404
@@ -32,6 +33,7 @@ from voiceline.web.rota.forms import (
 )
 from voiceline.web.rota.undo import layer_snapshot, override_snapshot
 from voiceline.web.timefmt import local, to_input, viewer_zone
+from voiceline.web.warnings import held_back, warn
 
 MANAGE = ("rota_manager",)
 
@@ -269,6 +271,8 @@ def new_override(rota_id: str):
         for key, message in problems.items():
             getattr(form, key).errors = [*getattr(form, key).errors, message]
         if start and end and not any(f.errors for f in form):
+            _warn_if_no_change(rota, form, start, end, replaces)
+        if start and end and not any(f.errors for f in form) and not held_back(form):
             db = appdb.db_session()
             row = m.Override(kind=form.kind.data, person_id=form.person.data, replaces_id=replaces,
                              start=start, end=end, note=(form.note.data or "").strip(),
@@ -280,7 +284,23 @@ def new_override(rota_id: str):
             db.commit()
             flash("Override added.")
             return redirect(url_for("rota.rota", rota_id=rota.id))
-    return render_template("rota/override_form.html", form=form, rota=rota, zone=zone)
+    return render_template("rota/override_form.html", form=form, rota=rota, zone=zone,
+                           warned=held_back(form) if request.method == "POST" else False)
+
+
+def _warn_if_no_change(rota: m.Rota, form, start: datetime, end: datetime,
+                       replaces: str | None) -> None:
+    """Warn beside the field when the override would change nobody's duty in its range."""
+    on_duty = [set(seg.people) for seg in shifts(rota_to_engine(rota), start, end)]
+    person, kind = form.person.data, form.kind.data
+    if kind == "replace" and not any(replaces in p for p in on_duty):
+        warn(form.replaces, f"{replaces} is not on duty in {rota.id} in this range: "
+                            "the override changes nothing")
+    elif kind == "remove" and not any(person in p for p in on_duty):
+        warn(form.person, f"{person} is not on duty in {rota.id} in this range: "
+                          "the override changes nothing")
+    elif kind == "add" and on_duty and all(person in p for p in on_duty):
+        warn(form.person, f"{person} is on duty in {rota.id} for all of this range already")
 
 
 @bp.post("/<rota_id>/overrides/<int:override_id>/delete", endpoint="delete_override")
