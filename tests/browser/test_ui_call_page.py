@@ -73,6 +73,6 @@ def test_call_page_leads_with_a_summary_and_keeps_the_events_collapsed(page, liv
     for internal in ("group=", "together=", "round=0", "round 0", "leg_sid"):
         assert internal not in events, internal
     assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", events)  # no ISO with microseconds
-    assert "round 1" in events and "rung together" not in events
+    assert "rang Grace Lee, round 1" in events and "rung together" not in events
     assert "responder accepted" not in events and events.count("\taccepted\t") == 1  # once
     page.shot("call")

@@ -146,7 +146,8 @@ def timeline(call: Call, names: Names, fmt=None) -> list[TimelineEntry]:
     legs_by_person = {(leg.step, leg.person_id) for leg in call.legs}
     entries = [TimelineEntry(e.at, (e.detail or {}).get("text") or
                              _EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
-                             names.person(e.person_id), e.step, plain_detail(e.detail, fmt))
+                             names.person(e.person_id), e.step,
+                             plain_detail(e.detail, fmt, names.person))
                for e in call.events if not _told_by_a_leg(e, legs_by_sid, legs_by_person)]
     for leg in call.legs:
         who = names.person(leg.person_id) or leg.number

@@ -97,18 +97,20 @@ def call_story(call: Call, person_name: Callable[[str | None], str | None],
     return story
 
 
-def plain_detail(detail: dict[str, Any] | None, fmt: Callable[[datetime], str]) -> str:
+def plain_detail(detail: dict[str, Any] | None, fmt: Callable[[datetime], str],
+                 person_name: Callable[[str], str | None] = lambda pid: pid) -> str:
     """An event's details in words: rounds from 1, times formatted, internal fields left out."""
     words = []
     for key, value in sorted((detail or {}).items()):
-        if key in _HIDDEN_KEYS or value in (None, "", [], False) and key != "bridged":
-            continue
+        if key in _HIDDEN_KEYS or value is None or value in ("", []) or (
+                value is False and key != "bridged"):
+            continue  # (a round of 0 is the first round: kept, shown as "round 1")
         if key == "round":
             words.append(f"round {int(value) + 1}")
         elif key == "together":
             words.append("rung together")
         elif key == "people" and isinstance(value, list):
-            words.append("rang " + ", ".join(str(v) for v in value))
+            words.append("rang " + ", ".join(person_name(v) or str(v) for v in value))
         elif isinstance(value, bool):
             words.append(key.replace("_", " ") if value else f"not {key.replace('_', ' ')}")
         elif isinstance(value, str) and _ISO.match(value):
