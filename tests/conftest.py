@@ -132,3 +132,20 @@ def any_db_url(request, tmp_path, sqlite_template):
     migrate.upgrade(engine)
     engine.dispose()
     return url
+
+
+# --- property-based fuzzing -------------------------------------------------------------------
+
+FUZZ_LONG_FACTOR = 20
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-long", action="store_true", default=False,
+                     help=f"run the fuzzing property tests with {FUZZ_LONG_FACTOR}x their examples")
+
+
+@pytest.fixture
+def fuzz_examples(request):
+    """fuzz_examples(n): the example count for a fuzzing test (n, or n x 20 under --fuzz-long)."""
+    factor = FUZZ_LONG_FACTOR if request.config.getoption("--fuzz-long") else 1
+    return lambda n: n * factor

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: settings from the environment, then `config` on top."""
-    from voiceline import api, appdb, calls, cli, jobs, web, webhooks
+    from voiceline import api, appdb, backup, calls, cli, jobs, web, webhooks
     from voiceline import config as settings
     from voiceline.extensions import CLOCK, HTTP_CLIENT, csrf
     from voiceline.ids import IdConverter
@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     oncall_cli.init_app(app)
     rotafile_cli.init_app(app)
+    backup.init_app(app)
 
     app.after_request(_transport_headers)
 

@@ -180,6 +180,12 @@ SETTINGS: tuple[Setting, ...] = (
             "minutes after a line test is placed without reaching /voice/incoming before the managers are alerted"),
     Setting("LINETEST_HOTLINES", "VOICELINE_LINETEST_HOTLINES", [], _list,
             "comma-separated hotline ids or numbers the line test calls; default: every hotline"),
+    Setting("RETENTION_CALL_DAYS", "VOICELINE_RETENTION_CALL_DAYS", 0, int,
+            "days call records (with their legs, events and recordings) are kept; 0 = forever"),
+    Setting("RETENTION_EVENT_DAYS", "VOICELINE_RETENTION_EVENT_DAYS", 0, int,
+            "days call events (timeline entries) are kept; the call record stays; 0 = forever"),
+    Setting("RETENTION_RECORDING_DAYS", "VOICELINE_RETENTION_RECORDING_DAYS", 0, int,
+            "days voicemail recordings are kept (deleted at Twilio with credentials); 0 = forever"),
     # --- web ------------------------------------------------------------------
     Setting("SECURE_COOKIES", "VOICELINE_SECURE_COOKIES", None, _bool,
             "session cookie only over https; default: on when VOICELINE_PUBLIC_URL is https"),

@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from voiceline import appdb, dbguard, migrate
+from voiceline.calls.alerts import NO_DURESS_RECIPIENT, duress_recipients
 from voiceline.instants import iso_z, parse_instant, utcnow
 from voiceline.models.jobs import JobState
 
@@ -123,11 +124,35 @@ def check_twilio_setup(_facts: dict[str, Any]) -> Check:
     return Check(False, problems[0].message, problems=[p.as_dict() for p in problems])
 
 
+def duress_recipients_check() -> dict[str, Any]:
+    """Who a duress alert reaches: the recipients' ids, and a warning when no supervisor is one."""
+    try:
+        with appdb.session_factory()() as session:
+            people, instead = duress_recipients(session)
+    except Exception as exc:  # health must answer, whatever broke
+        return {"warning": f"duress alert recipients could not be checked: {type(exc).__name__}"}
+    found: dict[str, Any] = {"recipients": [p.id for p in people]}
+    if instead:
+        found["warning"] = NO_DURESS_RECIPIENT if people else (
+            "duress alerts have no recipient: no active supervisor, manager or admin with a valid phone")
+    return found
+
+
+def check_duress_recipients(facts: dict[str, Any]) -> Check | None:
+    """A warning, never `ok: false`: calls still work, and a 503 here could take the hotline out
+    of a load balancer."""
+    if "tick" not in facts:  # the database is unusable or unmigrated: its own check says so
+        return None
+    found = duress_recipients_check()
+    return Check(True, found.pop("warning", None), found)
+
+
 CHECKS: list[tuple[str, HealthCheck]] = [
     ("database", check_database),
     ("schema", check_schema),
     ("scheduler", check_scheduler),
     ("twilio_setup", check_twilio_setup),
+    ("duress", check_duress_recipients),
 ]
 
 

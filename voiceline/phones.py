@@ -31,6 +31,15 @@ def try_e164(text: str | None, region: str = "US") -> str | None:
         return None
 
 
+def region_of(e164: str | None) -> str | None:
+    """The region (ISO country code, e.g. "US") a valid E.164 number belongs to, if any."""
+    try:
+        number = phonenumbers.parse(e164 or "", None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.region_code_for_number(number) if phonenumbers.is_valid_number(number) else None
+
+
 def pretty(e164: str) -> str:
     """Format an E.164 number for people (international format)."""
     try:

@@ -362,3 +362,14 @@ def test_oncall_instants_have_four_digit_years(client, demo, token, conforms):
     answer = conforms(client.get("/api/v1/oncall?rota=primary&at=1970-01-01T00:00:00Z",
                                  headers=token("responder")), "/oncall")
     assert answer["at"] == "1970-01-01T00:00:00Z"
+
+
+def test_a_rota_without_layers_is_answered_with_an_empty_list(client, demo, token, conforms):
+    """Found by schemathesis: the answer left out "layers", which the schema requires."""
+    headers = token("rota_manager")
+    response = client.put("/api/v1/rotas/empty", json={"id": "empty", "layers": []}, headers=headers)
+    assert response.status_code == 201
+    assert conforms(response, "/rotas/{rid}", "put")["layers"] == []
+    assert conforms(client.get("/api/v1/rotas/empty", headers=headers), "/rotas/{rid}")["layers"] == []
+    listed = conforms(client.get("/api/v1/rotas", headers=headers), "/rotas")
+    assert [r["layers"] for r in listed if r["id"] == "empty"] == [[]]

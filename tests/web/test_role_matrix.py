@@ -29,7 +29,7 @@ EXPECTED: dict[str, set[str]] = {
     "users.reset_password": ADMIN, "audit.log": ADMIN, "audit.verify": ADMIN,
     "rota.now": ANY, "rota.rotas": ANY, "rota.rota": ANY,
     "rota.new_rota": MANAGERS, "rota.edit_rota": MANAGERS, "rota.delete_rota": MANAGERS,
-    "rota.new_layer": MANAGERS, "rota.edit_layer": MANAGERS, "rota.end_layer": MANAGERS,
+    "rota.new_layer": MANAGERS, "rota.edit_layer": MANAGERS, "rota.end_layer": MANAGERS, "rota.undo": MANAGERS,
     "rota.new_override": MANAGERS, "rota.delete_override": MANAGERS,
     "rota.swaps": SWAPPERS, "rota.offer_swap": SWAPPERS, "rota.take_swap": SWAPPERS,
     "rota.cancel_swap": SWAPPERS,
@@ -45,7 +45,7 @@ EXPECTED: dict[str, set[str]] = {
     "review.recording": REVIEWERS, "review.metrics": REVIEWERS, "review.metrics_json": REVIEWERS,
 }
 # Open to anyone: the login page, logout, health and static files.
-PUBLIC = {"auth.login", "auth.logout", "healthz", "static", "ui.static"}
+PUBLIC = {"auth.login", "auth.logout", "healthz", "static", "ui.static", "ui.favicon"}
 # Not cookie-authenticated at all: signed webhooks, token API, secret-URL feeds.
 OTHER_AUTH = ("/voice/", "/api/", "/ical/")
 ROLES = ("anonymous", "admin", "rota_manager", "reviewer", "responder")

@@ -165,7 +165,7 @@ def test_rota_settings_errors_beside_the_field(manager, post_form):
 
 
 def test_rota_used_by_a_policy_is_not_deleted(app, manager, post_form):
-    post_form(manager, "/rota/primary/edit", "/rota/primary/delete")
+    post_form(manager, "/rota/primary/edit", "/rota/primary/delete", data={"confirmed": "yes"})
     with app.app_context():
         db = _db(app)
         assert db.get(m.Rota, "primary") is not None
@@ -200,7 +200,8 @@ def test_removing_overrides_never_rewrites_the_past(app, manager, post_form):
         db.close()
     for key in ("past", "running", "future"):
         response = post_form(manager, "/rota/primary",
-                             f"/rota/primary/overrides/{ids[key]}/delete", follow_redirects=True)
+                             f"/rota/primary/overrides/{ids[key]}/delete",
+                             data={"confirmed": "yes"}, follow_redirects=True)
         assert response.status_code == 200
         if key == "past":
             assert "past overrides stay as the record" in response.get_data(as_text=True)

@@ -38,7 +38,8 @@ def test_offer_and_take_becomes_a_replace_override(app, demo, accounts, login, c
     assert response.status_code == 302, response.get_data(as_text=True)
     [swap] = _rows(app, m.Swap)
     assert (swap.offered_by, swap.status) == ("alice", "open")
-    assert swap.start == datetime(2030, 1, 15, 14, tzinfo=UTC)
+    # No zone on the account or its person: the page says UTC, so the form is read in UTC.
+    assert swap.start == datetime(2030, 1, 15, 9, tzinfo=UTC)
 
     # alice cannot take her own offer.
     own = alice.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "alice", "csrf_token": token})
@@ -49,7 +50,8 @@ def test_offer_and_take_becomes_a_replace_override(app, demo, accounts, login, c
     # grace cannot take it on behalf of someone else.
     other = grace.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "carol", "csrf_token": gtoken})
     assert other.status_code == 400
-    taken = grace.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "grace", "csrf_token": gtoken})
+    taken = grace.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "grace", "csrf_token": gtoken,
+                                                                   "confirmed": "yes"})
     assert taken.status_code == 302
     [swap] = _rows(app, m.Swap)
     assert (swap.status, swap.taken_by) == ("taken", "grace")
@@ -83,7 +85,8 @@ def test_responder_cannot_offer_for_someone_else_but_a_manager_can(demo, as_role
     ok = manager.post("/rota/swaps/offer", data={**OFFER, "csrf_token": token})
     assert ok.status_code == 302
     [swap] = _rows(app, m.Swap)
-    taken = manager.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "carol", "csrf_token": token})
+    taken = manager.post(f"/rota/swaps/{swap.id}/take", data={"take-person": "carol", "csrf_token": token,
+                                                                     "confirmed": "yes"})
     assert taken.status_code == 302
     assert _rows(app, m.Swap)[0].taken_by == "carol"
 

@@ -112,7 +112,8 @@ def put_caller(cid: str):
 
 
 def _rotas_doc() -> dict[str, dict]:
-    return {r["id"]: r for r in export_document(db_session())["rotas"]}
+    # The rota file leaves out an empty list of layers; the API's schema always has one.
+    return {r["id"]: {**r, "layers": r.get("layers", [])} for r in export_document(db_session())["rotas"]}
 
 
 @api.route("/rotas", "GET", summary="Every rota: layers in force and overrides (rota-file shape)",

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
+from voiceline.calllog.story import PRIORITY_WORDS, plain_detail
 from voiceline.instants import iso_z
 from voiceline.models.calls import Call
 
@@ -49,11 +50,11 @@ def load_names(session: Session) -> Names:
     )
 
 
-def seconds_to_answer(call: Call) -> float | None:
-    """Seconds from the call's start to a responder accepting it."""
+def seconds_to_answer(call: Call) -> int | None:
+    """Whole seconds from the call's start to a responder accepting it."""
     if call.answered_at is None:
         return None
-    return round((call.answered_at - call.started_at).total_seconds(), 1)
+    return round((call.answered_at - call.started_at).total_seconds())
 
 
 def call_summary(call: Call, names: Names) -> dict[str, Any]:
@@ -91,6 +92,7 @@ def csv_row(call: Call, names: Names) -> list[str]:
     """One call as a CSV row in CSV_COLUMNS order."""
     summary = call_summary(call, names)
     summary["test"] = call.is_test
+    summary["priority"] = PRIORITY_WORDS.get(call.priority or 0, "")  # words, not 1/2
     return [csv_cell(summary[c]) for c in CSV_COLUMNS]
 
 
@@ -125,17 +127,28 @@ _EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' 
 }
 
 
-def _describe(detail: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted((detail or {}).items())
-                     if k not in {"pin", "digits", "text"})  # never keyed PIN digits; text: the what
+# Events the legs tell already (rang / picked up / accepted / declined / ended): shown once.
+_LEG_TOLD = {"leg_answered", "screen_accepted", "screen_declined", "leg_result"}
 
 
-def timeline(call: Call, names: Names) -> list[TimelineEntry]:
-    """The call's events and its legs (rung, answered, accepted/declined, ended) in time order."""
+def _told_by_a_leg(event, legs_by_sid: set[str], legs_by_person: set[tuple]) -> bool:
+    if event.kind not in _LEG_TOLD:
+        return False
+    sid = (event.detail or {}).get("leg_sid")
+    return (sid in legs_by_sid) if sid else ((event.step, event.person_id) in legs_by_person)
+
+
+def timeline(call: Call, names: Names, fmt=None) -> list[TimelineEntry]:
+    """The call's events and its legs (rung, answered, accepted/declined, ended) in time order,
+    each told once, in words (`fmt` formats instants in details; default ISO-Z)."""
+    fmt = fmt or iso_z
+    legs_by_sid = {leg.sid for leg in call.legs if leg.sid}
+    legs_by_person = {(leg.step, leg.person_id) for leg in call.legs}
     entries = [TimelineEntry(e.at, (e.detail or {}).get("text") or
                              _EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
-                             names.person(e.person_id), e.step, _describe(e.detail))
-               for e in call.events]
+                             names.person(e.person_id), e.step,
+                             plain_detail(e.detail, fmt, names.person))
+               for e in call.events if not _told_by_a_leg(e, legs_by_sid, legs_by_person)]
     for leg in call.legs:
         who = names.person(leg.person_id) or leg.number
         where = "fallback number" if leg.step == 0 else f"round {leg.round + 1}"

@@ -78,6 +78,8 @@ def parse_filter(args: Mapping[str, str], session: Session, zone: str = "UTC",
     problems: list[str] = []
     raw = {k: (args.get(k) or "").strip() for k in
            ("from", "to", "hotline", "caller", "responder", "outcome", "priority", "duress", "tests")}
+    if hasattr(args, "getlist"):  # checkboxes send outcome=a&outcome=b; links send outcome=a,b
+        raw["outcome"] = ",".join(v.strip() for v in args.getlist("outcome") if v.strip())
     tz = ZoneInfo(zone)
     bounds: dict[str, datetime | None] = {"from": None, "to": None}
     for key in bounds:

@@ -289,18 +289,20 @@ def number_attested(call: Call, caller: Caller | None) -> bool:
 
 
 def leg_language(ctx: Context, leg: CallLeg) -> str:
-    """A responder hears their first language; a fallback number (nobody's) the caller's."""
+    """The caller's language when the responder speaks it, else the responder's first one;
+    a fallback number (nobody's) hears the caller's."""
+    caller_language = prompts.supported(leg.call.language)
     if leg.person_id is None:
-        return prompts.supported(leg.call.language) or prompts.DEFAULT_LANGUAGE
-    return _responder_language(ctx.session.get(Person, leg.person_id))
+        return caller_language or prompts.DEFAULT_LANGUAGE
+    return _responder_language(ctx.session.get(Person, leg.person_id), caller_language)
 
 
-def _responder_language(person: Person | None) -> str:
-    for language in (person.languages if person else None) or []:
-        found = prompts.supported(language)
-        if found:
-            return found
-    return prompts.DEFAULT_LANGUAGE
+def _responder_language(person: Person | None, caller_language: str | None = None) -> str:
+    spoken = [found for found in (prompts.supported(language) for language in
+                                  (person.languages if person else None) or []) if found]
+    if caller_language in spoken:
+        return caller_language
+    return spoken[0] if spoken else prompts.DEFAULT_LANGUAGE
 
 
 def screen_repeated(ctx: Context, leg: CallLeg) -> str:

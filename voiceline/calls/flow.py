@@ -12,7 +12,7 @@ import logging
 from sqlalchemy.exc import IntegrityError
 
 from voiceline import audit, outbox
-from voiceline.calls import auth, prompts
+from voiceline.calls import alerts, auth, prompts
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import dial_current, fallback_reply
 from voiceline.calls.states import Answer, CallState, Prompt
@@ -21,17 +21,19 @@ from voiceline.calls.twiml import Reply
 from voiceline.directory import caller_by_number, hotline_by_number, people_with_role
 from voiceline.models.calls import Call
 from voiceline.models.directory import Caller, Hotline
-from voiceline.phones import try_e164
+from voiceline.phones import region_of, try_e164
 from voiceline.webhooks.params import Incoming, Keys
 
 log = logging.getLogger(__name__)
 
 
-def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
+def incoming(ctx: Context, request: Incoming, call: Call | None = None) -> tuple[Call, Answer]:
     """A new CallSid: create its record and greet or refuse; returns the call and its answer.
 
-    A CallSid already stored never gets here (machine.incoming answers the repeat); one
-    stored by another worker meanwhile is returned as it stands.
+    A CallSid already stored never gets here (machine.incoming answers the repeat), except a
+    bare record a status callback made first: `call` is that record, and this request runs the
+    whole step on it (authentication included), never the fallback. One stored by another
+    worker meanwhile is returned as it stands.
     """
     sid = request.call_sid
     region = ctx.settings.region
@@ -39,16 +41,25 @@ def incoming(ctx: Context, request: Incoming) -> tuple[Call, Answer]:
     from_e164 = try_e164(request.from_number, region)
     hotline = hotline_by_number(ctx.session, to_e164)
     caller = caller_by_number(ctx.session, from_e164)
-    call = Call(sid=sid, hotline_id=hotline.id if hotline else None,
-                to_number=(to_e164 or request.to_number)[:32], from_number=request.from_number[:64],
-                caller_id=caller.id if caller else None, started_at=ctx.at, state=CallState.NEW,
-                stir_verstat=request.meta.get("StirVerstat", "")[:64] or None,
-                meta=_meta(request, from_e164))
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(call)
-    except IntegrityError:  # the same CallSid is being answered by another worker
-        return call_by_sid(ctx.session, sid), Prompt()
+    fields = dict(hotline_id=hotline.id if hotline else None,
+                  to_number=(to_e164 or request.to_number)[:32], from_number=request.from_number[:64],
+                  caller_id=caller.id if caller else None,
+                  stir_verstat=request.meta.get("StirVerstat", "")[:64] or None,
+                  meta=_meta(request, from_e164))
+    if call is None:
+        call = Call(sid=sid, started_at=ctx.at, state=CallState.NEW, **fields)
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.add(call)
+        except IntegrityError:  # the same CallSid is being answered by another worker
+            call = call_by_sid(ctx.session, sid)
+            if not made_by_status(call):
+                return call, Prompt()
+    if made_by_status(call):  # a status callback came first and made a bare record
+        for name, value in fields.items():
+            setattr(call, name, value)
+        call.meta = {**call.meta, "status_first": True}
+        call.started_at = min(call.started_at, ctx.at)
     if ctx.settings.linetest_from and from_e164 == try_e164(ctx.settings.linetest_from, region):
         return call, _line_test(ctx, call)
     if hotline is None:
@@ -77,6 +88,11 @@ def _meta(request: Incoming, from_e164: str | None) -> dict:
     if len(request.to_number) > 32:  # a SIP URI: the column keeps 32 characters, the record all
         meta["To"] = request.to_number[:2000]
     return meta
+
+
+def made_by_status(call: Call) -> bool:
+    """A record a status callback created before /voice/incoming ran (nothing answered yet)."""
+    return call.state == CallState.NEW and bool((call.meta or {}).get("unseen"))
 
 
 def _known_language(hotline: Hotline, caller: Caller | None) -> str | None:
@@ -131,8 +147,9 @@ def _authenticate(ctx: Context, call: Call, hotline: Hotline, caller: Caller | N
         return _after_auth(ctx, call, hotline, greet)
     if caller is not None and not caller.pin_hash:
         add_event(ctx.session, call, "pin_not_set", ctx.at, caller=caller.id)
+        alerts.queue_pin_not_set(ctx, call, caller)
         finish(call, "rejected", ctx.at)
-        return str(Reply(call.language).say("not_allowed").hangup())
+        return str(Reply(call.language).say("pin_not_set").hangup())
     call.state = CallState.PIN if caller is not None else CallState.IDENTIFY
     return Prompt(greet=greet)
 
@@ -142,9 +159,7 @@ def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
     guard = auth.hold(ctx.session, None, auth.lockout_key(call), ctx.at)
     if (lock := guard.lock(ctx.at)) is not None:
         return _reject_locked(ctx, call, lock)  # locked by a parallel call since this one began
-    digits = keys.digits
-    number = try_e164("+" + digits, ctx.settings.region) if digits.isdigit() and len(digits) <= 15 else None
-    caller = caller_by_number(ctx.session, number)
+    caller = _keyed_caller(ctx, ctx.session.get(Hotline, call.hotline_id), keys.digits)
     if caller is None or not caller.pin_hash:
         return _failed_try(ctx, call, guard, "identify_failed", "unknown_number")
     if (lock := auth.current_lock(ctx.session, caller.id, None, ctx.at)) is not None:
@@ -154,6 +169,19 @@ def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
     call.state = CallState.PIN
     add_event(ctx.session, call, "identified", ctx.at, caller=caller.id)
     return Prompt()
+
+
+def _keyed_caller(ctx: Context, hotline: Hotline | None, digits: str) -> Caller | None:
+    """The caller registered with the keyed number: national in the hotline's region (its
+    number's, else VOICELINE_DEFAULT_REGION), or international with the country code."""
+    if not digits.isdigit() or len(digits) > 15:
+        return None
+    region = region_of(hotline.number if hotline else None) or ctx.settings.region
+    for number in dict.fromkeys((try_e164(digits, region), try_e164("+" + digits, region))):
+        caller = caller_by_number(ctx.session, number)
+        if caller is not None:
+            return caller
+    return None
 
 
 def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
@@ -184,15 +212,10 @@ def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
 
 def _duress(ctx: Context, call: Call, caller: Caller) -> None:
     call.duress = True
-    body = (f"voiceline DURESS: {caller.name} ({caller.org}) entered the duress PIN calling from "
-            f"{call.from_number}. The call goes on as normal. {ctx.call_link(call.sid)}")
     try:
         with ctx.session.begin_nested():
             audit.record(ctx.session, "twilio", "call.duress", f"call {call.sid}", caller=caller.id)
-            for person in people_with_role(ctx.session, "supervisor"):
-                outbox.enqueue(ctx.session, key=f"duress:{call.sid}:{person.id}", kind="sms",
-                               recipient=person.phone, body=body, purpose="duress",
-                               meta={"call": call.sid})
+            alerts.queue_duress(ctx, call, caller)
     except Exception:
         # Failing the step would send this caller to the fallback, which the real PIN never
         # does: keep the flag and a timeline entry, answer as usual, and shout in the log.

@@ -143,9 +143,9 @@ def run_leg(ctx: Context, step: Step, leg: CallLeg, request: Any) -> str:
 def incoming(ctx: Context, request: Incoming) -> str:
     """A call comes in: a CallSid seen before hears the same first answer and nothing changes."""
     call = call_by_sid(ctx.session, request.call_sid)
-    if call is not None:  # Twilio repeated the request
+    if call is not None and not flow.made_by_status(call):  # Twilio repeated the request
         return render(ctx, call, greet=call.pin_attempts == 0 and call.priority is None)
-    call, answer = flow.incoming(ctx, request)
+    call, answer = flow.incoming(ctx, request, call)  # new, or bare from an early status callback
     return _finish(ctx, call, answer)
 
 

@@ -19,9 +19,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "pin_locked": "Too many incorrect attempts. This number is blocked for {minutes} minutes. "
                       "Goodbye.",
         "locked": "This number is temporarily blocked. Please try again later. Goodbye.",
-        "identify": "Please enter the phone number you are registered with, including the country "
-                    "code, then press the pound key.",
+        "identify": "Please enter the phone number you are registered with, then press the pound "
+                    "key. A number from another country needs its country code.",
         "not_allowed": "This line does not accept calls from your number. Goodbye.",
+        "pin_not_set": "Your number is registered, but no PIN has been set for you yet, so this line "
+                       "cannot take your call. The hotline managers will be told. Please ask them "
+                       "to set your PIN. Goodbye.",
         "unknown_number": "That number is not registered.",
         "priority": "For an urgent call, press 1. For a routine call, press 2.",
         "connecting": "Connecting you to the duty officer. Please stay on the line.",
@@ -32,7 +35,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
                             "been notified. Goodbye.",
         "goodbye": "Goodbye.",
         "sorry": "We are sorry, the hotline has a technical problem. Connecting you to the duty desk.",
-        "sorry_record": "We are sorry, nobody can take your call. Please leave a message after the tone.",
+        # Said when the database may be down: nothing here may promise that anyone is told.
+        "sorry_record": "We are sorry, the hotline has a technical problem and nobody can take your "
+                        "call now. You can leave a message after the tone, but we cannot promise that "
+                        "anyone hears of it soon. If it is urgent, please call again in a few minutes.",
+        "fallback_thanks": "Your message has been recorded. If it is urgent, please call again in a "
+                           "few minutes. Goodbye.",
+        "call_again": "If it is urgent, please call again in a few minutes. Goodbye.",
         "whisper": "Hotline call from {caller}. Priority {priority}. Press 1 to accept, any other key "
                    "to decline.",
         "whisper_unknown": "Hotline call from an unverified caller at {number}. Priority {priority}. "
@@ -70,9 +79,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "pin_locked": "Слишком много неверных попыток. Этот номер заблокирован. "
                       "Минут до разблокировки: {minutes}. До свидания.",
         "locked": "Этот номер временно заблокирован. Позвоните позже. До свидания.",
-        "identify": "Введите номер телефона, под которым вы зарегистрированы, с кодом страны, "
-                    "и нажмите решётку.",
+        "identify": "Введите номер телефона, под которым вы зарегистрированы, и нажмите решётку. "
+                    "Номер другой страны набирайте с кодом страны.",
         "not_allowed": "Эта линия не принимает звонки с вашего номера. До свидания.",
+        "pin_not_set": "Ваш номер зарегистрирован, но ПИН-код для вас ещё не задан, поэтому линия "
+                       "не может принять звонок. Руководители горячей линии будут оповещены. "
+                       "Попросите их задать вам ПИН-код. До свидания.",
         "unknown_number": "Этот номер не зарегистрирован.",
         "priority": "Если звонок срочный, нажмите 1. Если обычный, нажмите 2.",
         "connecting": "Соединяем с дежурным. Пожалуйста, оставайтесь на линии.",
@@ -82,7 +94,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "voicemail_thanks": "Спасибо. Ваше сообщение записано, дежурные оповещены. До свидания.",
         "goodbye": "До свидания.",
         "sorry": "Извините, на горячей линии техническая неполадка. Соединяем с дежурной службой.",
-        "sorry_record": "Извините, сейчас никто не может ответить. Оставьте сообщение после сигнала.",
+        "sorry_record": "Извините, на горячей линии техническая неполадка, и сейчас никто не может "
+                        "ответить. Вы можете оставить сообщение после сигнала, но мы не можем обещать, "
+                        "что о нём скоро узнают. Если дело срочное, позвоните ещё раз через несколько "
+                        "минут.",
+        "fallback_thanks": "Ваше сообщение записано. Если дело срочное, позвоните ещё раз через "
+                           "несколько минут. До свидания.",
+        "call_again": "Если дело срочное, позвоните ещё раз через несколько минут. До свидания.",
         "whisper": "Звонок на горячую линию: {caller}. Приоритет: {priority}. Нажмите 1, чтобы "
                    "принять, любую другую клавишу, чтобы отклонить.",
         "whisper_unknown": "Звонок на горячую линию с неподтверждённого номера {number}. Приоритет: "

@@ -7,6 +7,12 @@ finished call keeps its outcome.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
 from voiceline import outbox
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import resolve
@@ -14,7 +20,7 @@ from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, call_by_sid, finish
 from voiceline.calls.twiml import Reply
 from voiceline.directory import hotline_by_number, people_with_role
-from voiceline.models.calls import Call, CallLeg
+from voiceline.models.calls import Call, CallEvent, CallLeg
 from voiceline.models.directory import Caller, Hotline, Person
 from voiceline.phones import try_e164
 from voiceline.webhooks.params import Recording, Status
@@ -40,6 +46,8 @@ def call_status(ctx: Context, callback: Status) -> None:
         call.last_sequence = sequence
     if status not in TERMINAL:
         return
+    if not newer and call.state == "done":
+        return  # an older callback (canceled after completed) never rewrites a finished call
     # The end of the parent call is final whatever order the events came in.
     call.ended_at = at
     duration = callback.duration
@@ -47,14 +55,15 @@ def call_status(ctx: Context, callback: Status) -> None:
         call.duration_seconds = duration
     if call.state == CallState.DONE:
         return  # a finished call is never reopened
-    if status in {"failed", "busy", "no-answer"} or call.state == CallState.FALLBACK:
+    if status in {"failed", "busy", "no-answer"} or call.state in {CallState.FALLBACK, CallState.NEW}:
+        # NEW: only a status callback ever saw this call (its incoming request never stored)
         finish(call, "failed", at)
     elif call.state == CallState.CONNECTED:
         finish(call, "answered", at)
     elif call.state == CallState.VOICEMAIL:
         finish(call, "voicemail" if call.recording_url else "missed", at)
         if call.outcome == "missed":
-            notify(ctx, call, "missed")
+            await_recording(ctx, call)  # the caller was at <Record>: its callback may still come
     else:
         finish(call, "abandoned", at)
     call.ended_at = at
@@ -63,14 +72,23 @@ def call_status(ctx: Context, callback: Status) -> None:
 
 
 def _unseen_call(ctx: Context, callback: Status) -> Call:
-    """A callback for a call whose incoming request never reached the database: keep a record."""
+    """A callback for a call /voice/incoming has not stored (yet, or ever): keep a bare record.
+
+    Its state is NEW: an incoming request that arrives later runs its step on this record
+    (authentication included); if none ever does, the call's end closes it as failed.
+    """
     to_e164 = try_e164(callback.to_number, ctx.settings.region)
     hotline = hotline_by_number(ctx.session, to_e164)
     call = Call(sid=callback.call_sid, hotline_id=hotline.id if hotline else None,
                 to_number=(to_e164 or callback.to_number)[:32], from_number=callback.from_number[:64],
-                started_at=ctx.at, state=CallState.FALLBACK, meta={"unseen": True})
-    ctx.session.add(call)
-    ctx.session.flush()
+                started_at=ctx.at, state=CallState.NEW, meta={"unseen": True})
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(call)
+    except IntegrityError:  # /voice/incoming stored it at the same moment
+        stored = call_by_sid(ctx.session, call.sid)
+        assert stored is not None  # the unique CallSid we collided with
+        return stored
     add_event(ctx.session, call, "unseen_call", ctx.at)
     return call
 
@@ -90,11 +108,13 @@ def leg_status(ctx: Context, leg: CallLeg, callback: Status) -> None:
         return
     if status in {"in-progress", "answered"} and leg.answered_at is None:
         leg.answered_at = at
+    newer = sequence is None or sequence > leg.last_sequence
     if status in TERMINAL:
-        leg.ended_at = leg.ended_at or at
+        # The newest terminal callback sets the end; an older one only fills a missing end.
+        leg.ended_at = at if newer or leg.ended_at is None else leg.ended_at
         add_event(ctx.session, call, "leg_result", at, step=leg.step, person_id=leg.person_id,
                   leg_sid=leg.sid, dedupe_key=f"result:{leg.id}", result=leg_result(leg, status))
-    if sequence is not None and sequence <= leg.last_sequence:
+    if not newer:
         return  # older than what we know: recorded, but it does not move the state back
     if sequence is not None:
         leg.last_sequence = sequence
@@ -112,33 +132,68 @@ def leg_result(leg: CallLeg, status: str) -> str:
 
 
 def voicemail_fresh(call: Call) -> bool:
-    """The <Record> action is expected: the call is at voicemail (or closed as missed meanwhile)."""
-    return call.outcome in {None, "missed"}
+    """The <Record> action is expected: the call is at voicemail (or closed meanwhile as missed,
+    or as voicemail by a recording callback that came first: the caller still hears the thanks)."""
+    return call.outcome in {None, "missed", "voicemail"}
 
 
 def voicemail(ctx: Context, call: Call, recorded: Recording) -> str:
     """The <Record> ended: keep the recording, close the call, tell the responders."""
-    _keep_recording(ctx, call, recorded)
+    _keep_recording(ctx, call, recorded)  # a no-op when the recording callback came first
     reply = Reply(call.language)
     if call.recording_url:
         return str(reply.say("voicemail_thanks").hangup())
     if call.state != CallState.DONE:
         finish(call, "missed", ctx.at)
-        notify(ctx, call, "missed")
+    await_recording(ctx, call)
     return str(reply.say("goodbye").hangup())
+
+
+# How long a call that ended at <Record> without a recording waits for the recording callback
+# before its responders are told of a missed call: Twilio posts it once the file is stored,
+# usually within seconds; the scheduler's minute tick adds up to a minute more.
+RECORDING_GRACE = timedelta(minutes=2)
+
+
+def await_recording(ctx: Context, call: Call) -> None:
+    """Hold the missed-call notice: a recording may still arrive, and each call gets one notice."""
+    add_event(ctx.session, call, "notice_pending", ctx.at, dedupe_key=f"notice_pending:{call.sid}",
+              until=(ctx.at + RECORDING_GRACE).isoformat())
+
+
+def send_pending_notices(ctx: Context) -> int:
+    """Scheduler step: calls still "missed" once the grace has passed get their missed-call notice."""
+    later = aliased(CallEvent)
+    told = select(later.id).where(later.call_id == Call.id, later.kind.in_(["notified", "notice_due"]))
+    pending = ctx.session.scalars(
+        select(Call).join(CallEvent, CallEvent.call_id == Call.id)
+        .where(CallEvent.kind == "notice_pending", CallEvent.at <= ctx.at - RECORDING_GRACE,
+               Call.outcome == "missed", ~told.exists())).all()
+    sent = 0
+    for call in pending:  # (a "notified" call was told already: the recording said "absent")
+        if add_event(ctx.session, call, "notice_due", ctx.at, dedupe_key=f"notice_due:{call.sid}",
+                     reason="no recording arrived") is not None:
+            sent += notify(ctx, call, "missed")
+    return sent
 
 
 def recording(ctx: Context, call: Call | None, recorded: Recording) -> None:
     """recordingStatusCallback: completed keeps the recording; absent means no message."""
     if call is None:
-        return
+        if recorded.status != "completed" or not recorded.call_sid:
+            return
+        # A message the error fallback took while the database was down, which is back now:
+        # keep it on a bare record and tell the managers rather than leave it unseen in Twilio.
+        call = _unseen_call(ctx, Status(recorded.call_sid))
+        call.state = CallState.FALLBACK
     status = recorded.status
     add_event(ctx.session, call, "recording", ctx.at, status=status, seconds=recorded.seconds,
               dedupe_key=f"recording:{call.sid}:{recorded.sid}:{status}")
     if status == "completed":
         _keep_recording(ctx, call, recorded)
-    elif status == "absent" and call.state == CallState.VOICEMAIL:
-        finish(call, "missed", ctx.at)
+    elif (status == "absent" and call.state in {CallState.VOICEMAIL, CallState.DONE}
+          and call.outcome in {None, "missed"}):
+        finish(call, "missed", ctx.at)  # Twilio says no message will come: the notice goes now
         notify(ctx, call, "missed")
 
 
@@ -151,13 +206,15 @@ def _keep_recording(ctx: Context, call: Call, recorded: Recording) -> None:
     call.recording_seconds = seconds
     # A recording that lands after the caller hung up still makes the call a voicemail.
     if call.outcome in {None, "missed"} and call.state in {CallState.VOICEMAIL, CallState.DONE,
-                                                           CallState.FALLBACK}:
-        was_fallback = call.state == CallState.FALLBACK
+                                                           CallState.FALLBACK, CallState.NEW}:
+        was_fallback = call.state in {CallState.FALLBACK, CallState.NEW}  # NEW: incoming never ran
         call.outcome, call.state = None, CallState.VOICEMAIL
         finish(call, "failed" if was_fallback else "voicemail", ctx.at)
-        add_event(ctx.session, call, "voicemail_left", ctx.at, seconds=seconds,
-                  dedupe_key=f"vm_left:{call.sid}")
-        notify(ctx, call, "voicemail")
+    elif call.outcome != "failed":  # a failed call's message is the error fallback's: tell them too
+        return
+    add_event(ctx.session, call, "voicemail_left", ctx.at, seconds=seconds,
+              dedupe_key=f"vm_left:{call.sid}")
+    notify(ctx, call, "voicemail")
 
 
 def notify(ctx: Context, call: Call, kind: str) -> int:
@@ -175,10 +232,11 @@ def notify(ctx: Context, call: Call, kind: str) -> int:
     recipients.update({p.id: p for p in people_with_role(ctx.session, "manager")})
     caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
     hotline = ctx.session.get(Hotline, call.hotline_id) if call.hotline_id else None
-    who = f"{caller.name} ({caller.org}) {call.from_number}" if caller else call.from_number
+    who = (f"{caller.name} ({caller.org}) {call.from_number}" if caller
+           else call.from_number or "a number not on record")
     what = {"voicemail": f"voicemail ({call.recording_seconds or 0} s)",
             "missed": "missed call"}[kind]
-    line = hotline.name or hotline.number if hotline else call.to_number
+    line = (hotline.name or hotline.number) if hotline else call.to_number or "the hotline"
     body = (f"voiceline: {what} from {who} on {line} at {call.started_at:%Y-%m-%d %H:%M}Z. "
             f"{ctx.call_link(call.sid)}")
     count = 0
@@ -186,10 +244,12 @@ def notify(ctx: Context, call: Call, kind: str) -> int:
         phone = try_e164(person.phone)
         if not phone:
             continue
-        _, created = outbox.enqueue(ctx.session, key=f"{kind}:{call.sid}:{person.id}", kind="sms",
+        # One key per call and person whatever the kind: a missed-call notice and a voicemail
+        # notice for the same call can never both be queued.
+        _, created = outbox.enqueue(ctx.session, key=f"voicemail:{call.sid}:{person.id}", kind="sms",
                                     recipient=phone, body=body, purpose=kind,
                                     meta={"call": call.sid, "person": person.id})
         count += created
     add_event(ctx.session, call, "notified", ctx.at, dedupe_key=f"notified:{kind}:{call.sid}",
-              about=kind, people=sorted(recipients))
+              about=kind, people=sorted(recipients), queued=count)
     return count

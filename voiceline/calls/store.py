@@ -78,7 +78,7 @@ def close_stale_calls(session: Session, at: datetime, after: timedelta = STALE_A
             outcome = "answered"
         elif call.recording_sid:
             outcome = "voicemail"
-        elif call.state == CallState.FALLBACK:
+        elif call.state in {CallState.FALLBACK, CallState.NEW}:  # NEW: only a status callback saw it
             outcome = "failed"
         else:
             outcome = "abandoned"

@@ -126,6 +126,16 @@ def e164_or_none(number: str | None) -> str | None:
     return number if number and try_e164(number) == number else None
 
 
+def fallback_goodbye(recorded: bool, languages: Iterable[str] = FALLBACK_LANGUAGES) -> Reply:
+    """After a message taken without the database: only what is true (it may reach nobody soon)."""
+    languages = list(languages)
+    key = "fallback_thanks" if recorded else "call_again"
+    reply = Reply(languages[0])
+    for language in languages:
+        reply.say(key, language=language)
+    return reply.hangup()
+
+
 def fallback_record(action: str, status_url: str | None, max_length: int,
                     languages: Iterable[str] = FALLBACK_LANGUAGES) -> Reply:
     """Apologise in each language and take a message."""

@@ -23,12 +23,15 @@ from twilio.http import HttpClient
 
 from voiceline import appdb
 from voiceline import models as m
+from voiceline.calls.context import CallSettings, Context
+from voiceline.calls.status import send_pending_notices
 from voiceline.calls.store import close_stale_calls
 from voiceline.db import session_scope
 from voiceline.extensions import HTTP_CLIENT
 from voiceline.instants import iso_z, utcnow
 from voiceline.jobs import coverage, linetests, reachability
 from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
+from voiceline.jobs.retention import Retention, apply_retention
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
 from voiceline.oncall.store import load_rotas
@@ -103,6 +106,16 @@ def _load(factory: sessionmaker[Session]) -> tuple[list[RotaView], dict[str, m.P
     return views, people
 
 
+def _no_links(endpoint: str, **params) -> str:
+    raise RuntimeError(f"the clock work builds no webhook links ({endpoint})")
+
+
+def _call_context(app: Flask, session: Session, at: datetime) -> Context:
+    """What the call flow's notice code needs, outside a webhook request."""
+    return Context(session=session, at=at, links=_no_links,
+                   settings=CallSettings.from_config(app.config, app.config.get("PUBLIC_URL") or ""))
+
+
 def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None) -> TickReport:
     """Run every job once as of `at`: history and handoffs, reminders, reachability, coverage,
     line tests, then send what is due and follow up on calls."""
@@ -131,8 +144,13 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     _run_step(report, "outbox", send)
     _run_step(report, "reachability", scoped(lambda s: reachability.follow_up(s, settings, at)))
     _run_step(report, "linetest", scoped(lambda s: linetests.follow_up(s, settings, at)))
+    _run_step(report, "missed_notices", scoped(lambda s: send_pending_notices(_call_context(app, s, at))))
     _run_step(report, "outbox", send)  # alerts raised by the follow-ups leave in the same tick
     _run_step(report, "stale_calls", scoped(lambda s: close_stale_calls(s, at)))
+    retention = Retention.from_config(app.config)
+    if retention != Retention():
+        _run_step(report, "retention", scoped(lambda s: apply_retention(
+            s, settings, retention, at, http_client=http_client)))
     _run_step(report, "state", scoped(
         lambda s: set_state(s, "tick", {"at": iso_z(at), "ran_at": iso_z(utcnow()),
                                   "errors": report.errors}, at)))

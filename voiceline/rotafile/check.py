@@ -7,6 +7,7 @@ Problems name the entry and key (`rotas[primary].layers[0].members[1]: unknown p
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -222,6 +223,8 @@ class Checker:
         return parsed.astimezone(UTC)
 
     def unique(self, where: str, seen: set, value: Any, what: str) -> None:
+        if not isinstance(value, Hashable):
+            return  # not an id at all (a list, a mapping): ident() or the caller says so
         if value in seen:
             self.fail(where, f"duplicate {what} {value!r}")
         seen.add(value)
@@ -256,3 +259,13 @@ def parse_window(check: Checker, where: str, value: Any) -> dict | None:
     except (ValueError, TypeError, AttributeError) as exc:
         check.fail(where, f"bad window: {exc}")
         return None
+
+
+class Names(frozenset):
+    """Ids defined in the file; a value that cannot be an id (a list, a mapping) is not one."""
+
+    def __contains__(self, value: object) -> bool:
+        try:
+            return super().__contains__(value)
+        except TypeError:  # unhashable: a broken file, reported by the caller as unknown
+            return False

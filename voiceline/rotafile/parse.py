@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voiceline.rotafile.check import TOP_KEYS, Checker, Plan, RotaFileError
+from voiceline.rotafile.check import TOP_KEYS, Checker, Names, Plan, RotaFileError
 from voiceline.rotafile.sections import (
     parse_callers,
     parse_hotlines,
@@ -26,10 +26,10 @@ def parse_document(doc: Any, region: str = "US") -> Plan:
     check.keys("(top)", doc, TOP_KEYS, set())
     default_zone = check.zone("timezone", doc.get("timezone", "UTC"))
     plan = Plan()
-    people = parse_people(check, doc, plan)
+    people = Names(parse_people(check, doc, plan))
     parse_callers(check, doc, plan)
-    rotas = parse_rotas(check, doc, plan, people, default_zone or "UTC")
-    policies = parse_policies(check, doc, plan, people, rotas)
+    rotas = Names(parse_rotas(check, doc, plan, people, default_zone or "UTC"))
+    policies = Names(parse_policies(check, doc, plan, people, rotas))
     parse_hotlines(check, doc, plan, policies)
     if check.problems:
         raise RotaFileError(check.problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Container
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -99,7 +100,8 @@ def parse_callers(check: Checker, doc: dict, plan: Plan) -> None:
         plan.callers.append(caller)
 
 
-def parse_rotas(check: Checker, doc: dict, plan: Plan, people: set[str], zone: str) -> set[str]:
+def parse_rotas(check: Checker, doc: dict, plan: Plan, people: AbstractSet[str],
+                zone: str) -> set[str]:
     """Validate rotas, layers and overrides; return rota ids."""
     seen: set[str] = set()
     for where, entry in check.items(doc, "rotas"):
@@ -134,7 +136,7 @@ def parse_rotas(check: Checker, doc: dict, plan: Plan, people: set[str], zone: s
     return seen
 
 
-def _parse_layer(check: Checker, where: str, layer: Any, people: set[str]) -> LayerSpec:
+def _parse_layer(check: Checker, where: str, layer: Any, people: AbstractSet[str]) -> LayerSpec:
     out = LayerSpec()
     if not check.keys(where, layer, LAYER_KEYS, {"members", "anchor", "every"}):
         return out
@@ -219,8 +221,8 @@ def _check_override_overlaps(check: Checker, overrides: list[OverrideSpec]) -> N
                 check.fail(b.where, f"overlaps {a.where} for person {pid!r}")
 
 
-def parse_policies(check: Checker, doc: dict, plan: Plan, people: set[str],
-                   rotas: set[str]) -> set[str]:
+def parse_policies(check: Checker, doc: dict, plan: Plan, people: AbstractSet[str],
+                   rotas: AbstractSet[str]) -> set[str]:
     """Validate escalation policies; return their ids."""
     seen: set[str] = set()
     for where, entry in check.items(doc, "policies"):
@@ -238,6 +240,10 @@ def parse_policies(check: Checker, doc: dict, plan: Plan, people: set[str],
             if not check.keys(sw, step, STEP_KEYS, set()):
                 continue
             step_rotas, step_people = step.get("rotas") or [], step.get("people") or []
+            for key, value in (("rotas", step_rotas), ("people", step_people)):
+                if not isinstance(value, list):
+                    check.fail(f"{sw}.{key}", "must be a list of ids")
+            step_rotas, step_people = (v if isinstance(v, list) else [] for v in (step_rotas, step_people))
             if not step_rotas and not step_people:
                 check.fail(sw, "names no rota and no person")
             for j, rid in enumerate(step_rotas):
@@ -255,7 +261,7 @@ def parse_policies(check: Checker, doc: dict, plan: Plan, people: set[str],
     return seen
 
 
-def parse_hotlines(check: Checker, doc: dict, plan: Plan, policies: set[str]) -> None:
+def parse_hotlines(check: Checker, doc: dict, plan: Plan, policies: AbstractSet[str]) -> None:
     """Validate hotlines: number, policy, languages and caller policy."""
     seen_ids: set[str] = set()
     seen_numbers: set[str] = set()

@@ -19,6 +19,15 @@ from voiceline.web.timefmt import register_filters
 # Templates (base.html and the UI's) and the stylesheet live beside this module.
 ui = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/ui-static")
+
+
+@ui.get("/favicon.ico")
+def favicon():
+    """The icon browsers ask for before reading a page's <link rel=icon> (no 404 on a first page)."""
+    return ui.send_static_file("favicon.svg"), 200, {"Content-Type": "image/svg+xml",
+                                                     "Cache-Control": "public, max-age=86400"}
+
+
 PAGE_ERRORS = (400, 403, 404, 405, 429, CSRFError)
 DEFAULT_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "

@@ -27,6 +27,7 @@ from voiceline.web.auth import (
     user_summary,
 )
 from voiceline.web.choices import options
+from voiceline.web.confirm import confirm_page, confirmed
 from voiceline.web.rota.forms import valid_zone
 
 bp = Blueprint("users", __name__)
@@ -134,6 +135,11 @@ def edit_user(user_id: int):
 def reset_password(user_id: int):
     """Give an account a new one-time password, shown once."""
     user = _user_or_404(user_id)
+    if not confirmed():
+        return confirm_page(f"Reset the password of {user.username}?",
+                            f"{user.username}'s current password stops working at once; the new "
+                            "one-time password is shown once, on the next page.",
+                            "Reset password", url_for("users.edit_user", user_id=user.id))
     db = appdb.db_session()
     password = generate_password()
     ended = set_password(user, password, must_change=True)

@@ -127,9 +127,11 @@ class Recording:
     url: str = ""
     sid: str = ""
     seconds: int | None = None
+    call_sid: str = ""  # the parent call (a recording may name a call never stored)
 
     @classmethod
     def of(cls, form: Mapping[str, str]) -> Recording:
         """Parse a <Record> action or recording status callback."""
         return cls(form.get("RecordingStatus", ""), form.get("RecordingUrl", ""),
-                   form.get("RecordingSid", "")[:64], _int(form.get("RecordingDuration")))
+                   form.get("RecordingSid", "")[:64], _int(form.get("RecordingDuration")),
+                   form.get("CallSid", "")[:64])

@@ -21,6 +21,7 @@ from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, call_by_sid, leg_by_sid
 from voiceline.calls.twiml import (
     Reply,
+    fallback_goodbye,
     fallback_record,
     fallback_screen,
     fallback_screen_answer,
@@ -187,7 +188,7 @@ def dial_result():
 @twilio_signed
 def voicemail():
     return _answer("voicemail", _step(Step.VOICEMAIL, Recording.of(form())),
-                   on_error=lambda: str(Reply().say("voicemail_thanks").hangup()))
+                   on_error=lambda: str(fallback_goodbye(bool(form().get("RecordingUrl")))))
 
 
 def _leg(session) -> CallLeg | None:
@@ -302,9 +303,10 @@ def fallback_done():
     dial_status = form().get("DialCallStatus")
     # A leg that declined at the screening also ends the <Dial>: only a bridge counts as taken.
     bridged = form().get("DialBridged") != "false"
-    if dial_status is None or (dial_status in {"completed", "answered"} and bridged):
-        reply = Reply() if dial_status else Reply().say("voicemail_thanks")
-        return twiml_response(str(reply.hangup()))
+    if dial_status is None:  # the message was taken: nothing here knows whether anyone is told
+        return twiml_response(str(fallback_goodbye(bool(form().get("RecordingUrl")))))
+    if dial_status in {"completed", "answered"} and bridged:
+        return twiml_response(str(Reply().hangup()))
     return twiml_response(str(fallback_record(links("fallback_done"), links("recording"),
                                               settings.record_max_seconds)))
 

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, select
-from wtforms import PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from voiceline import appdb, audit
@@ -37,6 +37,8 @@ _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    # The browser's IANA zone (filled by static/login-zone.js); kept on an account without one.
+    browser_zone = HiddenField()
 
 
 class PasswordForm(FlaskForm):
@@ -52,6 +54,18 @@ class PasswordForm(FlaskForm):
             raise ValidationError(reason)
         if field.data == self.current.data:
             raise ValidationError("must differ from the current password")
+
+
+def _adopt_browser_zone(db, user: User, sent: str | None) -> None:
+    """Store the zone the login form's script sent on an account that has none (audited)."""
+    from voiceline.web.timefmt import valid_zone_name
+
+    zone = valid_zone_name(sent)
+    if user.timezone or zone is None:
+        return
+    user.timezone = zone
+    audit.record(db, f"user:{user.username}", "user.timezone", f"user {user.username}",
+                 before={"timezone": None}, after={"timezone": zone}, source="browser at login")
 
 
 def _safe_next(target: str | None) -> str:
@@ -88,6 +102,7 @@ def login():
                 # an account reset the per-address count between guesses at another one.
                 db.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
                 user.last_login_at = utcnow()
+                _adopt_browser_zone(db, user, form.browser_zone.data)
                 audit.record(db, f"user:{username}", "auth.login", f"user {username}",
                              remote_addr=addr)
                 db.commit()

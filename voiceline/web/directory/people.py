@@ -20,6 +20,7 @@ from voiceline.web.directory.common import (
     valid_phone,
 )
 from voiceline.web.rota.forms import valid_id, valid_zone
+from voiceline.web.warnings import held_back, warn
 
 
 class PersonForm(FlaskForm):
@@ -33,6 +34,17 @@ class PersonForm(FlaskForm):
     manager = BooleanField("Manager (coverage, reachability, line-test and voicemail alerts)")
     supervisor = BooleanField("Supervisor (duress alerts)")
     active = BooleanField("Active", default=True)
+
+
+def _warn_shared_phone(form: PersonForm, person_id: str | None) -> None:
+    """Warn when another person has the same number (a shared desk phone can be legitimate)."""
+    number = e164(form.phone.data)
+    others = appdb.db_session().scalars(select(m.Person).where(m.Person.phone == number,
+                                                               m.Person.id != (person_id or "")))
+    names = [p.name for p in others]
+    if names:
+        warn(form.phone, f"{number} is also the phone of {', '.join(names)}: calls for either "
+                         "ring both")
 
 
 def summary(p: m.Person) -> dict:
@@ -67,9 +79,10 @@ def new_person():
     if form.validate_on_submit():
         db = appdb.db_session()
         pid = form.id.data.strip()
+        _warn_shared_phone(form, pid)
         if db.get(m.Person, pid) is not None:
             form.id.errors.append(f"a person {pid!r} exists already")
-        else:
+        elif not held_back(form):
             person = m.Person(id=pid)
             _apply(person, form)
             db.add(person)
@@ -78,7 +91,8 @@ def new_person():
             db.commit()
             flash(f"Added {person.name}.")
             return redirect(url_for("directory.people"))
-    return render_template("directory/person_form.html", form=form, person=None)
+    return render_template("directory/person_form.html", form=form, person=None,
+                           warned=request.method == "POST" and held_back(form))
 
 
 @bp.route("/people/<person_id>", methods=["GET", "POST"], endpoint="edit_person")
@@ -95,7 +109,10 @@ def edit_person(person_id: str):
         form.languages.data = ", ".join(person.languages or [])
         form.manager.data = "manager" in (person.roles or [])
         form.supervisor.data = "supervisor" in (person.roles or [])
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid:
+        _warn_shared_phone(form, person.id)
+    if valid and not held_back(form):
         before = summary(person)
         _apply(person, form)
         if before != summary(person):
@@ -104,4 +121,5 @@ def edit_person(person_id: str):
         db.commit()
         flash(f"Saved {person.name}.")
         return redirect(url_for("directory.people"))
-    return render_template("directory/person_form.html", form=form, person=person)
+    return render_template("directory/person_form.html", form=form, person=person,
+                           warned=request.method == "POST" and held_back(form))

@@ -19,11 +19,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from voiceline import appdb, audit
 from voiceline import models as m
+from voiceline.health import duress_recipients_check
 from voiceline.models.directory import CALLER_POLICIES
 from voiceline.web.auth import actor, role_required
 from voiceline.web.choices import options
 from voiceline.web.directory.common import MANAGE, bp, e164, language_list, split_list, valid_phone
 from voiceline.web.rota.forms import valid_id
+from voiceline.web.warnings import held_back, warn
 
 EXTRA_STEPS = 2
 
@@ -85,7 +87,8 @@ def policies():
     db = appdb.db_session()
     return render_template("directory/policies.html",
                            policies=db.scalars(select(m.Policy).order_by(m.Policy.id)).all(),
-                           hotlines=db.scalars(select(m.Hotline).order_by(m.Hotline.id)).all())
+                           hotlines=db.scalars(select(m.Hotline).order_by(m.Hotline.id)).all(),
+                           duress=duress_recipients_check())
 
 
 @bp.route("/policies/new", methods=["GET", "POST"], endpoint="new_policy")
@@ -102,9 +105,10 @@ def edit_policy(policy_id: str | None = None):
         form.id.data = policy.id
     if form.validate_on_submit():
         pid = form.id.data.strip()
+        _warn_repeated_people(form)
         if policy is None and db.get(m.Policy, pid) is not None:
             form.id.errors.append(f"a policy {pid!r} exists already")
-        else:
+        elif not held_back(form):
             before = ({"name": policy.name, "repeat": policy.repeat, "steps": _steps_summary(policy)}
                       if policy else None)
             if policy is None:
@@ -124,7 +128,19 @@ def edit_policy(policy_id: str | None = None):
             db.commit()
             flash(f"Saved policy {pid}.")
             return redirect(url_for("directory.policies"))
-    return render_template("directory/policy_form.html", form=form, policy=policy)
+    return render_template("directory/policy_form.html", form=form, policy=policy,
+                           warned=request.method == "POST" and held_back(form))
+
+
+def _warn_repeated_people(form: PolicyForm) -> None:
+    """Warn beside a step that names a person an earlier step names already."""
+    seen: dict[str, int] = {}
+    for number, step in enumerate((s for s in form.steps if s.rotas.data or s.people.data), 1):
+        for pid in step.people.data or []:
+            if pid in seen:
+                warn(step.people, f"{pid} is in step {seen[pid]} already: rung twice")
+            else:
+                seen[pid] = number
 
 
 def _hotline_summary(h: m.Hotline) -> dict:

@@ -28,6 +28,7 @@ from voiceline.appdb import db_session
 from voiceline.calllog import present
 from voiceline.calllog import query as calllog
 from voiceline.calllog.metrics import load_metrics
+from voiceline.calllog.story import active_filters, call_story, rejection_reasons
 from voiceline.instants import InstantRangeError, local_day_start, utcnow
 from voiceline.models.calls import OUTCOMES, Call
 from voiceline.web import timefmt
@@ -83,6 +84,13 @@ def _filter_or_problems() -> tuple[calllog.CallFilter | None, list[str]]:
         return None, exc.problems
 
 
+def _selected_outcomes(f) -> set[str]:
+    """The outcomes the control shows ticked: the filter's, else what the request named."""
+    if f is not None:
+        return set(f.outcomes)
+    return {o.strip() for v in request.args.getlist("outcome") for o in v.split(",") if o.strip()}
+
+
 @bp.get("/calls")
 @role_required(*REVIEWERS)
 def calls():
@@ -101,6 +109,7 @@ def calls():
                 after=calllog.Cursor.decode(after, "after") if after else None)
         except calllog.FilterError as exc:
             problems = exc.problems
+    names = present.load_names(session)
     if page is not None:
         audit.record(session, actor(), "calls.view", "calls", filter=f.describe(),
                      page=request.args.get("before") or request.args.get("after") or "first",
@@ -108,7 +117,9 @@ def calls():
         session.commit()
     return render_template(
         "review/calls.html", page=page, problems=problems, f=f, args=request.args,
-        filter_args=f.as_args() if f else {}, names=present.load_names(session),
+        filter_args=f.as_args() if f else {}, names=names,
+        active=active_filters(f, names), selected_outcomes=_selected_outcomes(f),
+        reasons=rejection_reasons(session, page.calls) if page else {},
         zone=g.zone, **_choices(),
     ), (400 if problems else 200)
 
@@ -165,7 +176,9 @@ def call_page(sid: str):
     config = current_app.config
     can_play = bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"))
     return render_template("review/call.html", call=call, summary=present.call_summary(call, names),
-                           timeline=present.timeline(call, names), names=names, zone=g.zone,
+                           story=call_story(call, names.person, names.caller(call.caller_id)),
+                           timeline=present.timeline(call, names, local_time),
+                           names=names, zone=g.zone,
                            can_play=can_play)
 
 

@@ -17,8 +17,10 @@ from voiceline.oncall.edit import (
     retire_override,
     write_layer_edit,
 )
-from voiceline.rota import Period, Window
+from voiceline.oncall.store import rota_to_engine
+from voiceline.rota import Period, Window, shifts
 from voiceline.web.auth import actor, role_required
+from voiceline.web.confirm import confirm_page, confirmed, offer_undo
 from voiceline.web.rota.common import bp, local_field, people, person_choices, rota_or_404
 from voiceline.web.rota.forms import (
     LayerForm,
@@ -29,7 +31,9 @@ from voiceline.web.rota.forms import (
     parse_members,
     parse_windows,
 )
-from voiceline.web.timefmt import to_input, viewer_zone
+from voiceline.web.rota.undo import layer_snapshot, override_snapshot
+from voiceline.web.timefmt import local, to_input, viewer_zone
+from voiceline.web.warnings import held_back, warn
 
 MANAGE = ("rota_manager",)
 
@@ -114,6 +118,11 @@ def edit_rota(rota_id: str):
 def delete_rota(rota_id: str):
     """Delete a rota that no escalation policy names."""
     rota = rota_or_404(rota_id)
+    if not confirmed():
+        return confirm_page(f"Delete rota {rota.id}?",
+                            f"Rota {rota.name or rota.id}, its layers, overrides and swaps are "
+                            "deleted for good; the audit log keeps the record.",
+                            "Delete rota", url_for("rota.rota", rota_id=rota.id))
     db = appdb.db_session()
     users = [s.policy_id for s in db.scalars(select(m.PolicyStep)) if rota.id in (s.rotas or [])]
     if users:
@@ -224,13 +233,19 @@ def end_layer_view(rota_id: str, layer_id: int):
     """End a layer now; its history stays."""
     rota = rota_or_404(rota_id)
     layer = _layer_or_404(rota, layer_id)
+    if not confirmed():
+        return confirm_page(f"End layer {layer.name or layer.id} now?",
+                            f"From now on layer {layer.name or layer.id} of {rota.name or rota.id} "
+                            "puts nobody on duty; versions not yet begun are dropped.",
+                            "End now", url_for("rota.rota", rota_id=rota.id))
     db = appdb.db_session()
     before = [_version_summary(v) for v in layer.versions]
+    snapshot = layer_snapshot(layer)
     end_layer(db, layer, utcnow())
     audit.record(db, actor(), "layer.end", f"rota {rota.id} layer {layer.id}", before=before,
                  after=[_version_summary(v) for v in layer.versions])
     db.commit()
-    flash("Layer ended.")
+    offer_undo("layer", snapshot, "Layer ended.", lambda t: url_for("rota.undo", token=t))
     return redirect(url_for("rota.rota", rota_id=rota.id))
 
 
@@ -256,6 +271,8 @@ def new_override(rota_id: str):
         for key, message in problems.items():
             getattr(form, key).errors = [*getattr(form, key).errors, message]
         if start and end and not any(f.errors for f in form):
+            _warn_if_no_change(rota, form, start, end, replaces)
+        if start and end and not any(f.errors for f in form) and not held_back(form):
             db = appdb.db_session()
             row = m.Override(kind=form.kind.data, person_id=form.person.data, replaces_id=replaces,
                              start=start, end=end, note=(form.note.data or "").strip(),
@@ -267,7 +284,23 @@ def new_override(rota_id: str):
             db.commit()
             flash("Override added.")
             return redirect(url_for("rota.rota", rota_id=rota.id))
-    return render_template("rota/override_form.html", form=form, rota=rota, zone=zone)
+    return render_template("rota/override_form.html", form=form, rota=rota, zone=zone,
+                           warned=held_back(form) if request.method == "POST" else False)
+
+
+def _warn_if_no_change(rota: m.Rota, form, start: datetime, end: datetime,
+                       replaces: str | None) -> None:
+    """Warn beside the field when the override would change nobody's duty in its range."""
+    on_duty = [set(seg.people) for seg in shifts(rota_to_engine(rota), start, end)]
+    person, kind = form.person.data, form.kind.data
+    if kind == "replace" and not any(replaces in p for p in on_duty):
+        warn(form.replaces, f"{replaces} is not on duty in {rota.id} in this range: "
+                            "the override changes nothing")
+    elif kind == "remove" and not any(person in p for p in on_duty):
+        warn(form.person, f"{person} is not on duty in {rota.id} in this range: "
+                          "the override changes nothing")
+    elif kind == "add" and on_duty and all(person in p for p in on_duty):
+        warn(form.person, f"{person} is on duty in {rota.id} for all of this range already")
 
 
 @bp.post("/<rota_id>/overrides/<int:override_id>/delete", endpoint="delete_override")
@@ -279,7 +312,14 @@ def delete_override(rota_id: str, override_id: int):
     row = db.get(m.Override, override_id)
     if row is None or row.rota_id != rota.id:
         abort(404)
+    if not confirmed():
+        return confirm_page("Remove this override?",
+                            f"{row.kind.capitalize()} {row.person_id} "
+                            f"{local(row.start)} – {local(row.end)} ({viewer_zone().key}): "
+                            "one not begun is deleted, one in progress ends now.",
+                            "Remove override", url_for("rota.rota", rota_id=rota.id))
     before, target = _override_summary(row), f"rota {rota.id} override {row.id}"
+    snapshot = override_snapshot(db, row)
     try:
         result = retire_override(db, row, utcnow())
     except OverrideIsHistory as exc:
@@ -288,9 +328,10 @@ def delete_override(rota_id: str, override_id: int):
     if result == "ended":
         audit.record(db, actor(), "override.end", target, before=before,
                      after=_override_summary(row))
-        flash("The override was in progress: it now ends now.")
+        message = "The override was in progress: it now ends now."
     else:
         audit.record(db, actor(), "override.delete", target, before=before)
-        flash("Override removed.")
+        message = "Override removed."
     db.commit()
+    offer_undo("override", snapshot, message, lambda t: url_for("rota.undo", token=t))
     return redirect(url_for("rota.rota", rota_id=rota.id))

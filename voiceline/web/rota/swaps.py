@@ -17,9 +17,10 @@ from voiceline.oncall.store import rota_to_engine
 from voiceline.rota import shifts
 from voiceline.web.auth import actor, current_user, has_role, role_required
 from voiceline.web.choices import options
+from voiceline.web.confirm import confirm_page, confirmed
 from voiceline.web.rota.common import bp, local_field, person_choices
 from voiceline.web.rota.forms import SwapOfferForm, SwapTakeForm
-from voiceline.web.timefmt import viewer_zone
+from voiceline.web.timefmt import local, viewer_zone
 
 SWAPPERS = ("responder", "rota_manager")
 
@@ -80,7 +81,7 @@ def offer_swap():
         return _render(offer, take, 400)
     db = appdb.db_session()
     rota = db.get(m.Rota, offer.rota.data)
-    zone = viewer_zone(rota.timezone)
+    zone = viewer_zone()  # the zone the page shows (its label): never the rota's
     start, end = local_field(offer.start, zone), local_field(offer.end, zone)
     if start and end:
         if end <= start:
@@ -132,6 +133,13 @@ def take_swap(swap_id: int):
             take.person.errors = list(problems.values())
     if take.person.errors:
         return _render(offer, take, 400)
+    if not confirmed():
+        return confirm_page("Take this swap?",
+                            f"{db.get(m.Person, taker).name} takes {rota.id} from "
+                            f"{db.get(m.Person, swap.offered_by).name}, "
+                            f"{local(swap.start)} – {local(swap.end)} ({viewer_zone().key}): "
+                            "an override in the rota, on duty for every call in that range.",
+                            "Take it", url_for("rota.swaps"))
     override = m.Override(kind="replace", person_id=taker, replaces_id=swap.offered_by,
                           start=swap.start, end=swap.end, note=f"swap {swap.id}",
                           created_by=actor()[:64])
