@@ -101,3 +101,19 @@ def test_rota_feed_by_token(demo, session):
     cal = Calendar.from_ical(response.data)
     assert len(cal.walk("VEVENT")) > 100  # two shifts a day over ~15 weeks
     assert all(str(e["uid"]).startswith("backup-") for e in cal.walk("VEVENT"))
+
+
+def test_a_shift_cut_by_the_window_keeps_its_real_start_uid_and_end(demo, session):
+    # The feed's window starts "two weeks ago", so on every fetch it cuts the shift then in
+    # progress at a different instant. Week 51 (grace) runs Mon 2026-12-21 14:00Z to 12-28 14:00Z.
+    grace = session.get(m.Person, "grace")
+    rota = session.get(m.Rota, "primary")
+    real = ("primary-grace-20261221T140000Z@voiceline", datetime(2026, 12, 21, 14, tzinfo=UTC),
+            datetime(2026, 12, 28, 14, tzinfo=UTC))
+    for cut in (datetime(2026, 12, 22, tzinfo=UTC), datetime(2026, 12, 24, 7, 30, tzinfo=UTC)):
+        first = _events(person_calendar(session, grace, cut, END, NOW))[0]
+        assert first[:3] == real
+        rota_first = _events(rota_calendar(session, rota, cut, datetime(2026, 12, 25, tzinfo=UTC),
+                                           NOW))
+        assert [(u, s, e) for u, s, e, _ in rota_first] == [
+            ("primary-20261221T140000Z@voiceline", real[1], real[2])]

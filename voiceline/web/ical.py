@@ -1,7 +1,9 @@
 """iCalendar feeds per person and per rota behind secret, revocable tokens (/ical/...).
 
 Events are concrete UTC instants (RFC 5545) with UIDs derived from the rota, the
-person and the shift's start, so a calendar client updates rather than duplicates.
+person and the shift's real start, so a calendar client updates rather than duplicates:
+a shift cut by the feed's window keeps its real start and end (and so its UID), whatever
+day the feed is fetched.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from voiceline.accounts import token_digest
 from voiceline.instants import utcnow
 from voiceline.models.web import FeedToken, User
 from voiceline.oncall.store import load_rotas
-from voiceline.rota import Segment, shifts
+from voiceline.rota import Rota, Segment, on_duty, shifts
 
 bp = Blueprint("ical", __name__, url_prefix="/ical")
 PAST = timedelta(days=14)
 AHEAD = timedelta(days=90)
+_TICK = timedelta(microseconds=1)
+WIDEN_LIMIT = timedelta(days=400)  # a shift longer than this is cut (and its UID moves once)
 
 
 def new_feed_token(session: Session, kind: str, target_id: str, created_by: str) -> tuple[FeedToken, str]:
@@ -79,13 +83,37 @@ def person_shifts(segments: list[Segment], person_id: str) -> list[tuple[datetim
     return ranges
 
 
+def whole_shifts(rota: Rota, start: datetime, end: datetime,
+                 person_id: str | None = None) -> tuple[datetime, datetime]:
+    """[start, end) widened to the real bounds of the shifts it cuts (a person's, or the rota's)."""
+    first, last = on_duty(rota, start), on_duty(rota, end - _TICK)
+    lo, hi = first.since or start, last.until or end
+    if person_id is None:
+        return lo, hi
+    # A person's shift runs on across changes of co-workers: follow it while they stay.
+    while person_id in first.people and lo > start - WIDEN_LIMIT:
+        first = on_duty(rota, lo - _TICK)
+        if person_id not in first.people or first.since is None:
+            break
+        lo = first.since
+    while person_id in last.people and hi < end + WIDEN_LIMIT:
+        last = on_duty(rota, hi)
+        if person_id not in last.people or last.until is None:
+            break
+        hi = last.until
+    return lo, hi
+
+
 def person_calendar(session: Session, person: m.Person, start: datetime, end: datetime,
                     now: datetime) -> Calendar:
     """A person's shifts in every rota, after overrides."""
     cal = _calendar(f"{person.name}: on duty")
     names = {r.id: r.name or r.id for r in session.scalars(select(m.Rota))}
     for rid, rota in load_rotas(session).items():
-        for lo, hi in person_shifts(shifts(rota, start, end), person.id):
+        segments = shifts(rota, *whole_shifts(rota, start, end, person.id))
+        for lo, hi in person_shifts(segments, person.id):
+            if hi <= start or lo >= end:
+                continue
             cal.add_component(_event(f"{rid}-{person.id}-{_stamp(lo)}@voiceline", lo, hi,
                                      f"On duty: {names[rid]}", now))
     return cal
@@ -97,7 +125,7 @@ def rota_calendar(session: Session, rota_row: m.Rota, start: datetime, end: date
     cal = _calendar(f"{rota_row.name or rota_row.id}")
     names = {p.id: p.name for p in session.scalars(select(m.Person))}
     rota = load_rotas(session, [rota_row.id])[rota_row.id]
-    for seg in shifts(rota, start, end):
+    for seg in shifts(rota, *whole_shifts(rota, start, end)):
         who = ", ".join(names.get(p, p) for p in seg.people)
         summary = who if who else "GAP: nobody on duty"
         cal.add_component(_event(f"{rota_row.id}-{_stamp(seg.start)}@voiceline", seg.start,
