@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.triggers.interval import IntervalTrigger
@@ -73,6 +74,17 @@ def test_the_scheduler_ticks_every_minute_in_utc_with_coalescing(app):
     assert MISFIRE_GRACE_SECONDS >= 120
     assert jobs["outbox"].trigger.interval.total_seconds() == app.config["OUTBOX_POLL_SECONDS"]
     assert not scheduler.running
+
+
+def test_ticks_fall_on_the_minute_whenever_the_process_started(app):
+    scheduler = build_scheduler(app, SchedulerLock(appdb.engine(app), app.instance_path))
+    tick = {job.id: job for job in scheduler.get_jobs()}["tick"]
+    assert getattr(tick, "next_run_time", None) is None  # not "now": that shifts every tick
+    started = datetime(2026, 12, 1, 10, 0, 17, 250000, tzinfo=UTC)
+    first = tick.trigger.get_next_fire_time(None, started)
+    assert (first.second, first.microsecond) == (0, 0)
+    later = tick.trigger.get_next_fire_time(first, first + timedelta(seconds=3))
+    assert later - first == timedelta(minutes=1) and later.second == 0
 
 
 def test_web_app_creation_starts_no_scheduler(app_config):

@@ -83,12 +83,14 @@ def build_scheduler(app: Flask, lock: SchedulerLock) -> BlockingScheduler:
     """The scheduler with its two jobs: the minute tick and the outbox poll."""
     options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
     scheduler = BlockingScheduler(timezone=UTC, job_defaults=options)
-    now = utcnow()
-    # The minute tick (VOICELINE_TICK_SECONDS shortens it for tests only), on interval boundaries.
+    # The minute tick (VOICELINE_TICK_SECONDS shortens it for tests only), on interval
+    # boundaries: the interval counts from the next boundary. An immediate first run here
+    # (next_run_time=now) would shift every later tick to the process's start second, so
+    # run_forever ticks once at start instead.
     every = max(1, int(app.config.get("TICK_SECONDS") or 60))
-    boundary = datetime.fromtimestamp((int(now.timestamp()) // every + 1) * every, UTC)
+    boundary = datetime.fromtimestamp((int(utcnow().timestamp()) // every + 1) * every, UTC)
     scheduler.add_job(tick_job, IntervalTrigger(seconds=every, start_date=boundary, timezone=UTC),
-                      args=[app, lock], id="tick", name="minute tick", next_run_time=now, **options)
+                      args=[app, lock], id="tick", name="minute tick", **options)
     poll = max(1, int(app.config.get("OUTBOX_POLL_SECONDS") or 10))
     scheduler.add_job(outbox_job, IntervalTrigger(seconds=poll, timezone=UTC), args=[app, lock],
                       id="outbox", name="outbox sender", **options)
@@ -108,6 +110,10 @@ def run_forever(app: Flask) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
+        try:
+            tick_job(app, lock)  # at once on start; then on every minute boundary
+        except Exception:  # the minute ticks retry; a failing first one must not stop them
+            log.exception("the first tick failed; ticking on every minute from now")
         scheduler.start()
     except KeyboardInterrupt:
         pass
