@@ -8,6 +8,7 @@ from voiceline.rota import (
     Gap,
     Layer,
     LayerVersion,
+    Override,
     Period,
     Policy,
     PolicyStep,
@@ -15,8 +16,10 @@ from voiceline.rota import (
     Rota,
     Window,
     edit_layer,
+    gaps,
     on_duty,
     policy_gaps,
+    real_bounds,
     resolve_policy,
 )
 
@@ -119,6 +122,34 @@ def test_policy_step_with_nothing_is_a_gap_throughout():
     policy = Policy("p", (PolicyStep(),))
     assert policy_gaps(policy, {}, utc(2026, 1, 1), utc(2026, 1, 2)) == [
         Gap(utc(2026, 1, 1), utc(2026, 1, 2), policy="p", step=1)]
+
+
+def test_a_step_whose_people_on_duty_cannot_be_rung_is_a_gap_naming_them():
+    w1 = Window.parse({"start": "08:00", "end": "16:00"})
+    w2 = Window.parse({"start": "12:00", "end": "20:00"})
+    rotas = {"early": rota(layer(["a"], windows=[w1]), rid="early"),
+             "late": rota(layer(["b"], windows=[w2]), rid="late")}
+    policy = Policy("p", (PolicyStep(rotas=("early", "late")), PolicyStep(people=("boss",))))
+    found = policy_gaps(policy, rotas, utc(2026, 1, 5, 6), utc(2026, 1, 5, 22),
+                        unreachable={"a", "boss"})
+    assert found == [
+        Gap(utc(2026, 1, 5, 6), utc(2026, 1, 5, 12), policy="p", step=1, unreachable=("a",)),
+        Gap(utc(2026, 1, 5, 20), utc(2026, 1, 5, 22), policy="p", step=1),
+        Gap(utc(2026, 1, 5, 6), utc(2026, 1, 5, 22), policy="p", step=2, unreachable=("boss",)),
+    ]
+
+
+def test_real_bounds_find_a_gap_the_window_cut():
+    # Nobody from Jan 4 to Feb 10: a window from Jan 11 to Jan 20 sees only part of it.
+    r = rota(layer(["a"]), overrides=[Override(utc(2027, 1, 4), utc(2027, 2, 10), "remove", "a")])
+    lo, hi = utc(2027, 1, 11), utc(2027, 1, 20)
+    [gap] = gaps(r, lo, hi)
+    assert (gap.start, gap.end) == (lo, hi)
+    find = lambda a, b: gaps(r, a, b)  # noqa: E731
+    assert real_bounds(find, gap, lo, hi) == (utc(2027, 1, 4), utc(2027, 2, 10))
+    inside = gaps(r, utc(2027, 1, 1), utc(2027, 3, 1))[0]
+    assert real_bounds(find, inside, utc(2027, 1, 1), utc(2027, 3, 1)) == (utc(2027, 1, 4),
+                                                                          utc(2027, 2, 10))
 
 
 def test_second_edit_in_the_same_shift_supersedes_the_pending_version():

@@ -17,7 +17,7 @@ from .model import (
     Window,
     load_zone,
 )
-from .policy import policy_gaps, resolve_policy
+from .policy import policy_gaps, real_bounds, resolve_policy
 from .query import CompiledRota, compile_rota, gaps, on_duty, shifts
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "load_zone",
     "on_duty",
     "policy_gaps",
+    "real_bounds",
     "resolve_policy",
     "shifts",
 ]

@@ -263,13 +263,18 @@ class Segment:
 
 @dataclass(frozen=True)
 class Gap:
-    """A half-open range with nobody on duty for a rota or a policy step (1-based)."""
+    """A half-open range with nobody on duty for a rota or a policy step (1-based).
+
+    `unreachable` names the people on duty in the gap who cannot be rung (a step with only
+    those is a gap all the same: a call would skip it).
+    """
 
     start: datetime
     end: datetime
     rota: str | None = None
     policy: str | None = None
     step: int | None = None
+    unreachable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
