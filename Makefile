@@ -33,6 +33,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	scripts/with-test-services $(BIN)/pytest $(PYTEST_ARGS)
 
+# Every bench/ script, one after another, then bench/REPORT.md (PostgreSQL started as for tests).
+# BENCH_ARGS=--quick for smaller sizes.
+bench: $(VENV)/.installed-dev
+	scripts/with-test-services $(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check voiceline tests bench
 	$(BIN)/mypy voiceline
