@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import statistics
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from voiceline.rota import (
     Layer,
@@ -18,6 +20,9 @@ from voiceline.rota import (
     on_duty,
     shifts,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import record  # noqa: E402
 
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
 YEAR = timedelta(days=365)
@@ -87,6 +92,11 @@ def main() -> None:
         a, b = small[key] * scale, large[key] * scale
         print(f"{label:28}{a:>13.1f} {unit}{b:>13.1f} {unit}{b / a:>8.2f}")
     print(f"{'segments in the year':28}{small['segments']:>16}{large['segments']:>16}")
+    section = "Rota engine (5 layers, 50 members)"
+    for label, key, scale, unit in rows[1:2] + rows[3:]:
+        a, b = small[key] * scale, large[key] * scale
+        record(section, f"{label}, 2,000 vs 20 overrides", b / a, "x",
+               note=f"{a:.1f} {unit} vs {b:.1f} {unit}")
 
 
 if __name__ == "__main__":

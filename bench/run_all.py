@@ -57,7 +57,9 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
         runs.append(("burst, PostgreSQL", ["burst_bench.py", "--calls", calls, "--label",
                                            "PostgreSQL", "--database-url", "@postgres"]))
     runs.append(("rota engine", ["rota_bench.py"]))
-    runs.append(("scheduler", ["jobs_bench.py"]))
+    runs.append(("scheduler, 20 rotas", ["jobs_bench.py", "--ticks", "240" if quick else "1440"]))
+    runs.append(("scheduler, 200 rotas", ["jobs_bench.py", "--rotas", "200", "--members", "10",
+                                          "--ticks", "10" if quick else "60", "--no-sender"]))
     runs.append(("call log", ["calllog_bench.py", "--calls", "100000" if quick else "1000000"]))
     return runs
 
