@@ -95,3 +95,46 @@ def test_without_managers_gaps_wait_for_someone_to_tell(tick, db, h, rota):
     tick("2026-03-06T14:00")  # the daily rescan
     [alert] = h.outbox(rota, purpose="coverage")
     assert alert.recipient == "+12025550119"
+
+
+def test_one_unchanged_long_gap_is_alerted_once_however_the_window_moves(tick, db, h, rota):
+    # Nobody on the desk from 2027-01-04 to 02-10: each scan's window cuts it somewhere else
+    # (the start on Jan 11, the end until Jan 14), and each cut used to make a new key.
+    for person in ("ann", "ben"):
+        remove(db, h, person, "2027-01-04T00:00", "2027-02-10T00:00")
+    for day in ("2027-01-01T12:00", "2027-01-11T12:00", "2027-01-14T12:00", "2027-01-20T12:00"):
+        tick(day)
+    alerts = [a for a in h.outbox(rota, purpose="coverage") if "Daily desk" in a.body]
+    assert len(alerts) == 1
+    assert "gap:rota:daily:2027-01-04T00:00:00Z:2027-02-10T00:00:00Z" in gaps(db)
+
+
+def test_a_step_whose_person_on_duty_cannot_be_rung_is_a_gap_with_the_reason(tick, db, h, rota,
+                                                                             runner):
+    def no_phone(session):
+        session.get(m.Person, "ann").phone = ""
+        session.commit()
+    db(no_phone)
+    shown = json.loads(runner.invoke(args=["gaps", "--json", "--days", "2",
+                                           "--from", "2026-03-05T14:00:00Z"]).output)
+    # ann's day (Fri 09:00 New York to Sat 09:00) leaves step 1 with nobody who can be rung
+    assert {"policy": "main", "step": 1, "start": "2026-03-06T14:00:00Z",
+            "end": "2026-03-07T14:00:00Z",
+            "unreachable": [{"id": "ann", "reason": "no phone"}]} in shown
+    text = runner.invoke(args=["gaps", "--days", "2", "--from", "2026-03-05T14:00:00Z"]).output
+    assert "policy main step 1: nobody reachable (ann: no phone)" in text
+    tick("2026-03-05T14:00")
+    [alert] = h.outbox(rota, purpose="coverage")
+    assert ("- policy main step 1: nobody reachable (ann: no phone) from Fri 06 Mar 08:00 CST"
+            in alert.body)
+
+
+def test_an_inactive_person_on_duty_leaves_the_step_uncovered(db, rota, runner):
+    def inactive(session):
+        session.get(m.Person, "ben").active = False
+        session.commit()
+    db(inactive)
+    shown = json.loads(runner.invoke(args=["gaps", "--json", "--days", "1",
+                                           "--from", "2026-03-03T15:00:00Z"]).output)
+    assert [g["unreachable"] for g in shown if g.get("step") == 1] == [
+        [{"id": "ben", "reason": "inactive"}]]

@@ -1,9 +1,11 @@
 """Coverage alerts: gaps in the coming days, each told to the rota managers once.
 
-A scan runs when the rota data changed (a fingerprint of every rota and policy, so no
-writer has to call us) and at least daily. Gaps are computed over a wider window than
-the one alerted, so a gap's key carries its real start and end; a bound outside that
-window is "open" and stays stable from day to day.
+A scan runs when the rota data changed (a fingerprint of every rota and policy and of who
+can be rung, so no writer has to call us) and at least daily. A gap's key carries its real
+start and end, searched beyond the scanned window where the window cuts it, so one
+unchanged gap is alerted once however the window moves; only a bound more than about a
+year away is "open". A policy step whose people on duty cannot be rung (no phone,
+inactive) is a gap too, and the alert says why.
 """
 
 from __future__ import annotations
@@ -23,9 +25,8 @@ from voiceline.jobs.messages import alert_managers, local_time, make_key
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import get_state, set_state
 from voiceline.models.jobs import CoverageGap
-from voiceline.oncall.present import describe_gap
-from voiceline.oncall.queries import coverage_gaps
-from voiceline.oncall.store import load_policies, load_rotas
+from voiceline.oncall.present import describe_gap, why_nobody
+from voiceline.oncall.queries import Coverage, load_coverage
 from voiceline.rota import Gap
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,10 @@ RESCAN_EVERY = timedelta(hours=24)
 MAX_LINES = 5  # an SMS lists a few gaps; `voiceline gaps` lists them all
 
 
-def fingerprint(session: Session) -> str:
-    """A hash of every rota and policy as the engine sees them; changes with any edit."""
-    rotas, policies = load_rotas(session), load_policies(session)
-    text = repr(sorted(rotas.items())) + repr(sorted(policies.items()))
+def fingerprint(coverage: Coverage) -> str:
+    """A hash of every rota, policy and unreachable person; changes with any edit."""
+    text = (repr(sorted(coverage.rotas.items())) + repr(sorted(coverage.policies.items()))
+            + repr(sorted(coverage.unreachable.items())))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -64,7 +65,8 @@ def _zone_of(gap: Gap, rotas: dict[str, m.Rota], policies: dict[str, m.Policy]) 
 def scan_coverage(session: Session, settings: JobSettings, at: datetime, *,
                   force: bool = False) -> int:
     """Scan the next COVERAGE_DAYS for gaps when due; alert new ones. Returns gaps newly alerted."""
-    print_ = fingerprint(session)
+    coverage = load_coverage(session)
+    print_ = fingerprint(coverage)
     state = get_state(session, STATE)
     if not force and not _due(state, print_, at):
         return 0
@@ -76,18 +78,17 @@ def scan_coverage(session: Session, settings: JobSettings, at: datetime, *,
     policies = {p.id: p for p in session.scalars(select(m.Policy))}
 
     new: list[tuple[Gap, CoverageGap]] = []
-    found = coverage_gaps(session, window_start, days)
+    found = coverage.gaps(window_start, window_end)
     if found and not people_with_role(session, "manager"):
         # Recorded gaps are never told again, so wait (daily rescan) until someone can be told.
         log.warning("coverage: %d gap(s) but no rota manager to tell", len(found))
         found = []
     for found_gap in found:
-        # Keys and rows hold whole seconds, as the alerts and `voiceline gaps` show them.
-        start, end = (b.replace(microsecond=0) for b in (found_gap.start, found_gap.end))
-        if end <= at or start >= horizon:
+        if found_gap.end <= at or found_gap.start >= horizon:
             continue
-        key_start = start if start > window_start else None
-        key_end = end if end < window_end else None
+        # Keys and rows hold whole seconds, as the alerts and `voiceline gaps` show them.
+        key_start, key_end = (None if b is None else b.replace(microsecond=0)
+                              for b in coverage.real_bounds(found_gap, window_start, window_end))
         where = (("rota", found_gap.rota) if found_gap.policy is None
                  else ("policy", found_gap.policy, "step", found_gap.step))
         key = make_key("gap", *where, key_start or "open", key_end or "open")
@@ -111,7 +112,8 @@ def scan_coverage(session: Session, settings: JobSettings, at: datetime, *,
                          else local_time(gap.start, manager.timezone, zone))
                 until = (f"past {local_time(window_end, manager.timezone, zone)}" if gap.end is None
                          else local_time(gap.end, manager.timezone, zone))
-                lines.append(f"- {what}: nobody from {begin} to {until}")
+                lines.append(f"- {what}: {why_nobody(found_gap, coverage.unreachable)} "
+                             f"from {begin} to {until}")
             more = len(new) - MAX_LINES
             tail = f"\n...and {more} more." if more > 0 else ""
             return (f"voiceline coverage: {len(new)} new gap(s) within {settings.coverage_days} days:\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import click
 from flask import Flask
@@ -11,8 +12,8 @@ from voiceline import appdb
 from voiceline.clitools import instant_option, with_schema
 from voiceline.db import session_scope
 from voiceline.instants import iso_z
-from voiceline.oncall.present import describe_gap, gap_json, on_duty_json, shift_json
-from voiceline.oncall.queries import UnknownRota, coverage_gaps, on_duty_now, shifts_between
+from voiceline.oncall.present import describe_gap, gap_json, on_duty_json, shift_json, why_nobody
+from voiceline.oncall.queries import UnknownRota, load_coverage, on_duty_now, shifts_between
 
 
 @click.command("oncall")
@@ -69,14 +70,16 @@ def gaps_command(days, start_text, as_json):
     """Uncovered time per rota and per policy step over the coming days."""
     start = instant_option(start_text)
     with session_scope(appdb.session_factory()) as session:
-        found = coverage_gaps(session, start, days)
+        coverage = load_coverage(session)
+    found = coverage.gaps(start, start + timedelta(days=days))
     if as_json:
-        click.echo(json.dumps([gap_json(g) for g in found], indent=2))
+        click.echo(json.dumps([gap_json(g, coverage.unreachable) for g in found], indent=2))
         return
     if not found:
         click.echo(f"No gaps in the {days} days from {iso_z(start)}.")
     for gap in found:
-        click.echo(f"{describe_gap(gap)}: nobody {iso_z(gap.start)} .. {iso_z(gap.end)}")
+        click.echo(f"{describe_gap(gap)}: {why_nobody(gap, coverage.unreachable)} "
+                   f"{iso_z(gap.start)} .. {iso_z(gap.end)}")
 
 
 COMMANDS = (oncall_command, shifts_command, gaps_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from voiceline.instants import iso_z
@@ -27,13 +28,27 @@ def shift_json(segment: Segment) -> dict[str, Any]:
             "on_duty": list(segment.people)}
 
 
-def gap_json(gap: Gap) -> dict[str, Any]:
-    """{rota, start, end} or {policy, step, start, end}."""
+def gap_json(gap: Gap, unreachable: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """{rota, start, end} or {policy, step, start, end[, unreachable: [{id, reason}]]}."""
     if gap.policy is None:
         return {"rota": gap.rota, "start": iso_z(gap.start), "end": iso_z(gap.end)}
-    return {"policy": gap.policy, "step": gap.step, "start": iso_z(gap.start), "end": iso_z(gap.end)}
+    out: dict[str, Any] = {"policy": gap.policy, "step": gap.step, "start": iso_z(gap.start),
+                           "end": iso_z(gap.end)}
+    if gap.unreachable:
+        reasons = unreachable or {}
+        out["unreachable"] = [{"id": p, "reason": reasons.get(p, "cannot be rung")}
+                              for p in gap.unreachable]
+    return out
 
 
 def describe_gap(gap: Gap) -> str:
     """'rota X' or 'policy P step N'."""
     return f"rota {gap.rota}" if gap.policy is None else f"policy {gap.policy} step {gap.step}"
+
+
+def why_nobody(gap: Gap, unreachable: Mapping[str, str]) -> str:
+    """'nobody' or 'nobody reachable (alice: no phone)'."""
+    if not gap.unreachable:
+        return "nobody"
+    who = ", ".join(f"{p}: {unreachable.get(p, 'cannot be rung')}" for p in gap.unreachable)
+    return f"nobody reachable ({who})"

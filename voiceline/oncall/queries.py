@@ -11,7 +11,19 @@ from sqlalchemy.orm import Session
 
 from voiceline import models as m
 from voiceline.oncall.store import load_policies, load_rotas
-from voiceline.rota import Gap, OnDuty, Segment, gaps, on_duty, policy_gaps, shifts
+from voiceline.phones import try_e164
+from voiceline.rota import (
+    Gap,
+    OnDuty,
+    Policy,
+    Rota,
+    Segment,
+    gaps,
+    on_duty,
+    policy_gaps,
+    real_bounds,
+    shifts,
+)
 
 
 class UnknownRota(LookupError):
@@ -55,13 +67,53 @@ def shifts_between(session: Session, rota_id: str, start: datetime, end: datetim
     return shifts(rotas[rota_id], start, end)
 
 
+def unreachable_people(session: Session) -> dict[str, str]:
+    """People a call cannot ring, with why (the same test the call's escalation applies)."""
+    out: dict[str, str] = {}
+    for person in session.scalars(select(m.Person)):
+        if not person.active:
+            out[person.id] = "inactive"
+        elif not try_e164(person.phone):
+            out[person.id] = "no phone"
+    return out
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Every rota and policy with who cannot be rung: the inputs of every gap question."""
+
+    rotas: dict[str, Rota]
+    policies: dict[str, Policy]
+    unreachable: dict[str, str]
+
+    def gaps(self, start: datetime, end: datetime) -> list[Gap]:
+        """Uncovered segments per rota, then per policy step (unreachable people don't cover)."""
+        found: list[Gap] = []
+        for rota in self.rotas.values():
+            found += gaps(rota, start, end)
+        for policy in self.policies.values():
+            found += policy_gaps(policy, self.rotas, start, end, unreachable=self.unreachable)
+        return found
+
+    def real_bounds(self, gap: Gap, window_start: datetime,
+                    window_end: datetime) -> tuple[datetime | None, datetime | None]:
+        """The gap's real start and end where the window cut it (None: beyond a year or so)."""
+        if gap.policy is None:
+            rota = self.rotas[gap.rota or ""]
+            return real_bounds(lambda lo, hi: gaps(rota, lo, hi), gap, window_start, window_end)
+        policy = self.policies[gap.policy]
+
+        def find(lo: datetime, hi: datetime) -> list[Gap]:
+            return [g for g in policy_gaps(policy, self.rotas, lo, hi, unreachable=self.unreachable)
+                    if g.step == gap.step]
+        return real_bounds(find, gap, window_start, window_end)
+
+
+def load_coverage(session: Session) -> Coverage:
+    """Rotas, policies and the unreachable people, as the engine sees them."""
+    return Coverage(load_rotas(session), load_policies(session), unreachable_people(session))
+
+
 def coverage_gaps(session: Session, start: datetime, days: int) -> list[Gap]:
     """Uncovered segments per rota, then per policy step, over `days` from `start`."""
-    end = start + timedelta(days=days)
-    rotas = load_rotas(session)
-    found: list[Gap] = []
-    for rota in rotas.values():
-        found += gaps(rota, start, end)
-    for policy in load_policies(session).values():
-        found += policy_gaps(policy, rotas, start, end)
-    return found
+    return load_coverage(session).gaps(start, start + timedelta(days=days))

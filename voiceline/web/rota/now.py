@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from voiceline import appdb
 from voiceline import models as m
+from voiceline.oncall.queries import unreachable_people
 from voiceline.oncall.store import load_policies, load_rotas
 from voiceline.rota import gaps, on_duty, policy_gaps, resolve_policy
 from voiceline.web.auth import login_required
@@ -34,13 +35,14 @@ def now_page():
                         "people": answer.people, "until": answer.until,
                         "gaps": gaps(rota, at, end)})
     by_policy = []
+    unreachable = unreachable_people(db)
     for pid, policy in load_policies(db).items():
         try:
             steps = resolve_policy(policy, rotas, at)
-            step_gaps = policy_gaps(policy, rotas, at, end)
+            step_gaps = policy_gaps(policy, rotas, at, end, unreachable=unreachable)
         except ValueError:  # a step names a rota that no longer exists
             steps, step_gaps = [], []
         by_policy.append({"id": pid, "steps": steps, "gaps": step_gaps,
                           "hotlines": db.scalars(select(m.Hotline).where(m.Hotline.policy_id == pid)).all()})
     return render_template("rota/now.html", at=at, rotas=by_rota, policies=by_policy, people=names,
-                           gap_days=GAP_DAYS)
+                           gap_days=GAP_DAYS, unreachable=unreachable)
