@@ -184,6 +184,28 @@ def test_put_rota_keeps_overrides_and_versions_layers(client, demo, token, confo
     assert bad.status_code == 422 and any("unknown person 'zed'" in p for p in bad.get_json()["problems"])
 
 
+def test_put_rota_changes_only_what_it_names(client, demo, token, conforms):
+    # PUT {} used to end every layer at once (nobody on duty) and set the zone to UTC.
+    headers = token("rota_manager")
+    before = client.get("/api/v1/rotas/primary", headers=headers).get_json()
+    on_duty = client.get("/api/v1/oncall?rota=primary", headers=headers).get_json()["on_duty"]
+    response = client.put("/api/v1/rotas/primary", json={}, headers=headers)
+    assert response.status_code == 200
+    assert conforms(response, "/rotas/{rid}", "put") == before
+    assert client.get("/api/v1/oncall?rota=primary", headers=headers).get_json()["on_duty"] == on_duty
+    renamed = client.put("/api/v1/rotas/primary", json={"name": "Primary (renamed)"}, headers=headers)
+    after = conforms(renamed, "/rotas/{rid}", "put")
+    assert after["name"] == "Primary (renamed)"
+    assert (after["timezone"], after["layers"]) == (before["timezone"], before["layers"])
+
+
+def test_a_new_rota_without_layers_is_refused_like_the_rota_file(client, demo, token):
+    response = client.put("/api/v1/rotas/fresh", json={"timezone": "Europe/Paris"},
+                          headers=token("rota_manager"))
+    assert response.status_code == 422
+    assert any("layers" in p for p in response.get_json()["problems"]), response.get_json()
+
+
 # --- overrides -------------------------------------------------------------------------------
 
 def _future(days: int) -> str:

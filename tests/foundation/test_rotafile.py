@@ -71,6 +71,22 @@ def test_export_imports_back_to_the_same_state(demo, runner, session, tmp_path):
     assert counts(session) == before
 
 
+def test_a_rota_whose_layers_have_all_ended_exports_a_file_that_imports(demo, runner, session,
+                                                                        tmp_path):
+    # Every version of the backup rota ended: the export used to leave `layers` out, which
+    # import refuses ("missing key").
+    past = datetime(2026, 1, 1, tzinfo=UTC)
+    for layer in session.get(m.Rota, "backup").layers:
+        for version in layer.versions:
+            version.valid_until = past
+    session.commit()
+    exported = export_document(session)
+    backup = next(r for r in exported["rotas"] if r["id"] == "backup")
+    assert backup["layers"] == []
+    result = runner.invoke(args=["import", write(tmp_path, exported, "ended.yaml")])
+    assert result.exit_code == 0, result.output
+
+
 def test_export_command_yaml_and_json(demo, runner):
     as_yaml = yaml.safe_load(runner.invoke(args=["export"]).output)
     as_json = json.loads(runner.invoke(args=["export", "--format", "json"]).output)

@@ -1,5 +1,6 @@
 """API writes validate like the rota file. A person, caller or rota is spliced into an export of
-the directory, the whole document validated and only that entry applied; an override is checked
+the directory (a rota PUT over the rota's current entry: it changes only what it names), the
+whole document validated and only that entry applied; an override is checked
 directly against the rota's stored overrides with the rules of oncall.rules."""
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from .base import ApiError
 
 
 def _validate(doc: dict[str, Any]) -> Plan:
-    for rota in doc.get("rotas", []):
-        rota.setdefault("layers", [])  # the export leaves out an empty list; the parser needs it
     try:
         return parse_document(doc, current_app.config.get("DEFAULT_REGION", "US"))
     except RotaFileError as exc:
@@ -40,9 +39,10 @@ def put_entry(session: Session, section: str, entry_id: str, entry: dict[str, An
     created = True
     for i, existing in enumerate(items):
         if existing.get("id") == entry_id:
-            if section == "rotas" and "overrides" not in entry:
-                # Overrides have their own endpoints; a PUT without them keeps them.
-                entry["overrides"] = existing.get("overrides", [])
+            if section == "rotas":
+                # A rota PUT replaces only what it names: layers, zone, overrides (which have
+                # their own endpoints) and the rest stay as they are unless the body says.
+                entry = {**existing, **entry}
             items[i] = entry
             created = False
             break
