@@ -395,3 +395,11 @@ def test_a_rota_without_layers_is_answered_with_an_empty_list(client, demo, toke
     assert conforms(client.get("/api/v1/rotas/empty", headers=headers), "/rotas/{rid}")["layers"] == []
     listed = conforms(client.get("/api/v1/rotas", headers=headers), "/rotas")
     assert [r["layers"] for r in listed if r["id"] == "empty"] == [[]]
+
+
+def test_overrides_of_an_unknown_rota_are_a_documented_404(client, demo, token, conforms, openapi):
+    """Found by schemathesis: the 404 of ?rota=<unknown> was missing from the document."""
+    response = client.get("/api/v1/overrides?rota=ghost", headers=token("rota_manager"))
+    assert response.status_code == 404
+    assert "404" in openapi["paths"]["/overrides"]["get"]["responses"]
+    assert "no rota 'ghost'" in conforms(response, "/overrides")["error"]

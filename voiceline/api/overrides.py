@@ -32,7 +32,7 @@ def _override_or_404(oid: int) -> m.Override:
 
 
 @api.route("/overrides", "GET", summary="Overrides that overlap a range (default: now onwards)",
-           roles=MANAGERS, tag="rota", errors=(400,),
+           roles=MANAGERS, tag="rota", errors=(400, 404),
            query=(Param("rota", "only this rota"),
                   Param("from", f"range start, ISO 8601 (default now), {INSTANT_RANGE}"),
                   Param("to", f"range end, ISO 8601 (default: open), {INSTANT_RANGE}")),
