@@ -60,7 +60,9 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
     runs.append(("scheduler, 20 rotas", ["jobs_bench.py", "--ticks", "240" if quick else "1440"]))
     runs.append(("scheduler, 200 rotas", ["jobs_bench.py", "--rotas", "200", "--members", "10",
                                           "--ticks", "10" if quick else "60", "--no-sender"]))
-    runs.append(("call log", ["calllog_bench.py", "--calls", "100000" if quick else "1000000"]))
+    runs.append(("SQL statements per webhook", ["statements_bench.py"]))
+    runs.append(("call log", ["calllog_bench.py", "--calls", "100000" if quick else "1000000",
+                              "--small", "10000", "--export"]))
     return runs
 
 
