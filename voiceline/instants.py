@@ -68,3 +68,17 @@ def parse_instant(text: str, default_zone: str | tzinfo = "UTC") -> datetime:
         zone = ZoneInfo(default_zone) if isinstance(default_zone, str) else default_zone
         value = value.replace(tzinfo=zone)
     return bounded(value, text.strip())
+
+
+def known_zone(name: str | None) -> str | None:
+    """`name` if it is a known IANA zone (at most 64 characters), else None."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = (name or "").strip()[:64]
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name

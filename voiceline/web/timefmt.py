@@ -15,6 +15,7 @@ from flask import Flask
 
 from voiceline import appdb
 from voiceline import models as m
+from voiceline.instants import known_zone
 
 
 def _zone(name: str | None) -> ZoneInfo | None:
@@ -57,8 +58,7 @@ def zone_note(fallback: str | None = None) -> str:
 
 def valid_zone_name(name: str | None) -> str | None:
     """`name` if it is a known IANA zone, else None (for the browser's zone sent at login)."""
-    name = (name or "").strip()[:64]
-    return name if _zone(name) is not None else None
+    return known_zone(name)
 
 
 def local(instant: datetime | None, zone: ZoneInfo | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from voiceline import appdb, audit
 from voiceline.accounts import check_password_rules, end_sessions, set_password
-from voiceline.instants import utcnow
+from voiceline.instants import known_zone, utcnow
 from voiceline.models.web import LoginAttempt, User
 from voiceline.passwords import hash_secret, verify_secret
 from voiceline.web.auth.contract import current_user, login_required
@@ -58,9 +58,7 @@ class PasswordForm(FlaskForm):
 
 def _adopt_browser_zone(db, user: User, sent: str | None) -> None:
     """Store the zone the login form's script sent on an account that has none (audited)."""
-    from voiceline.web.timefmt import valid_zone_name
-
-    zone = valid_zone_name(sent)
+    zone = known_zone(sent)
     if user.timezone or zone is None:
         return
     user.timezone = zone
