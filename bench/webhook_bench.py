@@ -148,7 +148,8 @@ Step = Callable[[], Callable[[], bool]]
 def _post(port: int, url: str, params: dict[str, str]) -> tuple[int, bytes]:
     from voiceline.calls.twilio_side import sign
 
-    path = url.removeprefix(PUBLIC)
+    # Twilio never sends a URL's fragment (the #ct=...&rt=... connection overrides): neither do we.
+    path = url.split("#", 1)[0].removeprefix(PUBLIC)
     headers = {"Content-Type": "application/x-www-form-urlencoded",
                "X-Twilio-Signature": sign(TOKEN, PUBLIC + path, params)}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
