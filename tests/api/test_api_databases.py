@@ -27,3 +27,42 @@ def test_override_write_and_call_read(client, some_calls, token):
     assert [c["sid"][-1] for c in page["calls"] + rest["calls"]] == ["2", "1", "0"]
     assert client.put("/api/v1/people/zed", headers=manager,
                       json={"name": "Zed", "phone": "+12025550177"}).status_code == 201
+
+
+def test_overlapping_overrides_posted_to_two_servers_at_once_only_one_lands(
+        demo, app_config, token, tmp_path, runner):
+    """Two servers (two apps, two engines) on one database: the overlap check and the write are
+    one step, so of 16 overlapping `add carol` posts exactly one is accepted and the directory
+    still exports a file that imports back."""
+    import threading
+
+    from voiceline import appdb, create_app
+
+    other = create_app({**app_config, "INSTANCE_PATH": str(tmp_path / "other-host")})
+    headers = token("rota_manager")
+    answers: list[int] = []
+    lock = threading.Lock()
+    gate = threading.Barrier(16)
+
+    def post(i: int) -> None:
+        client = (demo if i % 2 else other).test_client()
+        gate.wait()
+        response = client.post("/api/v1/overrides", headers=headers, json={
+            "rota": "primary", "start": f"2098-01-{1 + i:02d}T00:00:00Z",
+            "end": "2098-03-01T00:00:00Z", "add": "carol"})
+        with lock:
+            answers.append(response.status_code)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    appdb.engine(other).dispose()
+    assert sorted(answers) == [201] + [422] * 15, answers
+    exported = runner.invoke(args=["export"])
+    assert exported.exit_code == 0
+    path = tmp_path / "again.yaml"
+    path.write_text(exported.output)
+    again = runner.invoke(args=["import", str(path)])
+    assert again.exit_code == 0 and "no changes" in again.output, again.output

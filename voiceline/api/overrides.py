@@ -9,7 +9,7 @@ from voiceline import audit
 from voiceline import models as m
 from voiceline.appdb import db_session
 from voiceline.instants import iso_z, utcnow
-from voiceline.oncall.edit import OverrideIsHistory, retire_override
+from voiceline.oncall.edit import OverrideIsHistory, lock_rota, retire_override
 
 from . import schemas as s
 from .base import MANAGERS, ApiError, actor, api, instant_arg, json_body
@@ -68,6 +68,7 @@ def create_override():
     if not isinstance(rota_id, str) or not rota_id:
         raise ApiError(422, "validation failed", ["rota: missing (the rota id)"])
     entry = {k: v for k, v in body.items() if k != "rota"}
+    lock_rota(session, rota_id)  # check and write as one step, whatever other servers do
     o = validate_override(session, rota_id, entry)
     row = m.Override(rota_id=rota_id, kind=o.kind, person_id=o.person, replaces_id=o.replaces,
                      start=o.start, end=o.end, note=o.note, created_by=actor())

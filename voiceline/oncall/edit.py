@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
@@ -93,6 +93,26 @@ UI_WORDS = {("kind", "kind"): "must be add, remove or replace",
             ("person", "missing"): "missing",
             ("replaces", "missing"): "missing: who is replaced",
             ("person", "self"): "a person cannot replace themselves"}
+
+
+def lock_rota(session: Session, rota_id: str) -> m.Rota | None:
+    """Hold one rota's override writes until this transaction ends; the rota, read fresh.
+
+    Two servers checking overlapping overrides at once would both pass the check and both
+    write: the check and the write must be one step. PostgreSQL locks the rota's row
+    (`SELECT ... FOR UPDATE`); SQLite takes the database's write lock with a no-op UPDATE
+    (what `BEGIN IMMEDIATE` does). A second writer waits (lock or busy timeout) and then sees
+    the first one's override. The rota's overrides are re-read after the lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        rota = session.scalar(select(m.Rota).where(m.Rota.id == rota_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    else:
+        session.execute(text("UPDATE rotas SET id = id WHERE id = :id"), {"id": rota_id})
+        rota = session.get(m.Rota, rota_id)
+    if rota is not None:
+        session.expire(rota, ["overrides"])
+    return rota
 
 
 def override_problems(session: Session, rota: m.Rota, *, kind: str, person: str | None,

@@ -13,6 +13,7 @@ from voiceline.instants import utcnow
 from voiceline.oncall.edit import (
     OverrideIsHistory,
     end_layer,
+    lock_rota,
     override_problems,
     retire_override,
     write_layer_edit,
@@ -265,6 +266,7 @@ def new_override(rota_id: str):
         replaces = form.replaces.data or None if form.kind.data == "replace" else None
         if form.kind.data != "replace" and form.replaces.data:
             form.replaces.errors = ["only a replace override names who is replaced"]
+        rota = lock_rota(appdb.db_session(), rota.id) or rota  # check and write as one step
         problems = override_problems(appdb.db_session(), rota, kind=form.kind.data,
                                      person=form.person.data or None, replaces=replaces,
                                      start=start, end=end)

@@ -12,7 +12,7 @@ from wtforms import SelectField
 from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.instants import utcnow
-from voiceline.oncall.edit import override_problems
+from voiceline.oncall.edit import lock_rota, override_problems
 from voiceline.oncall.store import rota_to_engine
 from voiceline.rota import shifts
 from voiceline.web.auth import actor, current_user, has_role, role_required
@@ -126,7 +126,7 @@ def take_swap(swap_id: int):
     elif taker == swap.offered_by:
         take.person.errors = ["the person who offered it cannot take it"]
     else:
-        rota = db.get(m.Rota, swap.rota_id)
+        rota = lock_rota(db, swap.rota_id)  # check and write as one step
         problems = override_problems(db, rota, kind="replace", person=taker,
                                      replaces=swap.offered_by, start=swap.start, end=swap.end)
         if problems:
