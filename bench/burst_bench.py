@@ -12,14 +12,12 @@ time and the count over Twilio's 15 s deadline, and records them for `make bench
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,41 +30,11 @@ FIXTURE = HERE.parent / "fixtures" / "calls" / "pin-caller.yaml"
 DEADLINE = 15.0
 
 
-def _sids(value, found: set[str]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key.endswith("CallSid") and isinstance(item, str):
-                found.add(item)
-            _sids(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _sids(item, found)
-
-
-def _renamed(value, names: dict[str, str]):
-    if isinstance(value, str):
-        for old, new in names.items():
-            value = value.replace(old, new)
-        return value
-    if isinstance(value, dict):
-        return {k: _renamed(v, names) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_renamed(v, names) for v in value]
-    return value
-
-
 def copies(fixture: dict, n: int) -> list[dict]:
-    """`n` copies of the fixture's steps, each call (and leg) with its own CallSid."""
-    found: set[str] = set()
-    _sids(fixture["steps"], found)
-    out = []
-    for _ in range(n):
-        names = {sid: sid[:2] + uuid.uuid4().hex for sid in found}
-        steps = _renamed(copy.deepcopy(fixture["steps"]), names)
-        for step in steps:  # who is on duty depends on the live server's clock, not the fixture's
-            (step.get("expect") or {}).pop("numbers", None)
-        out.append({"name": fixture.get("name"), "steps": steps})
-    return out
+    """`n` copies of the fixture, each call (and leg) with its own CallSids."""
+    from voiceline.calls.replay import live_copy
+
+    return [live_copy(fixture)[0] for _ in range(n)]
 
 
 def main() -> None:

@@ -4,14 +4,12 @@ sent alternately to each. The records equal what one server writes for the same 
 
 from __future__ import annotations
 
-import copy
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ import yaml
 from sqlalchemy import select
 
 from voiceline import appdb, create_app, migrate
-from voiceline.calls.replay import apply_setup, load_fixture, replay
+from voiceline.calls.replay import apply_setup, live_copy, load_fixture, replay
 from voiceline.calls.twilio_side import OverHTTP, Twilio
 from voiceline.db import make_engine, session_scope
 from voiceline.models.calls import Call, CallEvent, CallLeg
@@ -115,43 +113,9 @@ def _reset_directory(app, setup: dict) -> None:
         apply_setup(session, setup, PinKeys.from_config(app.config))  # the servers' key too
 
 
-def _sids(value, found: set[str]) -> set[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key.endswith("CallSid") and isinstance(item, str):
-                found.add(item)
-            _sids(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _sids(item, found)
-    return found
-
-
-def _renamed(value, names: dict[str, str]):
-    if isinstance(value, str):
-        for old, new in names.items():
-            value = value.replace(old, new)
-        return value
-    if isinstance(value, dict):
-        return {k: _renamed(v, names) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_renamed(v, names) for v in value]
-    return value
-
-
 def fresh_copy(fixture: dict) -> tuple[dict, str]:
-    """The fixture's steps with new CallSids (the parent's returned), answer checks a live
-    server can meet: whom step 2 rings and how long a ring-again lasts depend on its clock."""
-    sids = sorted(_sids(fixture["steps"], set()))
-    names = {sid: sid[:2] + uuid.uuid4().hex for sid in sids}
-    steps = _renamed(copy.deepcopy(fixture["steps"]), names)
-    for step in steps:
-        expect = step.get("expect") or {}
-        expect.pop("numbers", None)
-        if "timeout" in (expect.get("dial") or {}):  # a ring-again rings for the rest of the
-            expect["dial"].pop("timeout")  # step's time as the live clock measures it
-    first = steps[0].get("params") or {}
-    return {"name": fixture.get("name"), "steps": steps}, first.get("CallSid", "")
+    """The fixture with new CallSids and the checks a live server's clock can meet."""
+    return live_copy(fixture)
 
 
 class Alternating:

@@ -7,7 +7,9 @@ Twilio sends it, addressed by path or by `follow`ing a URL of an earlier answer,
 
 from __future__ import annotations
 
+import copy
 import json
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +50,45 @@ def load_fixture(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise ValueError(f"{path}: a fixture is a mapping with a list of steps")
     return data
+
+
+def _sids(value: Any, found: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith("CallSid") and isinstance(item, str):
+                found.add(item)
+            _sids(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _sids(item, found)
+    return found
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for old, new in names.items():
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
+
+
+def live_copy(fixture: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The fixture's steps with new CallSids for every call and leg (the parent's returned), and
+    only the answer checks a live server can meet: whom a step rings and how long a ring-again
+    lasts depend on the server's clock, not the fixture's."""
+    sids = sorted(_sids(fixture["steps"], set()))
+    names = {sid: sid[:2] + uuid.uuid4().hex for sid in sids}
+    steps = _renamed(copy.deepcopy(fixture["steps"]), names)
+    for step in steps:
+        expect = step.get("expect") or {}
+        expect.pop("numbers", None)
+        (expect.get("dial") or {}).pop("timeout", None)
+    first = steps[0].get("params") or {}
+    return {"name": fixture.get("name"), "steps": steps}, first.get("CallSid", "")
 
 
 def apply_setup(session, setup: Mapping[str, Any], keys: PinKeys) -> None:
