@@ -49,8 +49,11 @@ def put_entry(session: Session, section: str, entry_id: str, entry: dict[str, An
     else:
         items.append(entry)
     plan = _validate(doc)
-    apply_plan(session, Plan(**{section: [x for x in getattr(plan, section) if x.id == entry_id]}),
-               actor=actor)
+    try:
+        apply_plan(session, Plan(**{section: [x for x in getattr(plan, section) if x.id == entry_id]}),
+                   actor=actor)
+    except RotaFileError as exc:
+        raise ApiError(422, "validation failed", exc.problems) from None
     return created
 
 

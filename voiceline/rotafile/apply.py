@@ -14,7 +14,14 @@ from voiceline import models as m
 from voiceline.instants import utcnow
 from voiceline.oncall.edit import assign_changed, end_layer, retire_override, write_layer_edit
 from voiceline.rota import Period, Window
-from voiceline.rotafile.check import LayerSpec, OverrideSpec, Plan, RotaSpec, StepSpec
+from voiceline.rotafile.check import (
+    LayerSpec,
+    OverrideSpec,
+    Plan,
+    RotaFileError,
+    RotaSpec,
+    StepSpec,
+)
 
 
 @dataclass
@@ -42,8 +49,25 @@ def _upsert(session: Session, report: ImportReport, model: type, kind: str, key:
     return row
 
 
+def database_problems(session: Session, plan: Plan) -> list[str]:
+    """What the file cannot do to this database: a hotline number another hotline has."""
+    problems = []
+    for h in plan.hotlines:
+        owner = session.scalar(select(m.Hotline.id).where(m.Hotline.number == h.number))
+        if owner is not None and owner != h.id:
+            problems.append(f"hotlines[{h.id}].number: {h.number} is the number of hotline {owner!r} "
+                            "(a hotline keeps its id; give the number to one hotline only)")
+    return problems
+
+
 def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None = None) -> ImportReport:
-    """Write the plan in the session's transaction and audit it; the caller commits."""
+    """Write the plan in the session's transaction and audit it; the caller commits.
+
+    Raises RotaFileError, before writing anything, when the plan clashes with the database.
+    """
+    problems = database_problems(session, plan)
+    if problems:
+        raise RotaFileError(problems)
     now = at or utcnow()
     report = ImportReport()
     for p in plan.people:

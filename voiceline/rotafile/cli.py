@@ -29,18 +29,25 @@ from voiceline.rotafile import (
 @with_schema
 def import_command(file, dry_run, if_empty):
     """Import a rota file (YAML or JSON): validate all of it, then write it in one transaction."""
-    try:
-        plan = parse_document(load_file(file), current_app.config["DEFAULT_REGION"])
-    except RotaFileError as exc:
+    def refuse(exc: RotaFileError):
         click.echo(f"{file}: {len(exc.problems)} problem(s), nothing was written:", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
+
+    try:
+        plan = parse_document(load_file(file), current_app.config["DEFAULT_REGION"])
+    except RotaFileError as exc:
+        refuse(exc)
     with session_scope(appdb.session_factory()) as session:
         if if_empty and session.scalar(select(func.count()).select_from(m.Person)):
             click.echo("The directory already has people; --if-empty skipped the import.")
             return
-        report = apply_plan(session, plan, actor="cli")
+        try:
+            report = apply_plan(session, plan, actor="cli")
+        except RotaFileError as exc:
+            session.rollback()
+            refuse(exc)
         if dry_run:
             session.rollback()
         for verb, items in (("created", report.created), ("updated", report.updated),

@@ -188,6 +188,12 @@ def parse_override(check: Checker, where: str, entry: Any, people: Container[str
     if kind == "replace":
         replaces, person = entry["replace"], entry.get("with")
     person_key = "with" if kind == "replace" else kind
+    named = {person_key: person, **({"replace": replaces} if kind == "replace" else {})}
+    wrong = [key for key, value in named.items() if value is not None and not isinstance(value, str)]
+    for key in wrong:
+        check.fail(f"{where}.{key}", f"must be a person id, not {named[key]!r}")
+    if wrong:
+        return None
     problems = shape_problems(Draft(kind, person, replaces, start, end), people)
     for problem in problems:
         if problem.field == "end" or (problem.field == "person" and problem.rule == "missing"):
