@@ -33,6 +33,7 @@ pytestmark = pytest.mark.postgres
 HERE = Path(__file__).resolve().parent
 TICK = 2  # seconds: VOICELINE_TICK_SECONDS for these schedulers
 DELAY = 0.6  # seconds the fake Twilio takes to accept a message
+FIRST, TOTAL = 16, 20  # messages queued before the kill, and in all
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 
@@ -244,7 +245,7 @@ def test_the_standby_takes_over_a_killed_scheduler_without_losing_or_repeating_a
         [active] = [s for s in schedulers if s.said("now active")]
         [standby] = [s for s in schedulers if s is not active]
         assert _lock_holder(engine) is not None
-        for number in range(6):
+        for number in range(FIRST):
             _queue(engine, number)
 
         def in_flight():  # messages Twilio is being asked for by the active scheduler
@@ -261,7 +262,7 @@ def test_the_standby_takes_over_a_killed_scheduler_without_losing_or_repeating_a
         active.proc.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         active.proc.wait(timeout=10)
-        for number in range(6, 10):
+        for number in range(FIRST, TOTAL):
             _queue(engine, number)
         _wait(lambda: _lock_holder(engine) not in (None, holder), 4 * TICK + 5, "a new lock holder")
         took_over = time.monotonic() - killed_at
@@ -269,7 +270,7 @@ def test_the_standby_takes_over_a_killed_scheduler_without_losing_or_repeating_a
         def all_sent():
             with engine.connect() as conn:
                 statuses = conn.execute(select(m.OutboxMessage.status)).scalars().all()
-            return len(statuses) == 10 and set(statuses) == {"sent"}
+            return len(statuses) == TOTAL and set(statuses) == {"sent"}
 
         if not _wait(all_sent, 30, "every message sent", fail=False):
             with engine.connect() as conn:
@@ -290,13 +291,13 @@ def test_the_standby_takes_over_a_killed_scheduler_without_losing_or_repeating_a
     assert standby.said("now active"), outputs[1]
     assert standby.said(f"took over {len(interrupted)} message(s)"), outputs[1]
     accepted = [e for e in _log(log) if e["what"] == "accepted"]
-    assert sorted(e["body"] for e in accepted) == sorted(f"message {n}" for n in range(10))
+    assert sorted(e["body"] for e in accepted) == sorted(f"message {n}" for n in range(TOTAL))
     # killed mid-send: Twilio never took those from the active one; the standby sent them once
     assert {e["pid"] for e in accepted if e["body"] in interrupted} == {standby.proc.pid}
     with engine.connect() as conn:
         rows = {r.key: r for r in conn.execute(select(m.OutboxMessage))}
     assert {key: row.status for key, row in rows.items()} == {
-        f"standby-test:{n}": "sent" for n in range(10)}
+        f"standby-test:{n}": "sent" for n in range(TOTAL)}
     resent = {f"standby-test:{body.split()[-1]}" for body in interrupted}
     assert {key: row.attempts for key, row in rows.items()} == {
         key: 2 if key in resent else 1 for key in rows}
