@@ -81,7 +81,7 @@ def _page_hooks(bp: Blueprint) -> None:
     bp.after_request(_security_headers)
     for code in PAGE_ERRORS:
         bp.register_error_handler(code, _error_page)
-    bp._voiceline_pages = True
+    bp._voiceline_pages = True  # type: ignore[attr-defined]  # our once-only marker on the blueprint
 
 
 def _unrouted(app: Flask) -> None:

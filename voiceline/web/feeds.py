@@ -27,6 +27,7 @@ def _targets() -> list[tuple[str, str]]:
     """What the user may subscribe to: every rota; people: all for managers, else their own."""
     db = appdb.db_session()
     user = current_user()
+    assert user is not None  # the views calling this are behind @role_required
     out = [(f"rota:{r.id}", f"rota {r.name or r.id}")
            for r in db.scalars(select(m.Rota).order_by(m.Rota.id))]
     for p in db.scalars(select(m.Person).order_by(m.Person.name)):
@@ -37,6 +38,7 @@ def _targets() -> list[tuple[str, str]]:
 
 def _visible(row: FeedToken) -> bool:
     user = current_user()
+    assert user is not None  # the views calling this are behind @role_required
     return (has_role(user, "rota_manager") or row.created_by == f"user:{user.username}"
             or (row.kind == "person" and row.target_id == user.person_id))
 

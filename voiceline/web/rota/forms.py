@@ -90,7 +90,7 @@ class LayerForm(FlaskForm):
     windows = TextAreaField("Windows", validators=[Optional()])
     priority = IntegerField("Priority", default=0, validators=[Optional(), NumberRange(-100, 100)])
 
-    def __init__(self, *args, people: set[str] = frozenset(), **kwargs):
+    def __init__(self, *args, people: set[str] | frozenset[str] = frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.people = people
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from flask import abort, render_template, request
@@ -57,7 +58,7 @@ class Scale:
 
     def ticks(self) -> list[tuple[float, str]]:
         """One tick per local midnight in the range."""
-        out = []
+        out: list[tuple[float, str]] = []
         day = self.start.astimezone(self.zone).date()
         while True:
             instant = datetime.combine(day, time(0), self.zone)
@@ -93,12 +94,14 @@ def build_rows(row: m.Rota, rota: Rota, scale: Scale, names: dict[str, str]) -> 
         rows.append(Row(f"{title}" + (f" (priority {layer.priority})" if layer.priority else ""),
                         blocks))
     overrides = Row("overrides")
+    # replaces_id is None off "replace" overrides only; a None key would just miss
+    by_id = cast(dict[str | None, str | None], names)
     for o in row.overrides:
         if o.end <= scale.start or o.start >= scale.end:
             continue
         text = {"add": f"+ {names.get(o.person_id, o.person_id)}",
                 "remove": f"− {names.get(o.person_id, o.person_id)}",
-                "replace": f"{names.get(o.replaces_id, o.replaces_id)} → "
+                "replace": f"{by_id.get(o.replaces_id, o.replaces_id)} → "
                            f"{names.get(o.person_id, o.person_id)}"}[o.kind]
         overrides.blocks.append(scale.block(o.start, o.end, text, "override"))
     rows.append(overrides)
