@@ -110,6 +110,7 @@ def edit_user(user_id: int):
         form.person_id.data = user.person_id or ""
     if form.validate_on_submit():
         me = current_user()
+        assert me is not None  # @role_required let the request through, so someone is logged in
         if user.id == me.id and (form.role.data != "admin" or not form.active.data):
             form.role.errors.append("you cannot remove your own admin role or disable yourself")
         else:
@@ -153,6 +154,7 @@ def reset_password(user_id: int):
 def account():
     """One's own account: time zone and API tokens."""
     user = current_user()
+    assert user is not None  # @login_required let the request through, so someone is logged in
     db = appdb.db_session()
     form = AccountForm(obj=user)
     if form.validate_on_submit():
@@ -175,6 +177,7 @@ def account():
 def create_token():
     """Create an API token for oneself; shown once."""
     user = current_user()
+    assert user is not None  # @login_required let the request through, so someone is logged in
     form = TokenForm()
     if not form.validate_on_submit():
         abort(400)
@@ -198,6 +201,7 @@ def create_token():
 def revoke_token(token_id: int):
     """Revoke one of one's API tokens (admins: anyone's)."""
     user = current_user()
+    assert user is not None  # @login_required let the request through, so someone is logged in
     db = appdb.db_session()
     row = db.get(ApiToken, token_id)
     if row is None or (row.user_id != user.id and user.role != "admin"):

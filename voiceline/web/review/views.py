@@ -43,7 +43,9 @@ PAGE_SIZE = 50
 
 def actor() -> str:
     """The audit actor of the logged-in user."""
-    return f"user:{current_user().username}"
+    user = current_user()
+    assert user is not None  # only called from views behind @role_required
+    return f"user:{user.username}"
 
 
 def viewer_zone() -> str:
@@ -111,6 +113,7 @@ def calls():
             problems = exc.problems
     names = present.load_names(session)
     if page is not None:
+        assert f is not None  # page is only set when the filter parsed
         audit.record(session, actor(), "calls.view", "calls", filter=f.describe(),
                      page=request.args.get("before") or request.args.get("after") or "first",
                      shown=len(page.calls))
@@ -132,6 +135,7 @@ def export():
     f, problems = _filter_or_problems()
     if problems:
         return Response("Bad filter: " + "; ".join(problems) + "\n", 400, mimetype="text/plain")
+    assert f is not None  # no problems means the filter parsed
     session = db_session()
     audit.record(session, actor(), "calls.export", "calls", filter=f.describe(), format="csv")
     session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast, overload
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -45,6 +46,12 @@ def _rota_summary(rota: m.Rota) -> dict:
             "notify_outgoing": rota.notify_outgoing}
 
 
+@overload
+def _version_summary(v: m.LayerVersion) -> dict: ...
+@overload
+def _version_summary(v: None) -> None: ...
+@overload
+def _version_summary(v: m.LayerVersion | None) -> dict | None: ...
 def _version_summary(v: m.LayerVersion | None) -> dict | None:
     if v is None:
         return None
@@ -174,8 +181,10 @@ def new_layer(rota_id: str):
         rota.layers.append(layer)
         db.flush()
         write_layer_edit(db, rota, layer, at=utcnow(), created_by=actor(), **_layer_changes(form))
+        created = _current_version(layer, utcnow())
+        assert created is not None  # write_layer_edit just gave the layer its first version
         audit.record(db, actor(), "layer.create", f"rota {rota.id} layer {layer.id}",
-                     after=_version_summary(_current_version(layer, utcnow())) | {
+                     after=_version_summary(created) | {
                          "name": layer.name, "priority": layer.priority})
         db.commit()
         flash("Layer added.")
@@ -201,7 +210,8 @@ def edit_layer_view(rota_id: str, layer_id: int):
             form.windows.data = format_windows(current.windows)
     if form.validate_on_submit():
         db = appdb.db_session()
-        before = _version_summary(current) | {"name": layer.name, "priority": layer.priority}
+        # cast, not narrowing: a layer with no version at all would still fail here as before
+        before = cast(dict, _version_summary(current)) | {"name": layer.name, "priority": layer.priority}
         layer.name = (form.name.data or "").strip()
         changes = _layer_changes(form)
         content_same = current is not None and _version_summary(current) and (

@@ -5,6 +5,8 @@ Rota managers may offer and take on anyone's behalf.
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from wtforms import SelectField
@@ -38,7 +40,9 @@ def _own_choices(blank: str | None = None) -> list:
     choices = person_choices(blank)
     if _manager():
         return choices
-    mine = current_user().person_id
+    user = current_user()
+    assert user is not None  # only called from views behind @role_required
+    mine = user.person_id
     return [c for c in choices if c.value == mine]
 
 
@@ -81,6 +85,7 @@ def offer_swap():
         return _render(offer, take, 400)
     db = appdb.db_session()
     rota = db.get(m.Rota, offer.rota.data)
+    assert rota is not None  # the form validated: its choices are the existing rotas
     zone = viewer_zone()  # the zone the page shows (its label): never the rota's
     start, end = local_field(offer.start, zone), local_field(offer.end, zone)
     if start and end:
@@ -127,16 +132,19 @@ def take_swap(swap_id: int):
         take.person.errors = ["the person who offered it cannot take it"]
     else:
         rota = lock_rota(db, swap.rota_id)  # check and write as one step
+        assert rota is not None  # swaps.rota_id is a foreign key to rotas
         problems = override_problems(db, rota, kind="replace", person=taker,
                                      replaces=swap.offered_by, start=swap.start, end=swap.end)
         if problems:
             take.person.errors = list(problems.values())
     if take.person.errors:
         return _render(offer, take, 400)
+    assert rota is not None  # no errors: the else branch above ran and found the rota
     if not confirmed():
         return confirm_page("Take this swap?",
-                            f"{db.get(m.Person, taker).name} takes {rota.id} from "
-                            f"{db.get(m.Person, swap.offered_by).name}, "
+                            # taker is one of the form's people choices; offered_by is a foreign key
+                            f"{cast(m.Person, db.get(m.Person, taker)).name} takes {rota.id} from "
+                            f"{cast(m.Person, db.get(m.Person, swap.offered_by)).name}, "
                             f"{local(swap.start)} – {local(swap.end)} ({viewer_zone().key}): "
                             "an override in the rota, on duty for every call in that range.",
                             "Take it", url_for("rota.swaps"))
@@ -158,7 +166,9 @@ def take_swap(swap_id: int):
 def cancel_swap(swap_id: int):
     """Withdraw an open offer (the offerer, or a rota manager)."""
     swap = _open_swap(swap_id)
-    if not _manager() and current_user().person_id != swap.offered_by:
+    user = current_user()
+    assert user is not None  # @role_required let the request through, so someone is logged in
+    if not _manager() and user.person_id != swap.offered_by:
         abort(403)
     if swap.status == "open":
         db = appdb.db_session()
