@@ -6,6 +6,7 @@ When the policy had nobody at all to ring, the fallback numbers are rung (screen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import select
 
@@ -40,14 +41,15 @@ class Plan:
 def resolve(ctx: Context, call: Call) -> Plan:
     """Resolve the hotline's policy now; responders are active people with a valid phone."""
     hotline = ctx.session.get(Hotline, call.hotline_id)
+    assert hotline is not None  # a call being escalated belongs to a configured hotline
     loaded = load_policy(ctx.session, hotline.policy_id)
     if loaded is None:
         raise LookupError(f"hotline {hotline.id} names missing policy {hotline.policy_id!r}")
     policy, rotas = loaded
     steps = []
     for step in resolve_policy(policy, rotas, ctx.at):
-        people = [ctx.session.get(Person, pid) for pid in step.responders]
-        people = [p for p in people if p is not None and p.active and try_e164(p.phone)]
+        found = [ctx.session.get(Person, pid) for pid in step.responders]
+        people = [p for p in found if p is not None and p.active and try_e164(p.phone)]
         steps.append((step.ring_seconds, people))
     return Plan(steps, max(0, policy.repeat))
 
@@ -129,8 +131,9 @@ def _add_legs(ctx: Context, call: Call, targets: list[tuple[str | None, str]]) -
 
 def _dial_group(ctx: Context, call: Call, reply: Reply, people: list[Person], ring_seconds: int) -> str:
     legs = _group_legs(ctx, call)
+    # resolve() kept only people whose phone parses, so try_e164 gives a number here
     if not legs:  # first time this group is dialled (a repeated request reuses the legs)
-        legs = _add_legs(ctx, call, [(p.id, try_e164(p.phone)) for p in people])
+        legs = _add_legs(ctx, call, [(p.id, cast(str, try_e164(p.phone))) for p in people])
         add_event(ctx.session, call, "step_rang", ctx.at, step=call.step,
                   dedupe_key=f"rang:{call.sid}:{call.round}:{call.step}:{call.dial_group}",
                   round=call.round, group=call.dial_group, people=[p.id for p in people],
@@ -181,6 +184,7 @@ def _dial(ctx: Context, call: Call, reply: Reply, legs: list[CallLeg], ring_seco
     rings = [Ring(leg.number, ctx.links("screen", leg=leg.id), ctx.links("leg_status", leg=leg.id))
              for leg in legs]
     hotline = ctx.session.get(Hotline, call.hotline_id)
+    assert hotline is not None  # a call being escalated belongs to a configured hotline
     reply.dial(rings, action=ctx.links("dial_result", step=call.step, group=call.dial_group,
                                        round=call.round),
                caller_id=hotline.number, timeout=ring_seconds)
