@@ -71,10 +71,12 @@ def _hang_up(ctx: Context, call: Call, _leg: CallLeg | None) -> str:
 
 
 def _leg_hangs_up(ctx: Context, _call: Call, leg: CallLeg | None) -> str:
+    assert leg is not None  # leg steps only come through run_leg, which passes the leg
     return str(Reply(escalation.leg_language(ctx, leg)).hangup())
 
 
 def _screened_before(ctx: Context, _call: Call, leg: CallLeg | None) -> str:
+    assert leg is not None  # leg steps only come through run_leg, which passes the leg
     return escalation.screen_repeated(ctx, leg)
 
 
@@ -163,6 +165,7 @@ def render(ctx: Context, call: Call, *, greet: bool = False, prefix: str | None 
     links, state = ctx.links, call.state
     if state == S.LANGUAGE:
         hotline = ctx.session.get(Hotline, call.hotline_id)
+        assert hotline is not None  # a call in progress belongs to a configured hotline
         keys = [("choose", lang, {"digit": i}) for i, lang in
                 enumerate(prompts.hotline_languages(hotline.languages), start=1)]
         return str(reply.gather(links("language"), keys, num_digits=1))

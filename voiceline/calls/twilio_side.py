@@ -10,7 +10,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from twilio.request_validator import RequestValidator
 
@@ -245,10 +245,11 @@ class DialPlay:
             seconds = max(1, talk())
             self.wait(seconds)
             self.status(winner, "completed", duration=seconds)
-            return self.twilio.post(dial.get("action"), self.parent(
+            # the app's own TwiML: every <Dial> and <Gather> it writes carries an action
+            return self.twilio.post(cast(str, dial.get("action")), self.parent(
                 CallStatus="in-progress", DialCallStatus="completed", DialCallSid=winner.sid,
                 DialBridged="true", DialCallDuration=str(seconds)))
-        return self.twilio.post(dial.get("action"), self.parent(
+        return self.twilio.post(cast(str, dial.get("action")), self.parent(
             CallStatus="in-progress", DialCallStatus="no-answer", DialBridged="false"))
 
     def _screen(self, leg: Leg, choice: str) -> bool:
@@ -269,7 +270,7 @@ class DialPlay:
             self.tell("whisper", leg, say)
         digits = {ACCEPT: "1", DECLINE: "9", VOICEMAIL: ""}[choice]
         self.wait(4)
-        answer = self.twilio.post(gather.get("action"), self.child(
+        answer = self.twilio.post(cast(str, gather.get("action")), self.child(
             leg, "in-progress", **({"Digits": digits} if digits else {})))
         if answer.root is not None and answer.root.find("Hangup") is None:
             self.tell("connected", leg)
