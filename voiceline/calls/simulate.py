@@ -97,12 +97,13 @@ class Simulation:
     def say(who: str, element) -> None:
         click.echo(f"  {who} ({element.get('language')}): {(element.text or '').strip()}")
 
-    def _person(self, url: str, number: str) -> str:
+    def _person(self, url: str | None, number: str) -> str:
         leg_id = parse_qs(urlsplit(url or "").query).get("leg", ["0"])[0]
         with session_scope(appdb.session_factory(self.app)) as session:
             leg = session.get(CallLeg, int(leg_id)) if leg_id.isdigit() else None
             person = session.get(m.Person, leg.person_id) if leg and leg.person_id else None
             if person is not None:
+                assert leg is not None  # the person was looked up from the leg
                 return f"{person.name} ({pretty(leg.number)})"
             # a leg of nobody's: a fallback number, rung because nobody was on duty
             return f"fallback number {pretty(leg.number if leg else number)}"
@@ -183,7 +184,7 @@ def _offer_pin(session, caller: m.Caller) -> None:
 @with_schema
 def simulate_command(from_number, to_number, strict_pickup):
     """Play one call to the hotline in the terminal: hear it, key digits, decide for the responders."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy, typed as Flask
     region = app.config.get("DEFAULT_REGION", "US")
     caller_number = try_e164(from_number, region) or from_number
     with session_scope(appdb.session_factory()) as session:
@@ -207,6 +208,8 @@ def simulate_command(from_number, to_number, strict_pickup):
     simulation = Simulation(app, hotline_number, caller_number, strict=strict_pickup)
     simulation.run()
     with session_scope(appdb.session_factory()) as session:
-        record = call_record(session, load_call(session, simulation.sid))
+        call = load_call(session, simulation.sid)
+        assert call is not None  # the simulation just played this call, so it is stored
+        record = call_record(session, call)
     click.echo("")
     print_call(record)
