@@ -53,6 +53,7 @@ def incoming(ctx: Context, request: Incoming, call: Call | None = None) -> tuple
                 ctx.session.add(call)
         except IntegrityError:  # the same CallSid is being answered by another worker
             call = call_by_sid(ctx.session, sid)
+            assert call is not None  # the IntegrityError means that worker stored this CallSid
             if not made_by_status(call):
                 return call, Prompt()
     if made_by_status(call):  # a status callback came first and made a bare record
@@ -121,6 +122,7 @@ def _line_test(ctx: Context, call: Call) -> str:
 def choose_language(ctx: Context, call: Call, keys: Keys) -> Answer:
     """The caller pressed a digit in the language menu (silence or junk: the first language)."""
     hotline = ctx.session.get(Hotline, call.hotline_id)
+    assert hotline is not None  # the language menu is only offered on a known hotline
     languages = prompts.hotline_languages(hotline.languages)
     digits = keys.digits
     index = int(digits) - 1 if digits.isdigit() and len(digits) == 1 else -1
@@ -204,9 +206,11 @@ def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
     call.verified = True
     guard.succeed(ctx.at)
     add_event(ctx.session, call, "pin_ok", ctx.at, attempt=call.pin_attempts + 1)
+    assert caller is not None  # check_pin is never ok without a caller
     if result.duress:
         _duress(ctx, call, caller)
     hotline = ctx.session.get(Hotline, call.hotline_id)
+    assert hotline is not None  # the PIN is only asked for on a known hotline
     return _after_auth(ctx, call, hotline, greet=False)
 
 
@@ -240,6 +244,7 @@ def _failed_try(ctx: Context, call: Call, guard: auth.Guard, kind: str, sentence
         return Prompt(prefix=sentence)
     for lock in locks:
         if lock.scope == "caller":
+            assert guard.caller is not None  # a caller-scope lock comes from the caller's bucket
             reason = (f"{guard.caller.failures} wrong PINs for this caller within 24 h, "
                       f"from any numbers (limit {settings.caller_lock_failures})")
         else:
