@@ -8,7 +8,7 @@ import pytest
 
 from voiceline import appdb
 from voiceline.calls.replay import in_process_twilio
-from voiceline.calls.twilio_side import call_params
+from voiceline.calls.twilio_side import call_params, leg_params
 from voiceline.extensions import CLOCK
 from voiceline.pins import PinKeys, hash_pin
 
@@ -54,3 +54,26 @@ def db(hotline):
 def params(sid: str, from_number: str = WATCH, **extra: str) -> dict[str, str]:
     """A parent call's parameters to the demo hotline."""
     return call_params(sid, from_number, HOTLINE, **extra)
+
+
+def allowlist(db) -> None:
+    """The demo hotline takes known numbers without a PIN or a priority question."""
+    from voiceline import models as m
+
+    hotline = db.get(m.Hotline, "liaison")
+    hotline.caller_policy, hotline.ask_priority = "allowlist", False
+    db.commit()
+
+
+def answered_call(twilio, sid: str, *, bridged: bool = False):
+    """ops-desk calls, the first responder picks up and presses 1 (then the <Dial> reports the
+    bridge when `bridged`); returns the <Number> rung and the leg's CallSid."""
+    twilio.post("/voice/incoming", params(sid, OPS))
+    number = twilio.latest["numbers"][0]
+    leg = f"{sid}L"
+    twilio.post(number["url"], leg_params(sid, leg, HOTLINE, "+12025550101"))
+    twilio.post(twilio.follow("gather"), leg_params(sid, leg, HOTLINE, "+12025550101", Digits="1"))
+    if bridged:
+        twilio.post(twilio.follow("dial"), params(sid, OPS, DialCallStatus="completed",
+                                                  DialCallSid=leg, DialBridged="true"))
+    return number, leg

@@ -14,35 +14,20 @@ from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import leg_params
 from voiceline.models.calls import Call
 
-from .conftest import AT, HOTLINE, OPS, WATCH, params
+from .conftest import AT, HOTLINE, OPS, WATCH, allowlist, answered_call, params
 
 
 def _stamp(seconds: int) -> str:
     return format_datetime(AT + timedelta(seconds=seconds))
 
 
-def _allowlist(db):
-    hotline = db.get(m.Hotline, "liaison")
-    hotline.caller_policy, hotline.ask_priority = "allowlist", False
-    db.commit()
-
-
-def _answered_call(twilio, sid):
-    twilio.post("/voice/incoming", params(sid, OPS))
-    number = twilio.latest["numbers"][0]
-    leg = f"{sid}L"
-    twilio.post(number["url"], leg_params(sid, leg, HOTLINE, "+12025550101"))
-    twilio.post(twilio.follow("gather"), leg_params(sid, leg, HOTLINE, "+12025550101", Digits="1"))
-    twilio.post(twilio.follow("dial"), params(sid, OPS, DialCallStatus="completed",
-                                              DialCallSid=leg, DialBridged="true"))
-    return number, leg
 
 
 # --- 1. an older status callback never rewrites a finished call or leg -------------------------
 
 def test_an_older_terminal_callback_keeps_the_finished_calls_figures(hotline, twilio, db):
-    _allowlist(db)
-    _answered_call(twilio, "CAold")
+    allowlist(db)
+    answered_call(twilio, "CAold", bridged=True)
     twilio.post("/voice/status", params("CAold", OPS, CallStatus="completed", SequenceNumber="5",
                                         CallDuration="200", Timestamp=_stamp(200)))
     twilio.post("/voice/status", params("CAold", OPS, CallStatus="canceled", SequenceNumber="1",
@@ -56,8 +41,8 @@ def test_an_older_terminal_callback_keeps_the_finished_calls_figures(hotline, tw
 
 
 def test_a_newer_terminal_leg_callback_sets_the_legs_end(hotline, twilio, db):
-    _allowlist(db)
-    number, leg = _answered_call(twilio, "CAlegend")
+    allowlist(db)
+    number, leg = answered_call(twilio, "CAlegend", bridged=True)
     for status, seq, seconds in (("canceled", "1", 3), ("completed", "4", 90), ("busy", "2", 5)):
         twilio.post(number["status"], leg_params("CAlegend", leg, HOTLINE, "+12025550101",
                                                  CallStatus=status, SequenceNumber=seq,
@@ -240,7 +225,7 @@ def test_a_message_taken_without_the_database_promises_nothing_false(hotline, tw
 
 
 def test_the_voicemail_step_failing_does_not_claim_the_officers_were_told(hotline, twilio, db):
-    _allowlist(db)
+    allowlist(db)
     twilio.post("/voice/incoming", params("CAvmfail", OPS))
     for _ in range(6):  # two rounds of three steps, nobody accepts
         twilio.post(twilio.follow("dial"), params("CAvmfail", OPS, DialCallStatus="no-answer",
@@ -261,7 +246,7 @@ RESPONDERS = ["+12025550101", "+12025550109", "+74951234567"]  # alice, duty-chi
 
 
 def _to_voicemail(twilio, db, sid):
-    _allowlist(db)
+    allowlist(db)
     twilio.post("/voice/incoming", params(sid, OPS))
     for _ in range(6):  # two rounds of three steps, nobody accepts
         answer = twilio.post(twilio.follow("dial"), params(sid, OPS, DialCallStatus="no-answer",

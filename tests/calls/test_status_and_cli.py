@@ -12,32 +12,19 @@ from voiceline import models as m
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twilio_side import leg_params
 
-from .conftest import HOTLINE, OPS, params
+from .conftest import HOTLINE, OPS, allowlist, answered_call, params
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "calls"
 
 
-def _allowlist(db):
-    hotline = db.get(m.Hotline, "liaison")
-    hotline.caller_policy, hotline.ask_priority = "allowlist", False
-    db.commit()
-
-
-def _answered_call(twilio, sid):
-    twilio.post("/voice/incoming", params(sid, OPS))
-    number = twilio.latest["numbers"][0]
-    leg = f"{sid}L"
-    twilio.post(number["url"], leg_params(sid, leg, HOTLINE, "+12025550101"))
-    twilio.post(twilio.follow("gather"), leg_params(sid, leg, HOTLINE, "+12025550101", Digits="1"))
-    return number, leg
 
 
 def test_leg_callbacks_in_any_order_give_the_same_leg(hotline, twilio, db):
-    _allowlist(db)
+    allowlist(db)
     results = set()
     for n, order in enumerate(permutations(["ringing", "in-progress", "completed"])):
         sid = f"CAperm{n}"
-        number, leg = _answered_call(twilio, sid)
+        number, leg = answered_call(twilio, sid)
         seq = {"initiated": 0, "ringing": 1, "in-progress": 2, "completed": 3}
         for status in (*order, order[0]):  # and one duplicate
             twilio.post(number["status"], leg_params(sid, leg, HOTLINE, "+12025550101",
@@ -51,8 +38,8 @@ def test_leg_callbacks_in_any_order_give_the_same_leg(hotline, twilio, db):
 
 
 def test_a_late_callback_never_reopens_a_finished_call(hotline, twilio, db):
-    _allowlist(db)
-    _answered_call(twilio, "CAlate")
+    allowlist(db)
+    answered_call(twilio, "CAlate")
     twilio.post(twilio.follow("dial"), params("CAlate", OPS, DialCallStatus="completed",
                                               DialCallSid="CAlateL", DialBridged="true"))
     twilio.post("/voice/status", params("CAlate", OPS, CallStatus="completed", SequenceNumber="3",
@@ -80,8 +67,8 @@ def test_voicemail_notices_reach_every_responder_and_manager_once(hotline, twili
 
 
 def test_calls_command_lists_and_shows(hotline, twilio, runner, db):
-    _allowlist(db)
-    _answered_call(twilio, "CAcli")
+    allowlist(db)
+    answered_call(twilio, "CAcli")
     twilio.post(twilio.follow("dial"), params("CAcli", OPS, DialCallStatus="completed",
                                               DialCallSid="CAcliL", DialBridged="true"))
     result = runner.invoke(args=["calls", "--json"])
