@@ -22,6 +22,8 @@ class Rota(Base):
     # clock work: opt-in reachability check N minutes before a handoff
     reachability_minutes: Mapped[int | None] = mapped_column()
     notify_outgoing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # coverage rules: {"min_people", "max_shift_hours", "min_rest_hours"} (oncall/coverage_rules.py)
+    coverage: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -133,5 +135,6 @@ class PolicyStep(Base):
     rotas: Mapped[list[str]] = mapped_column(JSON, default=list)
     people: Mapped[list[str]] = mapped_column(JSON, default=list)
     ring_seconds: Mapped[int] = mapped_column(default=25)
+    coverage: Mapped[dict | None] = mapped_column(JSON)  # coverage rules, as on a rota
 
     policy: Mapped[Policy] = relationship(back_populates="steps")

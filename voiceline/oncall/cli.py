@@ -12,6 +12,14 @@ from voiceline import appdb
 from voiceline.clitools import instant_option, with_schema
 from voiceline.db import session_scope
 from voiceline.instants import iso_z
+from voiceline.oncall.coverage_rules import (
+    describe_rule,
+    describe_where,
+    load_rules,
+    rule_for,
+    violation_json,
+    violations,
+)
 from voiceline.oncall.present import describe_gap, gap_json, on_duty_json, shift_json, why_nobody
 from voiceline.oncall.queries import UnknownRota, load_coverage, on_duty_now, shifts_between
 
@@ -67,19 +75,30 @@ def shifts_command(rota_id, start_text, end_text, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_schema
 def gaps_command(days, start_text, as_json):
-    """Uncovered time per rota and per policy step over the coming days."""
+    """Uncovered time per rota and per policy step over the coming days, then broken coverage rules.
+
+    In --json, a broken rule is an entry with a "rule" key (understaffed, long_shift,
+    short_rest), its "text", and the real bounds of the range where the window cuts it.
+    """
     start = instant_option(start_text)
+    end = start + timedelta(days=days)
     with session_scope(appdb.session_factory()) as session:
         coverage = load_coverage(session)
-    found = coverage.gaps(start, start + timedelta(days=days))
+        rules = load_rules(session)
+    found = coverage.gaps(start, end)
+    broken = violations(coverage, rules, start, end) if rules else []
     if as_json:
-        click.echo(json.dumps([gap_json(g, coverage.unreachable) for g in found], indent=2))
+        click.echo(json.dumps([gap_json(g, coverage.unreachable) for g in found]
+                              + [violation_json(v, rules) for v in broken], indent=2))
         return
     if not found:
         click.echo(f"No gaps in the {days} days from {iso_z(start)}.")
     for gap in found:
         click.echo(f"{describe_gap(gap)}: {why_nobody(gap, coverage.unreachable)} "
                    f"{iso_z(gap.start)} .. {iso_z(gap.end)}")
+    for v in broken:
+        click.echo(f"{describe_where(v)}: {describe_rule(v, rule_for(rules, v))} "
+                   f"{iso_z(v.start)} .. {iso_z(v.end)}")
 
 
 COMMANDS = (oncall_command, shifts_command, gaps_command)

@@ -88,8 +88,8 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None 
     for pol in plan.policies:
         row = _upsert(session, report, m.Policy, "policy", pol.id,
                       {"name": pol.name, "repeat": pol.repeat})
-        current = [StepSpec(rotas=s.rotas, people=s.people, ring_seconds=s.ring_seconds)
-                   for s in row.steps]
+        current = [StepSpec(rotas=s.rotas, people=s.people, ring_seconds=s.ring_seconds,
+                            coverage=s.coverage) for s in row.steps]
         if current != pol.steps:
             row.steps = [m.PolicyStep(position=i, **asdict(s)) for i, s in enumerate(pol.steps)]
             if f"policy {pol.id}" not in report.created:
@@ -123,7 +123,7 @@ def _apply_rota(session: Session, report: ImportReport, r: RotaSpec, now: dateti
     rota = _upsert(session, report, m.Rota, "rota", r.id,
                    {"name": r.name, "timezone": r.timezone,
                     "reachability_minutes": r.reachability_minutes,
-                    "notify_outgoing": r.notify_outgoing})
+                    "notify_outgoing": r.notify_outgoing, "coverage": r.coverage})
     session.flush()
     active = active_layers(rota)
     matched = _match_layers(active, r.layers)

@@ -87,6 +87,7 @@ class RotaSpec:
     timezone: str | None
     notify_outgoing: bool
     reachability_minutes: int | None = None
+    coverage: dict[str, int] | None = None
     layers: list[LayerSpec] = field(default_factory=list)
     overrides: list[OverrideSpec] = field(default_factory=list)
 
@@ -98,6 +99,7 @@ class StepSpec:
     rotas: list[str]
     people: list[str]
     ring_seconds: int
+    coverage: dict[str, int] | None = None
 
 
 @dataclass

@@ -35,7 +35,7 @@ def export_document(session: Session) -> dict[str, Any]:
     doc["policies"] = [
         {"id": p.id, "name": p.name,
          "steps": [_compact({"rotas": s.rotas, "people": s.people}) | {"ring_seconds": s.ring_seconds}
-                   for s in p.steps],
+                   | _compact({"coverage": s.coverage}) for s in p.steps],
          "repeat": p.repeat}
         for p in session.scalars(select(m.Policy).order_by(m.Policy.id))
     ]
@@ -67,6 +67,7 @@ def _export_rota(rota: m.Rota) -> dict[str, Any]:
         overrides.append(entry)
     entry = {"id": rota.id, "name": rota.name, "timezone": rota.timezone,
              "reachability_minutes": rota.reachability_minutes,
-             "notify_outgoing": rota.notify_outgoing, "layers": layers, "overrides": overrides}
+             "notify_outgoing": rota.notify_outgoing, "coverage": rota.coverage or None,
+             "layers": layers, "overrides": overrides}
     # `layers` is required by import, so a rota whose layers have all ended exports `[]`.
     return {k: v for k, v in entry.items() if k == "layers" or k in _compact(entry)}

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from voiceline.models.directory import CALLER_POLICIES, PERSON_ROLES
+from voiceline.oncall.coverage_rules import clean_rule, rule_problems
 from voiceline.oncall.rules import Draft, involved, shape_problems, spans_overlap
 from voiceline.rotafile.check import (
     CallerSpec,
@@ -27,11 +28,11 @@ from voiceline.rotafile.check import (
 PERSON_KEYS = {"id", "name", "phone", "languages", "timezone", "reminder_minutes", "roles"}
 CALLER_KEYS = {"id", "name", "org", "phones", "language"}
 ROTA_KEYS = {"id", "name", "timezone", "layers", "overrides", "reachability_minutes",
-             "notify_outgoing"}
+             "notify_outgoing", "coverage"}
 LAYER_KEYS = {"name", "members", "anchor", "every", "windows", "priority"}
 OVERRIDE_KEYS = {"start", "end", "add", "remove", "replace", "with", "note"}
 POLICY_KEYS = {"id", "name", "steps", "repeat"}
-STEP_KEYS = {"rotas", "people", "ring_seconds"}
+STEP_KEYS = {"rotas", "people", "ring_seconds", "coverage"}
 HOTLINE_KEYS = {"id", "name", "number", "policy", "languages", "callers", "priority"}
 
 
@@ -117,6 +118,7 @@ def parse_rotas(check: Checker, doc: dict, plan: Plan, people: AbstractSet[str],
         if entry.get("reachability_minutes") is not None:
             rota.reachability_minutes = check.integer(
                 f"{where}.reachability_minutes", entry["reachability_minutes"], 1, 24 * 60)
+        rota.coverage = _parse_coverage(check, f"{where}.coverage", entry.get("coverage"))
         layers = entry.get("layers")
         if not isinstance(layers, list):
             check.fail(f"{where}.layers", "must be a list")
@@ -134,6 +136,14 @@ def parse_rotas(check: Checker, doc: dict, plan: Plan, people: AbstractSet[str],
         _check_override_overlaps(check, rota.overrides)
         plan.rotas.append(rota)
     return seen
+
+
+def _parse_coverage(check: Checker, where: str, value: Any) -> dict[str, int] | None:
+    """A coverage rule mapping (min_people, max_shift_hours, min_rest_hours), or None."""
+    problems = rule_problems(value)
+    for key, what in problems:
+        check.fail(f"{where}.{key}" if key else where, what)
+    return None if problems else clean_rule(value)
 
 
 def _parse_layer(check: Checker, where: str, layer: Any, people: AbstractSet[str]) -> LayerSpec:
@@ -260,7 +270,9 @@ def parse_policies(check: Checker, doc: dict, plan: Plan, people: AbstractSet[st
                     check.fail(f"{sw}.people[{j}]", f"unknown person {person!r}")
             ring = check.integer(f"{sw}.ring_seconds", step.get("ring_seconds", 25), 5, 600)
             parsed.append(StepSpec(rotas=list(step_rotas), people=list(step_people),
-                                   ring_seconds=ring or 25))
+                                   ring_seconds=ring or 25,
+                                   coverage=_parse_coverage(check, f"{sw}.coverage",
+                                                            step.get("coverage"))))
         repeat = check.integer(f"{where}.repeat", entry.get("repeat", 0), 0, 10)
         plan.policies.append(PolicySpec(id=pid or "", name=check.text(f"{where}.name", entry.get("name"), pid or ""),
                                         steps=parsed, repeat=repeat or 0))
