@@ -41,10 +41,17 @@ CALLER = api.schema("Caller", obj(
 OVERRIDE_FILE = obj(["start", "end"], start=INSTANT, end=INSTANT, add=STR, remove=STR, replace=STR,
                     with_=STR, note=STR)
 OVERRIDE_FILE["properties"]["with"] = OVERRIDE_FILE["properties"].pop("with_")
+COVERAGE_RULE = api.schema("CoverageRule", {
+    **obj([], min_people={"type": "integer", "minimum": 1, "maximum": 10},
+          max_shift_hours={"type": "integer", "minimum": 1, "maximum": 744},
+          min_rest_hours={"type": "integer", "minimum": 1, "maximum": 168}),
+    "additionalProperties": False,
+    "description": "at least min_people on duty; nobody on duty more than max_shift_hours in a "
+                   "row; at least min_rest_hours between two shifts of one person"})
 ROTA = api.schema("Rota", obj(
     ["id", "layers"], id=STR, name=STR, timezone=STR,
     reachability_minutes={**NINT, "minimum": 1, "maximum": 1440},
-    notify_outgoing=BOOL,
+    notify_outgoing=BOOL, coverage=COVERAGE_RULE,
     layers={"type": "array", "items": obj(
         ["members", "anchor", "every"], name=STR, members={"type": "array", "items": NSTR},
         anchor={**STR, "description": "local date-time of one handoff, e.g. 2026-01-05T09:00"},
@@ -92,3 +99,15 @@ METRICS = api.schema("Metrics", obj(
     outcomes={"type": "object", "additionalProperties": {"type": "integer"}},
     per_responder={"type": "array", "items": RESPONDER}, by_hour={"type": "array", "items": HOUR},
     timezone=STR, hotline=NSTR, **{"from": INSTANT, "to": INSTANT}))
+GAP = obj(["start", "end"], rota=STR, policy=STR, step={"type": "integer"}, start=INSTANT,
+          end=INSTANT, unreachable={"type": "array", "items": obj(["id", "reason"], id=STR,
+                                                                    reason=STR)})
+BROKEN_RULE = obj(
+    ["rule", "start", "end", "text"], rule={"enum": ["understaffed", "long_shift", "short_rest"]},
+    rota=STR, policy=STR, step={"type": "integer"}, start=INSTANT, end=INSTANT,
+    real_start={**NINSTANT, "description": "where the range really starts (null: over a year back)"},
+    real_end={**NINSTANT, "description": "where the range really ends (null: over a year ahead)"},
+    person=STR, on_duty=STRS, text=STR)
+COVERAGE = api.schema("Coverage", obj(
+    ["from", "to", "gaps", "rules"], **{"from": INSTANT}, to=INSTANT,
+    gaps={"type": "array", "items": GAP}, rules={"type": "array", "items": BROKEN_RULE}))

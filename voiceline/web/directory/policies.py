@@ -24,12 +24,13 @@ from voiceline.models.directory import CALLER_POLICIES
 from voiceline.web.auth import actor, role_required
 from voiceline.web.choices import options
 from voiceline.web.directory.common import MANAGE, bp, e164, language_list, split_list, valid_phone
-from voiceline.web.rota.forms import valid_id
+from voiceline.web.rota.forms import coverage_data, coverage_fields, fill_coverage, valid_id
 from voiceline.web.warnings import held_back, warn
 
 EXTRA_STEPS = 2
 
 
+@coverage_fields
 class StepForm(Form):
     rotas = SelectMultipleField("Rotas", choices=[], validate_choice=True)
     people = SelectMultipleField("People", choices=[], validate_choice=True)
@@ -60,7 +61,8 @@ class HotlineForm(FlaskForm):
 
 
 def _steps_summary(policy: m.Policy) -> list[dict]:
-    return [{"rotas": s.rotas, "people": s.people, "ring_seconds": s.ring_seconds} for s in policy.steps]
+    return [{"rotas": s.rotas, "people": s.people, "ring_seconds": s.ring_seconds}
+            | ({"coverage": s.coverage} if s.coverage else {}) for s in policy.steps]
 
 
 def _policy_form(policy: m.Policy | None) -> PolicyForm:
@@ -73,6 +75,7 @@ def _policy_form(policy: m.Policy | None) -> PolicyForm:
         for entry, step in zip(form.steps, policy.steps if policy else [], strict=False):
             entry.rotas.data, entry.people.data = list(step.rotas), list(step.people)
             entry.ring_seconds.data = step.ring_seconds
+            fill_coverage(entry, step.coverage)
     rotas = options((r.id, r.name or r.id) for r in db.scalars(select(m.Rota).order_by(m.Rota.id)))
     people = options((p.id, p.name) for p in db.scalars(select(m.Person).order_by(m.Person.name)))
     for entry in form.steps:
@@ -118,7 +121,8 @@ def edit_policy(policy_id: str | None = None):
             policy.repeat = form.repeat.data or 0
             steps = [s for s in form.steps if s.rotas.data or s.people.data]
             policy.steps = [m.PolicyStep(position=i, rotas=list(s.rotas.data), people=list(s.people.data),
-                                         ring_seconds=s.ring_seconds.data or 25)
+                                         ring_seconds=s.ring_seconds.data or 25,
+                                         coverage=coverage_data(s))
                             for i, s in enumerate(steps)]
             db.flush()
             after = {"name": policy.name, "repeat": policy.repeat, "steps": _steps_summary(policy)}

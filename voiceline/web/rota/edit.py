@@ -28,6 +28,8 @@ from voiceline.web.rota.forms import (
     LayerForm,
     OverrideForm,
     RotaForm,
+    coverage_data,
+    fill_coverage,
     format_members,
     format_windows,
     parse_members,
@@ -43,7 +45,7 @@ MANAGE = ("rota_manager",)
 def _rota_summary(rota: m.Rota) -> dict:
     return {"name": rota.name, "timezone": rota.timezone,
             "reachability_minutes": rota.reachability_minutes,
-            "notify_outgoing": rota.notify_outgoing}
+            "notify_outgoing": rota.notify_outgoing, "coverage": rota.coverage}
 
 
 @overload
@@ -88,7 +90,8 @@ def new_rota():
             rota = m.Rota(id=rid, name=(form.name.data or "").strip() or rid,
                           timezone=form.timezone.data.strip(),
                           reachability_minutes=form.reachability_minutes.data,
-                          notify_outgoing=form.notify_outgoing.data)
+                          notify_outgoing=form.notify_outgoing.data,
+                          coverage=coverage_data(form))
             db.add(rota)
             db.flush()
             audit.record(db, actor(), "rota.create", f"rota {rid}", after=_rota_summary(rota))
@@ -105,6 +108,8 @@ def edit_rota(rota_id: str):
     rota = rota_or_404(rota_id)
     form = RotaForm(obj=rota)
     form.id.data = rota.id
+    if request.method == "GET":
+        fill_coverage(form, rota.coverage)
     if form.validate_on_submit():
         db = appdb.db_session()
         before = _rota_summary(rota)
@@ -112,6 +117,7 @@ def edit_rota(rota_id: str):
         rota.timezone = form.timezone.data.strip()
         rota.reachability_minutes = form.reachability_minutes.data
         rota.notify_outgoing = form.notify_outgoing.data
+        rota.coverage = coverage_data(form)
         if before != _rota_summary(rota):
             audit.record(db, actor(), "rota.update", f"rota {rota.id}", before=before,
                          after=_rota_summary(rota))

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from voiceline.oncall.coverage_rules import clean_rule
 from voiceline.rota import Period, Window
 from voiceline.web.choices import options
 
@@ -72,6 +73,29 @@ def format_windows(windows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def coverage_fields(cls):
+    """Add the coverage-rule fields (min people, max shift, min rest) to a form class."""
+    cls.min_people = IntegerField("At least this many on duty", validators=[Optional(), NumberRange(1, 10)])
+    cls.max_shift_hours = IntegerField("Nobody on duty longer than (hours in a row)",
+                                       validators=[Optional(), NumberRange(1, 24 * 31)])
+    cls.min_rest_hours = IntegerField("At least this rest between shifts (hours)",
+                                      validators=[Optional(), NumberRange(1, 24 * 7)])
+    return cls
+
+
+def coverage_data(form) -> dict[str, int] | None:
+    """The rule the form's coverage fields hold, in its stored form (None: no rule)."""
+    return clean_rule({k: getattr(form, k).data for k in ("min_people", "max_shift_hours",
+                                                          "min_rest_hours")})
+
+
+def fill_coverage(form, rule: dict | None) -> None:
+    """Put a stored rule into the form's coverage fields."""
+    for key in ("min_people", "max_shift_hours", "min_rest_hours"):
+        getattr(form, key).data = (rule or {}).get(key)
+
+
+@coverage_fields
 class RotaForm(FlaskForm):
     id = StringField("Id", validators=[DataRequired(), Length(max=64), valid_id])
     name = StringField("Name", validators=[Optional(), Length(max=200)])
