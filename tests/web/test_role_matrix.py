@@ -32,7 +32,7 @@ EXPECTED: dict[str, set[str]] = {
     "rota.new_layer": MANAGERS, "rota.edit_layer": MANAGERS, "rota.end_layer": MANAGERS, "rota.undo": MANAGERS,
     "rota.new_override": MANAGERS, "rota.delete_override": MANAGERS,
     "rota.swaps": SWAPPERS, "rota.offer_swap": SWAPPERS, "rota.take_swap": SWAPPERS,
-    "rota.cancel_swap": SWAPPERS,
+    "rota.cancel_swap": SWAPPERS, "rota.approve_swap": MANAGERS, "rota.refuse_swap": MANAGERS,
     "directory.people": MANAGERS, "directory.new_person": MANAGERS,
     "directory.edit_person": MANAGERS, "directory.callers": MANAGERS,
     "directory.new_caller": MANAGERS, "directory.edit_caller": MANAGERS,

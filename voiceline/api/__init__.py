@@ -20,7 +20,7 @@ def openapi_document():
 
 def init_app(app: Flask) -> None:
     """Register the API blueprint (routes are declared in the modules imported here)."""
-    from voiceline.api import calls, coverage, directory, overrides  # noqa: F401  (they declare routes)
+    from voiceline.api import calls, coverage, directory, overrides, swaps  # noqa: F401  (they declare routes)
 
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # token-authenticated, no cookie session: a CSRF token means nothing here

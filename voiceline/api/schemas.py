@@ -52,6 +52,7 @@ ROTA = api.schema("Rota", obj(
     ["id", "layers"], id=STR, name=STR, timezone=STR,
     reachability_minutes={**NINT, "minimum": 1, "maximum": 1440},
     notify_outgoing=BOOL, coverage=COVERAGE_RULE,
+    swap_approval={**BOOL, "description": "swaps wait for a rota manager's approval"},
     layers={"type": "array", "items": obj(
         ["members", "anchor", "every"], name=STR, members={"type": "array", "items": NSTR},
         anchor={**STR, "description": "local date-time of one handoff, e.g. 2026-01-05T09:00"},
@@ -111,3 +112,18 @@ BROKEN_RULE = obj(
 COVERAGE = api.schema("Coverage", obj(
     ["from", "to", "gaps", "rules"], **{"from": INSTANT}, to=INSTANT,
     gaps={"type": "array", "items": GAP}, rules={"type": "array", "items": BROKEN_RULE}))
+SWAP_IN = api.schema("SwapInput", {
+    **obj(["rota", "offered_by"], rota=STR, offered_by=STR, start=INSTANT, end=INSTANT,
+          shift={**INSTANT, "description": "an instant inside one of the offerer's shifts: "
+                 "the whole shift is offered (instead of start and end)"},
+          offered_to={**NSTR, "description": "one person; null or absent: anyone may take it"},
+          note=STR),
+    "description": "a range [start, end) of the offerer's duty, or the whole shift at `shift`"})
+SWAP = api.schema("Swap", obj(
+    ["id", "rota", "offered_by", "start", "end", "status"], id={"type": "integer"}, rota=STR,
+    offered_by=STR, offered_to=NSTR, taken_by=NSTR, start=INSTANT, end=INSTANT,
+    status={"enum": ["open", "pending", "taken", "refused", "cancelled"]},
+    override={**NINT, "description": "the replace override once taken (and approved)"},
+    note=STR, decided_by=NSTR, decided_at=NINSTANT))
+SWAP_TAKE = api.schema("SwapTake", obj([], person={**STR, "description": "who takes it "
+                                                   "(default: the token's own person)"}))

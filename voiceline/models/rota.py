@@ -24,6 +24,7 @@ class Rota(Base):
     notify_outgoing: Mapped[bool] = mapped_column(Boolean, default=False)
     # coverage rules: {"min_people", "max_shift_hours", "min_rest_hours"} (oncall/coverage_rules.py)
     coverage: Mapped[dict | None] = mapped_column(JSON)
+    swap_approval: Mapped[bool] = mapped_column(Boolean, default=False)  # a manager approves swaps
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -100,9 +101,13 @@ class Swap(Base):
     rota_id: Mapped[str] = mapped_column(ForeignKey("rotas.id", ondelete="CASCADE"), index=True)
     offered_by: Mapped[str] = mapped_column(ForeignKey("people.id"))
     taken_by: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    offered_to: Mapped[str | None] = mapped_column(ForeignKey("people.id"))  # None: anyone may take it
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | taken | cancelled
+    # open | pending (taken, waiting for a manager's approval) | taken | refused | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    decided_by: Mapped[str | None] = mapped_column(String(64))  # who approved or refused it
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     override_id: Mapped[int | None] = mapped_column(ForeignKey("overrides.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

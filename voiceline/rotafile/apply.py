@@ -123,7 +123,8 @@ def _apply_rota(session: Session, report: ImportReport, r: RotaSpec, now: dateti
     rota = _upsert(session, report, m.Rota, "rota", r.id,
                    {"name": r.name, "timezone": r.timezone,
                     "reachability_minutes": r.reachability_minutes,
-                    "notify_outgoing": r.notify_outgoing, "coverage": r.coverage})
+                    "notify_outgoing": r.notify_outgoing, "coverage": r.coverage,
+                    "swap_approval": r.swap_approval})
     session.flush()
     active = active_layers(rota)
     matched = _match_layers(active, r.layers)

@@ -86,6 +86,7 @@ class RotaSpec:
     name: str
     timezone: str | None
     notify_outgoing: bool
+    swap_approval: bool = False
     reachability_minutes: int | None = None
     coverage: dict[str, int] | None = None
     layers: list[LayerSpec] = field(default_factory=list)

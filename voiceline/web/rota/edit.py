@@ -45,7 +45,8 @@ MANAGE = ("rota_manager",)
 def _rota_summary(rota: m.Rota) -> dict:
     return {"name": rota.name, "timezone": rota.timezone,
             "reachability_minutes": rota.reachability_minutes,
-            "notify_outgoing": rota.notify_outgoing, "coverage": rota.coverage}
+            "notify_outgoing": rota.notify_outgoing, "coverage": rota.coverage,
+            "swap_approval": rota.swap_approval}
 
 
 @overload
@@ -91,7 +92,8 @@ def new_rota():
                           timezone=form.timezone.data.strip(),
                           reachability_minutes=form.reachability_minutes.data,
                           notify_outgoing=form.notify_outgoing.data,
-                          coverage=coverage_data(form))
+                          coverage=coverage_data(form),
+                          swap_approval=form.swap_approval.data)
             db.add(rota)
             db.flush()
             audit.record(db, actor(), "rota.create", f"rota {rid}", after=_rota_summary(rota))
@@ -118,6 +120,7 @@ def edit_rota(rota_id: str):
         rota.reachability_minutes = form.reachability_minutes.data
         rota.notify_outgoing = form.notify_outgoing.data
         rota.coverage = coverage_data(form)
+        rota.swap_approval = form.swap_approval.data
         if before != _rota_summary(rota):
             audit.record(db, actor(), "rota.update", f"rota {rota.id}", before=before,
                          after=_rota_summary(rota))

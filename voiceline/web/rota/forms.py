@@ -103,6 +103,7 @@ class RotaForm(FlaskForm):
     reachability_minutes = IntegerField("Reachability check (minutes before a handoff)",
                                         validators=[Optional(), NumberRange(1, 24 * 60)])
     notify_outgoing = BooleanField("Tell the outgoing person at a handoff")
+    swap_approval = BooleanField("Swaps need a rota manager's approval")
 
 
 class LayerForm(FlaskForm):
@@ -159,8 +160,10 @@ class OverrideForm(FlaskForm):
 
 class SwapOfferForm(FlaskForm):
     person = SelectField("Whose duty", choices=[])
-    start = StringField("From", validators=[DataRequired()])
-    end = StringField("Until", validators=[DataRequired()])
+    shift = SelectField("A whole shift (or give a range below)", choices=[], validate_choice=False)
+    offered_to = SelectField("Offer to", choices=[], validate_choice=False)  # checked by oncall.swaps
+    start = StringField("From", validators=[Optional()])
+    end = StringField("Until", validators=[Optional()])
     note = StringField("Note", validators=[Optional(), Length(max=500)])
 
 

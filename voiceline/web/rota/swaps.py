@@ -1,22 +1,23 @@
-"""Swaps: a responder offers a range of their duty, another takes it (a replace override).
+"""Swaps: a responder offers a range of their duty (or a whole shift), to one person or to
+anyone; another takes it (a replace override, or the approval queue where the rota asks).
 
-Rota managers may offer and take on anyone's behalf.
+Rota managers may offer and take on anyone's behalf, and approve or refuse. The rules
+live in oncall/swaps.py (shared with the API).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import cast
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from wtforms import SelectField
 
-from voiceline import appdb, audit
+from voiceline import appdb
 from voiceline import models as m
-from voiceline.instants import utcnow
-from voiceline.oncall.edit import lock_rota, override_problems
-from voiceline.oncall.store import rota_to_engine
-from voiceline.rota import shifts
+from voiceline.instants import parse_instant, utcnow
+from voiceline.oncall import swaps as sw
 from voiceline.web.auth import actor, current_user, has_role, role_required
 from voiceline.web.choices import options
 from voiceline.web.confirm import confirm_page, confirmed
@@ -46,9 +47,27 @@ def _own_choices(blank: str | None = None) -> list:
     return [c for c in choices if c.value == mine]
 
 
+def _shift_choices(person_ids: list[str]) -> list:
+    """Whole shifts to offer: value "rota|start|end" (UTC ISO), label in the viewer's zone."""
+    zone = viewer_zone()
+    db = appdb.db_session()
+    out = [("", "— a range, below —")]
+    for pid in person_ids:
+        for x in sw.own_shifts(db, pid, utcnow()):
+            label = f"{x.rota}: {local(x.start, zone)} – {local(x.end, zone)} ({zone.key})"
+            if len(person_ids) > 1:
+                label = f"{pid}, {label}"
+            out.append((f"{x.rota}|{x.start.isoformat()}|{x.end.isoformat()}", label))
+    return options(out)
+
+
 def _forms():
     offer = OfferForm(prefix="offer")
     offer.person.choices = _own_choices()
+    user = current_user()
+    mine = [user.person_id] if user is not None and user.person_id else []
+    offer.shift.choices = _shift_choices(mine)
+    offer.offered_to.choices = person_choices("anyone (an open shift)")
     offer.rota.choices = options((r.id, r.name or r.id) for r in
                                  appdb.db_session().scalars(select(m.Rota).order_by(m.Rota.id)))
     take = SwapTakeForm(prefix="take")
@@ -60,11 +79,13 @@ def _render(offer, take, status=200):
     db = appdb.db_session()
     open_swaps = db.scalars(select(m.Swap).where(m.Swap.status == "open", m.Swap.end > utcnow())
                             .order_by(m.Swap.start)).all()
-    recent = db.scalars(select(m.Swap).where(m.Swap.status != "open")
+    pending = db.scalars(select(m.Swap).where(m.Swap.status == sw.PENDING)
+                         .order_by(m.Swap.start)).all()
+    recent = db.scalars(select(m.Swap).where(m.Swap.status.not_in(("open", sw.PENDING)))
                         .order_by(m.Swap.id.desc()).limit(20)).all()
     names = {p.id: p.name for p in db.scalars(select(m.Person))}
     return render_template("rota/swaps.html", offer=offer, take=take, open_swaps=open_swaps,
-                           recent=recent, names=names, zone=viewer_zone(),
+                           pending=pending, recent=recent, names=names, zone=viewer_zone(),
                            me=current_user(), manager=_manager()), status
 
 
@@ -84,26 +105,33 @@ def offer_swap():
     if not offer.validate_on_submit():
         return _render(offer, take, 400)
     db = appdb.db_session()
-    rota = db.get(m.Rota, offer.rota.data)
-    assert rota is not None  # the form validated: its choices are the existing rotas
     zone = viewer_zone()  # the zone the page shows (its label): never the rota's
-    start, end = local_field(offer.start, zone), local_field(offer.end, zone)
-    if start and end:
-        if end <= start:
-            offer.end.errors = ["must be after the start"]
-        elif end <= utcnow():
-            offer.end.errors = ["this range is over already"]
-        elif not any(offer.person.data in s.people
-                     for s in shifts(rota_to_engine(rota), start, end)):
-            offer.start.errors = [f"{offer.person.data} is not on duty in {rota.id} in this range"]
+    rota_id = offer.rota.data
+    start: datetime | None
+    end: datetime | None
+    if offer.shift.data:  # a whole shift from the offerer's own list
+        try:
+            rota_id, first, last = offer.shift.data.split("|")
+            start, end = parse_instant(first), parse_instant(last)
+        except ValueError:
+            abort(400, "shift: pick one from the list")
+    else:
+        start, end = local_field(offer.start, zone), local_field(offer.end, zone)
+        for field in (offer.start, offer.end):
+            if not field.data and not field.errors:
+                field.errors = ["a date and time, or pick a whole shift above"]
     if any(f.errors for f in offer):
         return _render(offer, take, 400)
-    swap = m.Swap(rota_id=rota.id, offered_by=offer.person.data, start=start, end=end,
-                  status="open", note=(offer.note.data or "").strip())
-    db.add(swap)
-    db.flush()
-    audit.record(db, actor(), "swap.offer", f"swap {swap.id}", after={
-        "rota": rota.id, "offered_by": swap.offered_by, "start": start, "end": end})
+    assert start is not None and end is not None  # no field errors
+    try:
+        sw.offer(db, rota_id=rota_id, offered_by=offer.person.data, start=start, end=end,
+                 at=utcnow(), actor=actor(), offered_to=offer.offered_to.data or None,
+                 note=offer.note.data or "")
+    except sw.SwapProblem as exc:
+        target = {"end": offer.end, "offered_to": offer.offered_to, "rota": offer.rota,
+                  "person": offer.person}.get(exc.field, offer.start)
+        target.errors = [exc.message]
+        return _render(offer, take, 400)
     db.commit()
     flash("Swap offered.")
     return redirect(url_for("rota.swaps"))
@@ -126,39 +154,57 @@ def take_swap(swap_id: int):
     if not take.validate_on_submit():
         return _render(offer, take, 400)
     taker = take.person.data
-    if swap.status != "open":
-        take.person.errors = [f"swap {swap.id} is {swap.status} already"]
-    elif taker == swap.offered_by:
-        take.person.errors = ["the person who offered it cannot take it"]
-    else:
-        rota = lock_rota(db, swap.rota_id)  # check and write as one step
-        assert rota is not None  # swaps.rota_id is a foreign key to rotas
-        problems = override_problems(db, rota, kind="replace", person=taker,
-                                     replaces=swap.offered_by, start=swap.start, end=swap.end)
-        if problems:
-            take.person.errors = list(problems.values())
-    if take.person.errors:
+    problem = sw.take_problems(db, swap, taker)
+    if problem:
+        take.person.errors = [problem]
         return _render(offer, take, 400)
-    assert rota is not None  # no errors: the else branch above ran and found the rota
+    approval = sw.needs_approval(db, swap)
     if not confirmed():
         return confirm_page("Take this swap?",
                             # taker is one of the form's people choices; offered_by is a foreign key
-                            f"{cast(m.Person, db.get(m.Person, taker)).name} takes {rota.id} from "
+                            f"{cast(m.Person, db.get(m.Person, taker)).name} takes {swap.rota_id} from "
                             f"{cast(m.Person, db.get(m.Person, swap.offered_by)).name}, "
                             f"{local(swap.start)} – {local(swap.end)} ({viewer_zone().key}): "
-                            "an override in the rota, on duty for every call in that range.",
+                            + ("it waits for a rota manager's approval, then becomes an override."
+                               if approval else
+                               "an override in the rota, on duty for every call in that range."),
                             "Take it", url_for("rota.swaps"))
-    override = m.Override(kind="replace", person_id=taker, replaces_id=swap.offered_by,
-                          start=swap.start, end=swap.end, note=f"swap {swap.id}",
-                          created_by=actor()[:64])
-    rota.overrides.append(override)
-    db.flush()
-    swap.status, swap.taken_by, swap.override_id = "taken", taker, override.id
-    audit.record(db, actor(), "swap.take", f"swap {swap.id}", before={"status": "open"},
-                 after={"status": "taken", "taken_by": taker, "override": override.id})
+    try:
+        sw.take(db, swap, taker, at=utcnow(), actor=actor())
+    except sw.SwapProblem as exc:
+        take.person.errors = [exc.message]
+        return _render(offer, take, 400)
     db.commit()
-    flash("Swap taken: the override is in the rota.")
+    flash("Swap taken: it waits for a rota manager's approval." if approval
+          else "Swap taken: the override is in the rota.")
     return redirect(url_for("rota.swaps"))
+
+
+@bp.post("/swaps/<int:swap_id>/approve", endpoint="approve_swap")
+@role_required("rota_manager")
+def approve_swap(swap_id: int):
+    """Approve a taken swap: the override is written."""
+    return _decide(swap_id, approve=True)
+
+
+@bp.post("/swaps/<int:swap_id>/refuse", endpoint="refuse_swap")
+@role_required("rota_manager")
+def refuse_swap(swap_id: int):
+    """Refuse a taken swap: the rota stays as it was."""
+    return _decide(swap_id, approve=False)
+
+
+def _decide(swap_id: int, *, approve: bool):
+    swap = _open_swap(swap_id)
+    db = appdb.db_session()
+    try:
+        sw.decide(db, swap, approve=approve, at=utcnow(), actor=actor())
+    except sw.SwapProblem as exc:
+        flash(f"Not done: {exc.message}")
+        return redirect(request.referrer or url_for("rota.swaps"))
+    db.commit()
+    flash("Swap approved: the override is in the rota." if approve else "Swap refused.")
+    return redirect(request.referrer or url_for("rota.swaps"))
 
 
 @bp.post("/swaps/<int:swap_id>/cancel", endpoint="cancel_swap")
@@ -170,11 +216,8 @@ def cancel_swap(swap_id: int):
     assert user is not None  # @role_required let the request through, so someone is logged in
     if not _manager() and user.person_id != swap.offered_by:
         abort(403)
-    if swap.status == "open":
-        db = appdb.db_session()
-        swap.status = "cancelled"
-        audit.record(db, actor(), "swap.cancel", f"swap {swap.id}", before={"status": "open"},
-                     after={"status": "cancelled"})
+    db = appdb.db_session()
+    if sw.cancel(db, swap, actor=actor()):
         db.commit()
         flash("Offer withdrawn.")
     return redirect(url_for("rota.swaps"))

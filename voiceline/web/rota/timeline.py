@@ -142,7 +142,7 @@ def rota_page(rota_id: str):
     rota = rota_to_engine(row)
     final = shifts(rota, start, end)
     swaps = appdb.db_session().scalars(
-        select(m.Swap).where(m.Swap.rota_id == row.id, m.Swap.status == "open")
+        select(m.Swap).where(m.Swap.rota_id == row.id, m.Swap.status.in_(("open", "pending")))
         .order_by(m.Swap.start)).all()
     user = current_user()
     return render_template(
