@@ -172,6 +172,8 @@ SETTINGS: tuple[Setting, ...] = (
             "how often the scheduler sends due outbox messages (the tick also sends, once a minute)"),
     Setting("COVERAGE_DAYS", "VOICELINE_COVERAGE_DAYS", 14, int,
             "days ahead scanned for coverage gaps (after every rota change and daily)"),
+    Setting("CHANGE_NOTICE_DAYS", "VOICELINE_CHANGE_NOTICE_DAYS", 14, int,
+            "days ahead in which an edit that changes someone's shifts tells them by SMS (0: never)"),
     Setting("REACHABILITY_TIMEOUT_MINUTES", "VOICELINE_REACHABILITY_TIMEOUT_MINUTES", 10, int,
             "minutes after a reachability call is placed without a 1 before the managers are alerted"),
     Setting("LINETEST_INTERVAL_MINUTES", "VOICELINE_LINETEST_INTERVAL_MINUTES", 360, int,

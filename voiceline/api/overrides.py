@@ -14,7 +14,7 @@ from voiceline.oncall.edit import OverrideIsHistory, lock_rota, retire_override
 from . import schemas as s
 from .base import MANAGERS, ApiError, actor, api, instant_arg, json_body
 from .spec import INSTANT_RANGE, Param
-from .writes import validate_override
+from .writes import validate_override, watch
 
 
 def present(o: m.Override) -> dict:
@@ -70,6 +70,7 @@ def create_override():
     entry = {k: v for k, v in body.items() if k != "rota"}
     lock_rota(session, rota_id)  # check and write as one step, whatever other servers do
     o = validate_override(session, rota_id, entry)
+    watch(rota_id)
     row = m.Override(rota_id=rota_id, kind=o.kind, person_id=o.person, replaces_id=o.replaces,
                      start=o.start, end=o.end, note=o.note, created_by=actor())
     session.add(row)
@@ -89,6 +90,7 @@ def delete_override(oid: int):
     row = _override_or_404(oid)
     now = utcnow()
     before = present(row)
+    watch(row.rota_id)
     try:
         result = retire_override(session, row, now)
     except OverrideIsHistory as exc:

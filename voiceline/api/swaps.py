@@ -17,6 +17,7 @@ from voiceline.oncall import swaps as sw
 
 from . import schemas as s
 from .base import MANAGERS, ApiError, actor, api, json_body
+from .writes import watch
 
 SWAPPERS = ("rota_manager", "responder")
 
@@ -113,6 +114,7 @@ def take_swap(swap_id: int):
     swap = _swap_or_404(swap_id)
     body = json_body() if request.data else {}
     taker = _on_behalf(body.get("person"))
+    watch(swap.rota_id)
     try:
         sw.take(session, swap, taker, at=utcnow(), actor=actor())
     except sw.SwapProblem as exc:
@@ -124,6 +126,7 @@ def take_swap(swap_id: int):
 def _decide(swap_id: int, approve: bool):
     session = db_session()
     swap = _swap_or_404(swap_id)
+    watch(swap.rota_id)
     try:
         sw.decide(session, swap, approve=approve, at=utcnow(), actor=actor())
     except sw.SwapProblem as exc:

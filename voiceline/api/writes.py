@@ -11,7 +11,9 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
+from voiceline.appdb import db_session
 from voiceline.oncall.edit import KnownPeople, draft_of
+from voiceline.oncall.notify import watch_rotas
 from voiceline.oncall.rules import Draft, first_overlap
 from voiceline.rotafile import RotaFileError, apply_plan, parse_document
 from voiceline.rotafile.check import Checker, OverrideSpec, Plan
@@ -19,6 +21,11 @@ from voiceline.rotafile.export import export_document
 from voiceline.rotafile.sections import parse_override
 
 from .base import ApiError
+
+
+def watch(*rota_ids: str) -> None:
+    """Before an edit of these rotas (none: every rota): tell whoever's coverage it changes."""
+    watch_rotas(db_session(), rota_ids or None, int(current_app.config.get("CHANGE_NOTICE_DAYS") or 0))
 
 
 def _validate(doc: dict[str, Any]) -> Plan:
@@ -49,6 +56,8 @@ def put_entry(session: Session, section: str, entry_id: str, entry: dict[str, An
     else:
         items.append(entry)
     plan = _validate(doc)
+    if section == "rotas":
+        watch(entry_id)
     try:
         apply_plan(session, Plan(**{section: [x for x in getattr(plan, section) if x.id == entry_id]}),
                    actor=actor)

@@ -12,6 +12,7 @@ from voiceline import appdb
 from voiceline import models as m
 from voiceline.clitools import with_schema
 from voiceline.db import session_scope
+from voiceline.oncall.notify import watch_rotas
 from voiceline.rotafile import (
     RotaFileError,
     apply_plan,
@@ -43,6 +44,8 @@ def import_command(file, dry_run, if_empty):
         if if_empty and session.scalar(select(func.count()).select_from(m.Person)):
             click.echo("The directory already has people; --if-empty skipped the import.")
             return
+        if not dry_run:
+            watch_rotas(session, None, int(current_app.config.get("CHANGE_NOTICE_DAYS") or 0))
         try:
             report = apply_plan(session, plan, actor="cli")
         except RotaFileError as exc:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from voiceline import appdb
 from voiceline import models as m
 from voiceline.instants import InstantRangeError, parse_instant, utcnow
+from voiceline.oncall.notify import watch_rotas
 from voiceline.web.choices import options
 from voiceline.web.timefmt import from_input
 
@@ -62,3 +63,10 @@ def local_field(field, zone: ZoneInfo) -> datetime | None:
     except ValueError:
         field.errors = [*field.errors, "a date and time like 2026-12-24T09:00"]
         return None
+
+
+def watch(*rota_ids: str) -> None:
+    """Before an edit of these rotas (none named: every rota): tell the people whose coverage
+    it changes in the next CHANGE_NOTICE_DAYS, when the edit commits (oncall/notify.py)."""
+    watch_rotas(appdb.db_session(), rota_ids or None,
+                int(current_app.config.get("CHANGE_NOTICE_DAYS") or 0))

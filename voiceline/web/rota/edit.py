@@ -23,7 +23,7 @@ from voiceline.oncall.store import rota_to_engine
 from voiceline.rota import Period, Window, shifts
 from voiceline.web.auth import actor, role_required
 from voiceline.web.confirm import confirm_page, confirmed, offer_undo
-from voiceline.web.rota.common import bp, local_field, people, person_choices, rota_or_404
+from voiceline.web.rota.common import bp, local_field, people, person_choices, rota_or_404, watch
 from voiceline.web.rota.forms import (
     LayerForm,
     OverrideForm,
@@ -115,6 +115,7 @@ def edit_rota(rota_id: str):
     if form.validate_on_submit():
         db = appdb.db_session()
         before = _rota_summary(rota)
+        watch(rota.id)
         rota.name = (form.name.data or "").strip() or rota.id
         rota.timezone = form.timezone.data.strip()
         rota.reachability_minutes = form.reachability_minutes.data
@@ -185,6 +186,7 @@ def new_layer(rota_id: str):
     if form.validate_on_submit():
         db = appdb.db_session()
         position = max((la.position for la in rota.layers), default=-1) + 1
+        watch(rota.id)
         layer = m.Layer(position=position, name=(form.name.data or "").strip(),
                         priority=form.priority.data or 0)
         rota.layers.append(layer)
@@ -221,6 +223,7 @@ def edit_layer_view(rota_id: str, layer_id: int):
         db = appdb.db_session()
         # cast, not narrowing: a layer with no version at all would still fail here as before
         before = cast(dict, _version_summary(current)) | {"name": layer.name, "priority": layer.priority}
+        watch(rota.id)
         layer.name = (form.name.data or "").strip()
         changes = _layer_changes(form)
         content_same = current is not None and _version_summary(current) and (
@@ -260,6 +263,7 @@ def end_layer_view(rota_id: str, layer_id: int):
                             "End now", url_for("rota.rota", rota_id=rota.id))
     db = appdb.db_session()
     before = [_version_summary(v) for v in layer.versions]
+    watch(rota.id)
     snapshot = layer_snapshot(layer)
     end_layer(db, layer, utcnow())
     audit.record(db, actor(), "layer.end", f"rota {rota.id} layer {layer.id}", before=before,
@@ -295,6 +299,7 @@ def new_override(rota_id: str):
             _warn_if_no_change(rota, form, start, end, replaces)
         if start and end and not any(f.errors for f in form) and not held_back(form):
             db = appdb.db_session()
+            watch(rota.id)
             row = m.Override(kind=form.kind.data, person_id=form.person.data, replaces_id=replaces,
                              start=start, end=end, note=(form.note.data or "").strip(),
                              created_by=actor()[:64])
@@ -340,6 +345,7 @@ def delete_override(rota_id: str, override_id: int):
                             "one not begun is deleted, one in progress ends now.",
                             "Remove override", url_for("rota.rota", rota_id=rota.id))
     before, target = _override_summary(row), f"rota {rota.id} override {row.id}"
+    watch(rota.id)
     snapshot = override_snapshot(db, row)
     try:
         result = retire_override(db, row, utcnow())

@@ -21,7 +21,7 @@ from voiceline.oncall import swaps as sw
 from voiceline.web.auth import actor, current_user, has_role, role_required
 from voiceline.web.choices import options
 from voiceline.web.confirm import confirm_page, confirmed
-from voiceline.web.rota.common import bp, local_field, person_choices
+from voiceline.web.rota.common import bp, local_field, person_choices, watch
 from voiceline.web.rota.forms import SwapOfferForm, SwapTakeForm
 from voiceline.web.timefmt import local, viewer_zone
 
@@ -169,6 +169,7 @@ def take_swap(swap_id: int):
                                if approval else
                                "an override in the rota, on duty for every call in that range."),
                             "Take it", url_for("rota.swaps"))
+    watch(swap.rota_id)
     try:
         sw.take(db, swap, taker, at=utcnow(), actor=actor())
     except sw.SwapProblem as exc:
@@ -197,6 +198,7 @@ def refuse_swap(swap_id: int):
 def _decide(swap_id: int, *, approve: bool):
     swap = _open_swap(swap_id)
     db = appdb.db_session()
+    watch(swap.rota_id)
     try:
         sw.decide(db, swap, approve=approve, at=utcnow(), actor=actor())
     except sw.SwapProblem as exc:

@@ -16,7 +16,7 @@ from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.web.auth import actor, role_required
 from voiceline.web.confirm import take_undo
-from voiceline.web.rota.common import bp
+from voiceline.web.rota.common import bp, watch
 
 MANAGE = ("rota_manager",)
 _OVERRIDE = ("kind", "person_id", "replaces_id", "note", "created_by")
@@ -95,6 +95,7 @@ def undo(token: str):
         return redirect(url_for("rota.rotas"))
     kind, snap = taken
     db = appdb.db_session()
+    watch()  # the snapshot names its rota inside; every rota is as good and as cheap here
     rota_id = (_restore_override if kind == "override" else _restore_layer)(db, snap)
     db.commit()
     flash("Undone: restored as it was.")
