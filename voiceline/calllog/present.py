@@ -124,6 +124,8 @@ _EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' 
     "fallback_rang": "nobody on duty: fallback numbers rang", "closed_stale":
     "closed: Twilio's final status never came", "duress_alert_failed": "duress alert could not be queued",
     "rung_again": "rung again (cut short by another pick-up)",
+    "skipped_busy": "skipped: on another hotline call",
+    "rung_busy": "rung although on another hotline call (nobody else free)",
 }
 
 
