@@ -139,8 +139,15 @@ def test_a_caller_keys_their_national_number_in_the_hotlines_region(hotline, twi
 
 
 def test_a_keyed_number_nobody_is_registered_with_is_a_failed_try(hotline, twilio, db):
+    # The PIN is asked whatever was keyed (an answer here would tell a prober which numbers are
+    # registered); the PIN step then counts the failed try.
     answer, call = _identify(twilio, db, "CAidx", "2025550199")
-    assert (call.state, call.caller_id, call.pin_attempts) == ("identify", None, 1)
+    assert (call.state, call.caller_id, call.pin_attempts) == ("pin", None, 0)
+    answer = twilio.post(twilio.follow("gather"), params("CAidx", STRANGER, Digits="2468"))
+    db.expire_all()
+    call = call_by_sid(db, "CAidx")
+    assert (call.state, call.caller_id, call.pin_attempts, call.verified) == ("pin", None, 1, False)
+    assert answer.root.find("Gather").get("action").split("#")[0].endswith("/voice/pin?attempt=2")
 
 
 # --- 5. a registered caller without a PIN is told so, and the managers learn of it --------------
