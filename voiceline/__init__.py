@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: settings from the environment, then `config` on top."""
     from voiceline import api, appdb, backup, calls, cli, jobs, web, webhooks
     from voiceline import config as settings
-    from voiceline.extensions import CLOCK, HTTP_CLIENT, csrf
+    from voiceline.extensions import CLOCK, HTTP_CLIENT, STARTED, csrf
     from voiceline.ids import IdConverter
     from voiceline.instants import utcnow
     from voiceline.oncall import cli as oncall_cli
@@ -44,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[CLOCK] = app.config.pop("CALLS_CLOCK", None) or utcnow
     app.extensions[HTTP_CLIENT] = app.config.pop("TWILIO_HTTP_CLIENT", None)
     app.extensions["voiceline.create_app"] = create_app  # for commands that build throwaway apps
+    app.extensions[STARTED] = time.monotonic()  # /healthz: a scheduler gets a minute to tick
     hops = app.config.get("PROXY_HOPS") or 0
     if hops:  # before anything reads the request's URL: the signature check sees the public one
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way

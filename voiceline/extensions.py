@@ -10,3 +10,4 @@ csrf = CSRFProtect()
 
 CLOCK = "voiceline.clock"  # app.extensions[CLOCK]: () -> aware UTC now (tests, replays pin it)
 HTTP_CLIENT = "voiceline.twilio_http_client"  # app.extensions[HTTP_CLIENT]: a twilio HttpClient
+STARTED = "voiceline.started"  # app.extensions[STARTED]: time.monotonic() when the app was made

@@ -139,8 +139,15 @@ def test_a_caller_keys_their_national_number_in_the_hotlines_region(hotline, twi
 
 
 def test_a_keyed_number_nobody_is_registered_with_is_a_failed_try(hotline, twilio, db):
+    # The PIN is asked whatever was keyed (an answer here would tell a prober which numbers are
+    # registered); the PIN step then counts the failed try.
     answer, call = _identify(twilio, db, "CAidx", "2025550199")
-    assert (call.state, call.caller_id, call.pin_attempts) == ("identify", None, 1)
+    assert (call.state, call.caller_id, call.pin_attempts) == ("pin", None, 0)
+    answer = twilio.post(twilio.follow("gather"), params("CAidx", STRANGER, Digits="2468"))
+    db.expire_all()
+    call = call_by_sid(db, "CAidx")
+    assert (call.state, call.caller_id, call.pin_attempts, call.verified) == ("pin", None, 1, False)
+    assert answer.root.find("Gather").get("action").split("#")[0].endswith("/voice/pin?attempt=2")
 
 
 # --- 5. a registered caller without a PIN is told so, and the managers learn of it --------------
@@ -290,10 +297,32 @@ def test_completed_and_no_recording_gives_one_missed_notice_after_the_grace(hotl
     run_tick(hotline, AT + timedelta(minutes=3))
     run_tick(hotline, AT + timedelta(minutes=4))
     assert _notices(db) == [("missed", number) for number in RESPONDERS]
-    # a recording that lands later still shows on the call, but queues no second notice
+    # a recording that lands later shows on the call, and the voicemail is told (once: below)
     twilio.post(twilio.follow("recording"), params("CAvm2", OPS, RecordingStatus="completed", **RECORDING))
-    assert _notices(db) == [("missed", number) for number in RESPONDERS]
     assert call_by_sid(db, "CAvm2").recording_sid == "RE9"
+
+
+def test_a_recording_after_the_grace_still_tells_of_the_voicemail_once(hotline, twilio, db):
+    """The missed-call notice went out after the grace; the recording callback comes later
+    (Twilio was slow storing it): every responder still learns of the voicemail, once."""
+    from voiceline.jobs.tick import run_tick
+
+    _to_voicemail(twilio, db, "CAlate")
+    recording_url = twilio.follow("recording")
+    _completed(twilio, "CAlate")
+    run_tick(hotline, AT + timedelta(minutes=3))
+    assert _notices(db) == [("missed", number) for number in RESPONDERS]
+    for _ in range(2):  # Twilio may post the callback twice
+        twilio.post(recording_url, params("CAlate", OPS, RecordingStatus="completed", **RECORDING))
+    run_tick(hotline, AT + timedelta(minutes=6))
+    assert _notices(db) == sorted([("missed", number) for number in RESPONDERS]
+                                  + [("voicemail", number) for number in RESPONDERS])
+    late = db.scalars(select(m.OutboxMessage).where(m.OutboxMessage.purpose == "voicemail")).all()
+    assert {row.key for row in late} == {f"voicemail:CAlate:{p}:late"
+                                         for p in ("alice", "boris", "duty-chief")}
+    assert all("voicemail (21 s)" in row.body and "/calls/CAlate" in row.body for row in late)
+    call = call_by_sid(db, "CAlate")
+    assert (call.outcome, call.recording_sid) == ("voicemail", "RE9")
 
 
 def test_an_absent_recording_after_completed_sends_the_missed_notice_at_once(hotline, twilio, db):

@@ -47,11 +47,14 @@ def test_spoofed_numbers_cannot_share_out_the_guesses_at_one_caller(twilio, db):
             if answer.root.find("Gather") is None:
                 break
     assert locking.root[-1].tag == "Hangup"
-    assert "60 minutes" in " ".join(say.text for say in locking.root.iter("Say"))
+    # a keyed claim hears the number's lock-out, never the caller's 60 minutes: that would tell
+    # a prober that the keyed number is registered (issue 9 follow-up; the lock is in the log)
+    assert "15 minutes" in " ".join(say.text for say in locking.root.iter("Say"))
     _claim(twilio, "CAspoof7", "+12025550779")
+    answer = _key(twilio, "CAspoof7", "+12025550779", "2468")  # the right PIN, during the lock
     call = call_by_sid(db, "CAspoof7")
-    assert not call.verified and call.outcome == "rejected" and call.state == "done"
-    locked = _events(db, "locked")[-1]
+    assert not call.verified and call.state == "pin" and answer.root.find("Gather") is not None
+    locked = _events(db, "pin_refused")[-1]
     assert locked.call_id == call.id and locked.detail["scope"] == "caller"
     assert locked.detail["caller"] == "watch-officer"
     assert len(_events(db, "pin_failed")) == 10  # the 10th locked the caller; no 11th was evaluated

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import pytest
 
+from voiceline.extensions import STARTED
 from voiceline.jobs.tick import run_tick
 
 FALLBACK = "+12025550109"
@@ -50,10 +52,21 @@ def test_each_misconfiguration_makes_healthz_fail_with_its_reason(healthy, runne
 
 def test_a_scheduler_that_never_ticked_is_a_problem(demo, runner):
     demo.config["FALLBACK_NUMBERS"] = [FALLBACK]
+    demo.extensions[STARTED] = time.monotonic() - 90  # up past the scheduler's first minute
     body, checks = _checks(demo.test_client())
     assert body["ok"] is False and checks == {"scheduler"}
     assert "never ticked" in body["scheduler"]["warning"]
     assert "PROBLEM  scheduler:" in runner.invoke(args=["twilio", "check"]).output
+
+
+def test_twilio_check_gives_no_start_grace(demo, runner):
+    """/healthz of a server started a moment ago waits a minute for the scheduler's first tick;
+    `voiceline twilio check` is no server: it names a scheduler that never ticked at once."""
+    demo.config["FALLBACK_NUMBERS"] = [FALLBACK]
+    body, checks = _checks(demo.test_client())
+    assert body["ok"] is True and checks == set()
+    result = runner.invoke(args=["twilio", "check"])
+    assert result.exit_code == 1 and "PROBLEM  scheduler:" in result.output
 
 
 def test_too_many_or_invalid_fallback_numbers_are_named(healthy):

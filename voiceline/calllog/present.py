@@ -108,7 +108,7 @@ class TimelineEntry:
 
 
 _EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' words
-    "greeted": "caller greeted", "language": "language chosen", "identified": "caller identified",
+    "greeted": "caller greeted", "language": "language chosen", "identified": "caller keyed a number to identify",
     "allowlisted": "caller on the allowlist", "pin_ok": "PIN accepted",
     "pin_not_set": "caller has no PIN set", "pin_locked": "locked out after wrong PINs",
     "locked": "locked out (caller or number)", "caller_lock_alert_failed": "caller lock alert could not be queued", "not_allowed": "caller not allowed",
@@ -124,6 +124,9 @@ _EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' 
     "fallback_rang": "nobody on duty: fallback numbers rang", "closed_stale":
     "closed: Twilio's final status never came", "duress_alert_failed": "duress alert could not be queued",
     "rung_again": "rung again (cut short by another pick-up)",
+    "skipped_busy": "skipped: on another hotline call",
+    "pin_refused": "PIN not checked: the claimed caller is locked (the caller heard a wrong PIN)",
+    "rung_busy": "rung although on another hotline call (nobody else free)",
 }
 
 

@@ -80,6 +80,10 @@ def call_story(call: Call, person_name: Callable[[str | None], str | None],
         if event.kind == "step_empty":
             key = ((event.detail or {}).get("round", 0), event.step or 0)
             rounds.setdefault(key, []).append("nobody on duty")
+        elif event.kind == "skipped_busy":  # calls/busy.py: left out while on another call
+            key = ((event.detail or {}).get("round", 0), event.step or 0)
+            name = person_name(event.person_id) or event.person_id
+            rounds.setdefault(key, []).append(f"{name} skipped, on another hotline call")
     for (rnd, step), lines in sorted(rounds.items()):
         where = "Fallback numbers" if step == 0 else f"Step {step}, round {rnd + 1}"
         story.steps.append(f"{where}: " + "; ".join(lines))

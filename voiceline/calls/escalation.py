@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import select
 
-from voiceline.calls import prompts, rering
+from voiceline.calls import busy, prompts, rering
 from voiceline.calls.context import Context
 from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, finish
@@ -77,7 +77,7 @@ def dial_current(ctx: Context, call: Call, reply: Reply, announce: bool = False)
             continue
         ring_seconds, people = plan.steps[call.step - 1]
         if rering.is_rering(call.dial_group):
-            answer = _dial_again(ctx, call, reply, ring_seconds)
+            answer = _dial_again(ctx, call, reply, ring_seconds, people)
             if answer is not None:
                 return answer
             call.dial_group = rering.base_group(call.dial_group) + 1  # nobody was cut short
@@ -89,9 +89,11 @@ def dial_current(ctx: Context, call: Call, reply: Reply, announce: bool = False)
                           dedupe_key=f"empty:{call.sid}:{call.round}:{call.step}")
             call.step, call.dial_group = call.step + 1, 0
             continue
-        if announce and (call.round, call.step) != entry:
-            reply.say("still_trying")
-        return _dial_group(ctx, call, reply, groups[call.dial_group], ring_seconds)
+        answer = _dial_group(ctx, call, reply, groups[call.dial_group], ring_seconds, people,
+                             announce=announce and (call.round, call.step) != entry)
+        if answer is not None:
+            return answer
+        call.dial_group += 1  # everyone of this group is on another call; others are free
     if _fallback_numbers(ctx) and not _anyone_rung(ctx, call):
         # A total coverage gap: before a machine takes the call, try the humans of last resort.
         call.step, call.dial_group = FALLBACK_STEP, 0
@@ -129,32 +131,66 @@ def _add_legs(ctx: Context, call: Call, targets: list[tuple[str | None, str]]) -
     return legs
 
 
-def _dial_group(ctx: Context, call: Call, reply: Reply, people: list[Person], ring_seconds: int) -> str:
+def _dial_group(ctx: Context, call: Call, reply: Reply, people: list[Person], ring_seconds: int,
+                step: list[Person], announce: bool = False) -> str | None:
+    """Ring one group of a step (None: all of it is on other calls while others are free)."""
     legs = _group_legs(ctx, call)
     # resolve() kept only people whose phone parses, so try_e164 gives a number here
     if not legs:  # first time this group is dialled (a repeated request reuses the legs)
+        people = _not_busy(ctx, call, people, step)
+        if not people:
+            return None
         legs = _add_legs(ctx, call, [(p.id, cast(str, try_e164(p.phone))) for p in people])
         add_event(ctx.session, call, "step_rang", ctx.at, step=call.step,
                   dedupe_key=f"rang:{call.sid}:{call.round}:{call.step}:{call.dial_group}",
                   round=call.round, group=call.dial_group, people=[p.id for p in people],
                   together=len(people) > 1)
+    if announce:
+        reply.say("still_trying")
     return _dial(ctx, call, reply, legs, ring_seconds)
 
 
-def _dial_again(ctx: Context, call: Call, reply: Reply, ring_seconds: int) -> str | None:
-    """Ring again, together, whoever the group's first pick-up cut short (None: nobody was)."""
+def _not_busy(ctx: Context, call: Call, people: list[Person], step: list[Person]) -> list[Person]:
+    """`people` without those on another live call while someone of the step is free (calls/busy.py);
+    a timeline entry for each left out, or for those rung anyway."""
+    choice = busy.leave_out_busy(ctx.session, call, [p.id for p in people], [p.id for p in step],
+                                 ctx.at)
+    by_id = {p.id: p for p in people}
+    where = f"{call.sid}:{call.round}:{call.step}:{call.dial_group}"
+    for person_id, other in choice.skipped.items():
+        add_event(ctx.session, call, "skipped_busy", ctx.at, step=call.step, person_id=person_id,
+                  dedupe_key=f"busy:{where}:{person_id}", round=call.round, group=call.dial_group,
+                  other_call=other, text=busy.skipped_sentence(by_id[person_id].name))
+    if choice.anyway:
+        add_event(ctx.session, call, "rung_busy", ctx.at, step=call.step,
+                  dedupe_key=f"rung_busy:{where}", round=call.round, group=call.dial_group,
+                  people=list(choice.anyway), other_calls=sorted(set(choice.anyway.values())),
+                  text=busy.anyway_sentence([by_id[p].name for p in choice.anyway]))
+    return [by_id[p] for p in choice.ring]
+
+
+def _dial_again(ctx: Context, call: Call, reply: Reply, ring_seconds: int,
+                step: list[Person]) -> str | None:
+    """Ring again, together, whoever the group's first pick-up cut short (None: nobody was, or
+    all of them are on other calls now while someone of the step is free)."""
     legs = _group_legs(ctx, call)
     cut = rering.cut_short(_group_legs(ctx, call, rering.base_group(call.dial_group)), ring_seconds, ctx.at)
     if not legs:  # first time (a repeated request reuses the legs and the ring time left)
         if cut is None:
             return None
-        legs = _add_legs(ctx, call, [(leg.person_id, leg.number) for leg in cut.legs])
+        people = {p.id: p for p in step}
+        cut_people = [people[leg.person_id] for leg in cut.legs if leg.person_id in people]
+        kept = {p.id for p in _not_busy(ctx, call, cut_people, step)}
+        again = [leg for leg in cut.legs if leg.person_id in kept or leg.person_id not in people]
+        if not again:
+            return None
+        legs = _add_legs(ctx, call, [(leg.person_id, leg.number) for leg in again])
         how = rering.how_picked_up(cut.by)
-        text = rering.sentence([_name(ctx, leg) for leg in cut.legs], _name(ctx, cut.by), how)
+        text = rering.sentence([_name(ctx, leg) for leg in again], _name(ctx, cut.by), how)
         add_event(ctx.session, call, "rung_again", ctx.at, step=call.step,
                   dedupe_key=f"again:{call.sid}:{call.round}:{call.step}:{call.dial_group}",
                   round=call.round, group=rering.base_group(call.dial_group),
-                  people=[leg.person_id for leg in cut.legs], cut_by=cut.by.person_id,
+                  people=[leg.person_id for leg in again], cut_by=cut.by.person_id,
                   how=how, seconds=cut.seconds, text=text)
     return _dial(ctx, call, reply, legs, cut.seconds if cut else rering.MIN_RING)
 
@@ -279,7 +315,10 @@ def screen(ctx: Context, leg: CallLeg, request: LegKeys) -> str:
     else:
         key = ("whisper_unknown", language, {"number": prompts.spoken_number(call.from_number),
                                              "priority": priority_word})
-    return str(Reply(language).gather(ctx.links("screen_answer", leg=leg.id), [key, key],
+    keys = [key, key]
+    if leg.person_id and busy.live_calls(ctx.session, [leg.person_id], at=ctx.at, other_than=call.id):
+        keys.insert(0, ("on_another_call", language, {}))  # rung although busy: nobody else was free
+    return str(Reply(language).gather(ctx.links("screen_answer", leg=leg.id), keys,
                                       num_digits=1, timeout=ctx.settings.screen_seconds))
 
 

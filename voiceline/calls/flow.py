@@ -8,6 +8,7 @@ Stale and repeated requests never reach a handler: calls/machine.py answers them
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -157,20 +158,22 @@ def _authenticate(ctx: Context, call: Call, hotline: Hotline, caller: Caller | N
 
 
 def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
-    """An unknown number keyed the number it is registered with."""
-    guard = auth.hold(ctx.session, None, auth.lockout_key(call), ctx.at)
-    if (lock := guard.lock(ctx.at)) is not None:
-        return _reject_locked(ctx, call, lock)  # locked by a parallel call since this one began
+    """An unknown number keyed the number it is registered with: the PIN is asked next whatever
+    was keyed. Registered or not, without a PIN or locked: nothing the caller hears tells
+    before a right PIN (the PIN step refuses the claim as it refuses a wrong PIN)."""
+    if (lock := auth.current_lock(ctx.session, None, auth.lockout_key(call), ctx.at)) is not None:
+        return _reject_locked(ctx, call, lock)  # the calling number was locked meanwhile
     caller = _keyed_caller(ctx, ctx.session.get(Hotline, call.hotline_id), keys.digits)
-    if caller is None or not caller.pin_hash:
-        return _failed_try(ctx, call, guard, "identify_failed", "unknown_number")
-    if (lock := auth.current_lock(ctx.session, caller.id, None, ctx.at)) is not None:
-        call.caller_id = caller.id
-        return _reject_locked(ctx, call, lock)  # the claimed caller is locked: no PIN asked
-    call.caller_id = caller.id
+    call.caller_id = caller.id if caller is not None else None
     call.state = CallState.PIN
-    add_event(ctx.session, call, "identified", ctx.at, caller=caller.id)
+    add_event(ctx.session, call, "identified", ctx.at, caller=call.caller_id,
+              registered=caller is not None, pin_set=bool(caller and caller.pin_hash))
     return Prompt()
+
+
+def _keyed_claim(call: Call, caller: Caller | None) -> bool:
+    """The call's caller was named by keyed digits (identify), not by its own number."""
+    return caller is None or (call.meta or {}).get("from_e164") not in caller.numbers
 
 
 def _keyed_caller(ctx: Context, hotline: Hotline | None, digits: str) -> Caller | None:
@@ -189,18 +192,26 @@ def _keyed_caller(ctx: Context, hotline: Hotline | None, digits: str) -> Caller 
 def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
     """The caller keyed a PIN: the real one or the duress one go on, anything else is a failed try."""
     number = auth.lockout_key(call)
-    if (lock := auth.current_lock(ctx.session, call.caller_id, number, ctx.at)) is not None:
-        return _reject_locked(ctx, call, lock)  # a plain read first: a locked caller costs no hashing
     caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
-    result = auth.check_pin(caller, keys.digits, ctx.settings.pin_keys)
+    keyed = _keyed_claim(call, caller)
+    lock = auth.current_lock(ctx.session, call.caller_id, number, ctx.at)
+    if lock is not None and not (keyed and lock.scope == "caller"):
+        return _reject_locked(ctx, call, lock)  # a plain read first: a locked caller costs no hashing
+    # A keyed claim of a locked caller is refused like a wrong PIN (unchecked: no guess counts
+    # during a lock); telling "locked" would tell a prober that the number is registered.
+    result = auth.check_pin(caller if lock is None else None, keys.digits, ctx.settings.pin_keys)
     # Check and count are one step: the buckets are re-read under a row lock held until this
     # answer is committed, so of parallel calls (any numbers claiming this caller) no more
     # results are acted on than the limits allow; a result that comes too late is discarded.
     guard = auth.hold(ctx.session, call.caller_id, number, ctx.at)
     if (lock := guard.lock(ctx.at)) is not None:
-        return _reject_locked(ctx, call, lock)
+        if not (keyed and lock.scope == "caller"):
+            return _reject_locked(ctx, call, lock)
+        return _failed_try(ctx, call, auth.Guard(None, guard.number), "pin_refused", "pin_wrong",
+                           keyed=True, reason="the claimed caller is locked: the PIN was not checked",
+                           scope=lock.scope, until=lock.until.isoformat(), **_lock_subject(lock))
     if not result.ok:
-        return _failed_try(ctx, call, guard, "pin_failed", "pin_wrong")
+        return _failed_try(ctx, call, guard, "pin_failed", "pin_wrong", keyed=keyed)
     for column, new_hash in result.rehash:
         setattr(caller, column, new_hash)  # an argon2 (or old-key) hash upgraded to the current key
     call.verified = True
@@ -233,15 +244,30 @@ def _lock_subject(lock: auth.Lock) -> dict:
     return {"number": lock.key}
 
 
-def _failed_try(ctx: Context, call: Call, guard: auth.Guard, kind: str, sentence: str) -> Answer:
+def _failed_try(ctx: Context, call: Call, guard: auth.Guard, kind: str, sentence: str, *,
+                keyed: bool = False, **detail: Any) -> Answer:
+    """Count a wrong try; ask again or end the call. On a `keyed` claim (identify) the caller
+    hears the same whether the claimed caller exists and whether this try locked them: a lock
+    of the caller ends the call only when a number lock or the per-call tries would, and the
+    minutes said are the number's."""
     call.pin_attempts += 1
-    add_event(ctx.session, call, kind, ctx.at, attempt=call.pin_attempts)
+    add_event(ctx.session, call, kind, ctx.at, attempt=call.pin_attempts, **detail)
     settings = ctx.settings
     locks = guard.fail(ctx.at, tries=settings.pin_tries, minutes=settings.lockout_minutes,
                        caller_failures=settings.caller_lock_failures,
                        caller_minutes=settings.caller_lock_minutes)
-    if not locks and call.pin_attempts < settings.pin_tries:
+    _record_locks(ctx, call, guard, locks)
+    ends = any(lock.scope == "number" for lock in locks) or (bool(locks) and not keyed)
+    if not ends and call.pin_attempts < settings.pin_tries:
         return Prompt(prefix=sentence)
+    finish(call, "rejected", ctx.at)
+    minutes = max([settings.lockout_minutes] + [settings.caller_lock_minutes for lock in locks
+                                                if lock.scope == "caller" and not keyed])
+    return str(Reply(call.language).say(sentence).say("pin_locked", minutes=minutes).hangup())
+
+
+def _record_locks(ctx: Context, call: Call, guard: auth.Guard, locks: list[auth.Lock]) -> None:
+    settings = ctx.settings
     for lock in locks:
         if lock.scope == "caller":
             assert guard.caller is not None  # a caller-scope lock comes from the caller's bucket
@@ -256,10 +282,6 @@ def _failed_try(ctx: Context, call: Call, guard: auth.Guard, kind: str, sentence
                      call=call.sid, scope=lock.scope, until=lock.until.isoformat(), reason=reason)
         if lock.scope == "caller":
             _alert_caller_locked(ctx, call, lock, reason)
-    finish(call, "rejected", ctx.at)
-    minutes = max([settings.lockout_minutes] + [settings.caller_lock_minutes for lock in locks
-                                                if lock.scope == "caller"])
-    return str(Reply(call.language).say(sentence).say("pin_locked", minutes=minutes).hangup())
 
 
 def _alert_caller_locked(ctx: Context, call: Call, lock: auth.Lock, reason: str) -> None:

@@ -54,6 +54,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "message_recorded": "Thank you. Your message has been recorded. Goodbye.",
         "whisper_verified": "Hotline call from {caller}. Priority {priority}. Verified number. "
                             "Press 1 to accept, any other key to decline.",
+        "on_another_call": "You are on another hotline call.",
         "accepted": "Connecting.",
         "urgent": "urgent",
         "routine": "routine",
@@ -116,6 +117,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "whisper_verified": "Звонок на горячую линию: {caller}. Приоритет: {priority}. Номер "
                             "подтверждён. Нажмите 1, чтобы принять, любую другую клавишу, чтобы "
                             "отклонить.",
+        "on_another_call": "Вы уже говорите по другому звонку горячей линии.",
         "accepted": "Соединяем.",
         "urgent": "срочный",
         "routine": "обычный",

@@ -237,8 +237,8 @@ def notify(ctx: Context, call: Call, kind: str) -> int:
     what = {"voicemail": f"voicemail ({call.recording_seconds or 0} s)",
             "missed": "missed call"}[kind]
     line = (hotline.name or hotline.number) if hotline else call.to_number or "the hotline"
-    body = (f"voiceline: {what} from {who} on {line} at {call.started_at:%Y-%m-%d %H:%M}Z. "
-            f"{ctx.call_link(call.sid)}")
+    about = f"voiceline: {what} from {who} on {line} at {call.started_at:%Y-%m-%d %H:%M}Z."
+    body = f"{about} {ctx.call_link(call.sid)}"
     count = 0
     for person in recipients.values():
         phone = try_e164(person.phone)
@@ -246,9 +246,17 @@ def notify(ctx: Context, call: Call, kind: str) -> int:
             continue
         # One key per call and person whatever the kind: a missed-call notice and a voicemail
         # notice for the same call can never both be queued.
-        _, created = outbox.enqueue(ctx.session, key=f"voicemail:{call.sid}:{person.id}", kind="sms",
-                                    recipient=phone, body=body, purpose=kind,
-                                    meta={"call": call.sid, "person": person.id})
+        queued, created = outbox.enqueue(ctx.session, key=f"voicemail:{call.sid}:{person.id}",
+                                         kind="sms", recipient=phone, body=body, purpose=kind,
+                                         meta={"call": call.sid, "person": person.id})
+        if not created and kind == "voicemail" and queued.purpose == "missed":
+            # The recording came after the grace, when the missed-call notice had gone: the
+            # voicemail still has to be told, once (its own key), never a third time.
+            _, created = outbox.enqueue(
+                ctx.session, key=f"voicemail:{call.sid}:{person.id}:late", kind="sms",
+                recipient=phone,
+                body=f"{about} Left after the missed-call notice. {ctx.call_link(call.sid)}",
+                purpose=kind, meta={"call": call.sid, "person": person.id, "late": True})
         count += created
     add_event(ctx.session, call, "notified", ctx.at, dedupe_key=f"notified:{kind}:{call.sid}",
               about=kind, people=sorted(recipients), queued=count)

@@ -72,6 +72,8 @@ class CallLeg(Base):
     """One responder rung for a call (a <Number> child of a <Dial>)."""
 
     __tablename__ = "call_legs"
+    # who is on a live call now (calls/busy.py): a person's legs that have not ended
+    __table_args__ = (Index("ix_call_legs_person_ended", "person_id", "ended_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)

@@ -28,7 +28,7 @@ def check_command():
     fallback numbers, connection overrides, the scheduler. Exit status 1 when anything is wrong."""
     from voiceline.health import health_report
 
-    report = health_report()
+    report = health_report(start_grace=False)
     problems = report.get("problems", [])
     for name in [check.__name__.removeprefix("check_") for check in CONFIG_CHECKS] + ["scheduler"]:
         found = [p["problem"] for p in problems if p["check"] == name]
