@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
@@ -18,14 +18,17 @@ def caller_by_number(session: Session, e164: str | None) -> m.Caller | None:
     """The active caller owning this E.164 number, if any."""
     if not e164:
         return None
-    phone = session.scalar(select(m.CallerPhone).where(m.CallerPhone.number == e164))
-    if phone is None or not phone.caller.active:
-        return None
-    return phone.caller
+    return session.scalar(_CALLER_BY_NUMBER, {"number": e164})
 
 
 def hotline_by_number(session: Session, e164: str | None) -> m.Hotline | None:
     """The hotline dialled at this E.164 number, if any."""
     if not e164:
         return None
-    return session.scalar(select(m.Hotline).where(m.Hotline.number == e164))
+    return session.scalar(_HOTLINE_BY_NUMBER, {"number": e164})
+
+
+# Built once: both are on every incoming call (one statement each, compiled once per process).
+_CALLER_BY_NUMBER = (select(m.Caller).join(m.CallerPhone, m.CallerPhone.caller_id == m.Caller.id)
+                     .where(m.CallerPhone.number == bindparam("number"), m.Caller.active.is_(True)))
+_HOTLINE_BY_NUMBER = select(m.Hotline).where(m.Hotline.number == bindparam("number"))

@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from voiceline.models.calls import Call, PinLockout
@@ -114,12 +113,25 @@ def _lock_of(row: PinLockout | None, at: datetime) -> Lock | None:
 
 def current_lock(session: Session, caller_id: str | None, number: str | None,
                  at: datetime) -> Lock | None:
-    """A plain read (no counting): the caller's lock first, else the number's."""
-    for key in (caller_key(caller_id), number):
-        lock = _lock_of(session.get(PinLockout, key) if key else None, at)
-        if lock is not None:
-            return lock
+    """A plain read (no counting), one statement for both buckets: the caller's lock first,
+    else the number's."""
+    keys = [key for key in (caller_key(caller_id), number) if key]
+    if not keys:
+        return None
+    rows = {row.number: row for row in session.execute(_LOCKS_OF, {"keys": keys})}
+    for key in keys:
+        row = rows.get(key)
+        if row is not None and row.locked_until is not None and row.locked_until > at:
+            scope = "caller" if key.startswith(CALLER_PREFIX) else "number"
+            return Lock(scope, key, row.locked_until)
     return None
+
+
+_LOCKOUTS = PinLockout.__table__
+_LOCKS_OF = (select(_LOCKOUTS.c.number, _LOCKOUTS.c.locked_until)
+             .where(_LOCKOUTS.c.number.in_(bindparam("keys", expanding=True))))
+_NEW_BUCKETS = {name: module.insert(_LOCKOUTS).on_conflict_do_nothing(index_elements=["number"])
+                for name, module in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 @dataclass
@@ -163,9 +175,10 @@ class Guard:
         return locks
 
     def succeed(self, at: datetime) -> None:
-        """A correct PIN clears both counts."""
+        """A correct PIN clears both counts (a bucket with nothing counted is left unwritten:
+        its updated_at only matters beside a failure count)."""
         for row in (self.caller, self.number):
-            if row is not None:
+            if row is not None and (row.failures or row.locked_until is not None):
                 row.failures, row.locked_until, row.updated_at = 0, None, at
 
 
@@ -181,9 +194,8 @@ def hold(session: Session, caller_id: str | None, number: str | None, at: dateti
     if not keys:
         return Guard(None, None)
     rows = [{"number": k, "failures": 0, "updated_at": at} for k in keys]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(PinLockout).values(rows).on_conflict_do_nothing(index_elements=["number"]))
+    # Parameter sets, not a multi-row VALUES list: the compiled statement is cached per process.
+    session.execute(_NEW_BUCKETS[session.get_bind().dialect.name], rows)
     found = {row.number: row for row in session.scalars(
         select(PinLockout).where(PinLockout.number.in_(keys)).order_by(PinLockout.number)
         .with_for_update().execution_options(populate_existing=True))}

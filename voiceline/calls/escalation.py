@@ -47,11 +47,21 @@ def resolve(ctx: Context, call: Call) -> Plan:
         raise LookupError(f"hotline {hotline.id} names missing policy {hotline.policy_id!r}")
     policy, rotas = loaded
     steps = []
-    for step in resolve_policy(policy, rotas, ctx.at):
+    resolved = list(resolve_policy(policy, rotas, ctx.at))
+    _load_people(ctx, {pid for step in resolved for pid in step.responders})
+    for step in resolved:
         found = [ctx.session.get(Person, pid) for pid in step.responders]
         people = [p for p in found if p is not None and p.active and try_e164(p.phone)]
         steps.append((step.ring_seconds, people))
     return Plan(steps, max(0, policy.repeat))
+
+
+def _load_people(ctx: Context, ids: set[str]) -> None:
+    """Everyone the plan names, in one statement (session.get then finds them loaded: a webhook
+    request's session holds what it loads, see webhooks.views.request_session)."""
+    if len(ids) > 1:
+        ctx.session.info.setdefault("people", []).extend(
+            ctx.session.scalars(select(Person).where(Person.id.in_(sorted(ids)))))
 
 
 def _groups(call: Call, people: list[Person]) -> list[list[Person]]:

@@ -49,10 +49,13 @@ def incoming(ctx: Context, request: Incoming, call: Call | None = None) -> tuple
                   meta=_meta(request, from_e164))
     if call is None:
         call = Call(sid=sid, started_at=ctx.at, state=CallState.NEW, **fields)
+        ctx.session.add(call)
         try:
-            with ctx.session.begin_nested():
-                ctx.session.add(call)
+            # The request's first write, so no savepoint: on a clash the whole (read-only so
+            # far) transaction is rolled back and the look-ups above reload on their next use.
+            ctx.session.flush()
         except IntegrityError:  # the same CallSid is being answered by another worker
+            ctx.session.rollback()
             call = call_by_sid(ctx.session, sid)
             assert call is not None  # the IntegrityError means that worker stored this CallSid
             if not made_by_status(call):

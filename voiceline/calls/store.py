@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from voiceline import models as m
 from voiceline.calls.states import CallState
+from voiceline.db import rowcount
 from voiceline.instants import iso_z
 from voiceline.models.calls import Call, CallEvent, CallLeg
 
@@ -19,31 +20,50 @@ def call_by_sid(session: Session, sid: str | None) -> Call | None:
     """The call with this Twilio CallSid, if any."""
     if not sid:
         return None
-    return session.scalar(select(Call).where(Call.sid == sid))
+    return session.scalar(_CALL_BY_SID, {"sid": sid})
 
 
 def leg_by_sid(session: Session, sid: str | None) -> CallLeg | None:
     """The responder leg with this child CallSid, if any."""
     if not sid:
         return None
-    return session.scalar(select(CallLeg).where(CallLeg.sid == sid))
+    return session.scalar(_LEG_BY_SID, {"sid": sid})
+
+
+# Built once per process: every webhook request starts with one of these.
+_CALL_BY_SID = select(Call).where(Call.sid == bindparam("sid"))
+_LEG_BY_SID = select(CallLeg).where(CallLeg.sid == bindparam("sid"))
 
 
 def add_event(session: Session, call: Call, kind: str, at: datetime, *, step: int | None = None,
               person_id: str | None = None, leg_sid: str | None = None,
               dedupe_key: str | None = None, **detail: Any) -> CallEvent | None:
-    """Append a timeline entry; with `dedupe_key`, a second entry under that key is a no-op (None)."""
-    if dedupe_key and session.scalar(select(CallEvent.id).where(CallEvent.dedupe_key == dedupe_key)):
-        return None
-    event = CallEvent(call_id=call.id, at=at, kind=kind, step=step, person_id=person_id,
-                      leg_sid=leg_sid, detail=detail, dedupe_key=dedupe_key)
-    try:
-        with session.begin_nested():
-            session.add(event)
-    except IntegrityError:
-        return None  # the same callback is being handled concurrently
-    return event
+    """Append a timeline entry; with `dedupe_key`, a second entry under that key is a no-op (None).
 
+    One statement: the unique index on `dedupe_key` decides (INSERT ... ON CONFLICT DO NOTHING),
+    so a repeated or concurrent callback neither reads first nor needs a savepoint. The entry
+    is written at once (not at the next flush); the returned CallEvent is a detached copy.
+    """
+    if call.id is None:  # a call record made in this request and not written yet
+        session.flush()
+    values = dict(call_id=call.id, at=at, kind=kind, step=step, person_id=person_id,
+                  leg_sid=leg_sid, detail=detail, dedupe_key=dedupe_key)
+    # On the session's connection, not session.execute: no autoflush of the call's pending
+    # changes here (they are written once, at the commit).
+    connection = session.connection()
+    if dedupe_key:
+        if not rowcount(connection.execute(_DEDUPED_EVENT[connection.dialect.name], values)):
+            return None  # the same callback was stored before (or is being stored concurrently)
+    else:
+        connection.execute(_PLAIN_EVENT, values)
+    return CallEvent(**values)
+
+
+_EVENTS = cast(Table, CallEvent.__table__)
+_PLAIN_EVENT = insert(_EVENTS)
+# INSERT ... ON CONFLICT (dedupe_key) DO NOTHING per dialect, built once per process
+_DEDUPED_EVENT = {name: module.insert(_EVENTS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                  for name, module in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 def finish(call: Call, outcome: str, at: datetime) -> bool:
     """Close the call with `outcome` unless it is already closed; True when this call closed it."""

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 
 from flask import Blueprint, abort, current_app, request, url_for
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import ImmutableMultiDict
 
 from voiceline import appdb
@@ -102,12 +104,28 @@ def _sid() -> str:
     return sid
 
 
+def request_session() -> Session:
+    """The session of one webhook request: everything it loads stays loaded until it ends.
+
+    A session's identity map holds objects weakly, so a hotline or person read in one helper
+    and dropped was read again by the next; held here, a second look-up of the same row by
+    primary key costs no statement (the session, and the objects, end with the request).
+    No autoflush: the call's row is written once, at the commit, not again before every
+    read in between (a step that needs new rows' ids flushes them itself).
+    """
+    session = appdb.session_factory()(autoflush=False)
+    held: list[object] = []
+    session.info["held"] = held
+    event.listen(session, "loaded_as_persistent", lambda _session, instance: held.append(instance))
+    return session
+
+
 def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[], str] = _fallback):
     """Run one step in a transaction; any failure is logged and answered with `on_error`."""
     sid = _sid()
     # A session of its own per request (not the app context's): a CLI that posts many requests
     # inside one app context (simulate, replay) must still see each request's fresh state.
-    session = appdb.session_factory()()
+    session = request_session()
     try:
         twiml = handler(_context(session))
         session.commit()
@@ -237,7 +255,7 @@ def screen_answer():
 def _callback(step: str, handler: Callable[[Context], None]):
     """Status-type callbacks: nobody listens to the answer, but a failure is logged in full."""
     _sid()
-    session = appdb.session_factory()()
+    session = request_session()
     try:
         handler(_context(session))
         session.commit()
