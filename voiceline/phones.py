@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 
@@ -23,8 +25,13 @@ def to_e164(text: str, region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)
 def try_e164(text: str | None, region: str = "US") -> str | None:
-    """Like to_e164 but None for anything unparseable (caller IDs such as 'anonymous')."""
+    """Like to_e164 but None for anything unparseable (caller IDs such as 'anonymous').
+
+    Memoised per process (a pure function of its arguments): every webhook request parses the
+    same hotline and responder numbers again, and phonenumbers is slow at it.
+    """
     try:
         return to_e164(text or "", region)
     except InvalidNumber:

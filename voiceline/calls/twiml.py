@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,62 +24,127 @@ class Ring:
 
 
 class Reply:
-    """A TwiML document in one language: each helper appends one verb."""
+    """A TwiML document in one language: each helper appends one verb.
+
+    The verbs are noted as plain values and the SDK's VoiceResponse is built from them when the
+    document is written out; a document built from the same verbs before is not built again
+    (a per-process cache of the written text: the prompts of every call are the same few
+    documents). Reaching for `response` (the VoiceResponse itself) builds it at once, and
+    that reply is then written out afresh, never from the cache.
+    """
 
     def __init__(self, language: str | None = None) -> None:
         self.language = prompts.supported(language) or prompts.DEFAULT_LANGUAGE
-        self.response = VoiceResponse()
+        self._verbs: list[tuple] | None = []
+        self._response: VoiceResponse | None = None
+
+    @property
+    def response(self) -> VoiceResponse:
+        """The SDK document (built now; from here on this reply is not cached)."""
+        if self._response is None:
+            self._response = _build(self.language, tuple(self._verbs or ()))
+        self._verbs = None
+        return self._response
+
+    def _add(self, verb: tuple) -> Reply:
+        if self._verbs is not None:
+            self._verbs.append(verb)
+        else:
+            _apply(self.response, self.language, verb)
+        return self
 
     def say(self, key: str, language: str | None = None, parent=None, **values: object) -> Reply:
         """Speak catalogue sentence `key` (in `language`, default the reply's)."""
         lang = prompts.supported(language) or self.language
-        (parent or self.response).say(prompts.text(lang, key, **values), voice=prompts.voice(lang),
-                                      language=lang)
-        return self
+        if parent is not None:  # a verb of the SDK document itself
+            _say(parent, lang, key, values)
+            return self
+        return self._add(("say", lang, key, _frozen(values)))
 
     def gather(self, action: str, keys: Iterable[str | tuple[str, str, dict]] = (), *,
                num_digits: int | None = None, timeout: int = 8,
                on_silence: bool = True) -> Reply:
         """DTMF <Gather> speaking `keys`; it calls `action` even on silence (empty Digits) unless
         `on_silence` is False, when silence falls through to the next verb."""
-        gather = self.response.gather(input="dtmf", action=action, method="POST",
-                                      num_digits=num_digits, timeout=timeout,
-                                      finish_on_key="" if num_digits == 1 else "#",
-                                      action_on_empty_result=on_silence or None)
-        for key in keys:
-            if isinstance(key, tuple):
-                name, lang, values = key
-                self.say(name, language=lang, parent=gather, **values)
-            else:
-                self.say(key, parent=gather)
-        return self
+        spoken = tuple((key[0], prompts.supported(key[1]), _frozen(key[2])) if isinstance(key, tuple)
+                       else (key, None, ()) for key in keys)
+        return self._add(("gather", action, spoken, num_digits, timeout, on_silence))
 
     def dial(self, rings: Iterable[Ring], *, action: str, caller_id: str | None,
              timeout: int) -> Reply:
         """One <Dial answerOnBridge> with a screened, status-reporting <Number> per responder."""
-        dial = self.response.dial(action=action, method="POST", answer_on_bridge=True,
-                                  caller_id=caller_id, timeout=timeout)
+        return self._add(("dial", tuple(rings), action, caller_id, timeout))
+
+    def record(self, *, action: str, status_url: str | None, max_length: int) -> Reply:
+        """A voicemail <Record> with a recording status callback."""
+        return self._add(("record", action, status_url, max_length))
+
+    def hangup(self) -> Reply:
+        """End the call (or, on a responder's leg, that leg only)."""
+        return self._add(("hangup",))
+
+    def __str__(self) -> str:
+        if self._verbs is None:
+            return str(self.response)
+        verbs = tuple(self._verbs)
+        try:
+            return _written(self.language, verbs)
+        except TypeError:  # a value that cannot be a cache key (unhashable): written afresh
+            return str(_build(self.language, verbs))
+
+
+def _frozen(values: dict) -> tuple:
+    return tuple(sorted(values.items()))
+
+
+def _say(parent, language: str, key: str, values) -> None:
+    parent.say(prompts.text(language, key, **dict(values)), voice=prompts.voice(language),
+               language=language)
+
+
+def _apply(response: VoiceResponse, language: str, verb: tuple) -> None:
+    """Append one noted verb to the SDK document."""
+    kind = verb[0]
+    if kind == "say":
+        _, lang, key, values = verb
+        _say(response, lang, key, values)
+    elif kind == "gather":
+        _, action, spoken, num_digits, timeout, on_silence = verb
+        gather = response.gather(input="dtmf", action=action, method="POST",
+                                 num_digits=num_digits, timeout=timeout,
+                                 finish_on_key="" if num_digits == 1 else "#",
+                                 action_on_empty_result=on_silence or None)
+        for key, lang, values in spoken:
+            _say(gather, lang or language, key, values)
+    elif kind == "dial":
+        _, rings, action, caller_id, timeout = verb
+        dial = response.dial(action=action, method="POST", answer_on_bridge=True,
+                             caller_id=caller_id, timeout=timeout)
         for ring in rings:
             dial.number(ring.number, url=ring.screen_url, method="POST",
                         status_callback=ring.status_url, status_callback_method="POST",
                         status_callback_event=LEG_EVENTS)
-        return self
+    elif kind == "record":
+        _, action, status_url, max_length = verb
+        response.record(action=action, method="POST", max_length=max_length, timeout=5,
+                        finish_on_key="#", play_beep=True, recording_status_callback=status_url,
+                        recording_status_callback_method="POST",
+                        recording_status_callback_event="completed absent")
+    else:
+        response.hangup()
 
-    def record(self, *, action: str, status_url: str | None, max_length: int) -> Reply:
-        """A voicemail <Record> with a recording status callback."""
-        self.response.record(action=action, method="POST", max_length=max_length, timeout=5,
-                             finish_on_key="#", play_beep=True, recording_status_callback=status_url,
-                             recording_status_callback_method="POST",
-                             recording_status_callback_event="completed absent")
-        return self
 
-    def hangup(self) -> Reply:
-        """End the call (or, on a responder's leg, that leg only)."""
-        self.response.hangup()
-        return self
+def _build(language: str, verbs: tuple) -> VoiceResponse:
+    response = VoiceResponse()
+    for verb in verbs:
+        _apply(response, language, verb)
+    return response
 
-    def __str__(self) -> str:
-        return str(self.response)
+
+@functools.lru_cache(maxsize=1024)
+def _written(language: str, verbs: tuple) -> str:
+    """The text of a document (per process: the prompts are the same few documents)."""
+    return str(_build(language, verbs))
 
 
 FALLBACK_LANGUAGES = ("en-US", "ru-RU")  # the error path cannot read a hotline's languages

@@ -8,7 +8,13 @@ import threading
 import time
 
 from flask import Response, abort, current_app, request
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
+    RequestValidator,
+    compare,
+    get_signature_algorithm,
+)
 
 from voiceline.webhooks.edge import CONTROL
 
@@ -82,8 +88,26 @@ def signature_is_valid() -> bool:
     algorithm = get_signature_algorithm(request.headers.get(SETTINGS_HEADER))
     # A JSON body is signed through ?bodySHA256= (the validator hashes the raw body); a form
     # body through its sorted parameters.
-    params = request.get_data(as_text=True) if "bodySHA256" in request.args else request.form
-    return RequestValidator(secret).validate(validation_url(), params, signature, algorithm)
+    if "bodySHA256" in request.args:
+        return RequestValidator(secret).validate(validation_url(), request.get_data(as_text=True),
+                                                 signature, algorithm)
+    return _form_signature_is_valid(RequestValidator(secret), validation_url(), request.form,
+                                    signature, algorithm)
+
+
+def _form_signature_is_valid(validator: RequestValidator, url: str, params, signature: str,
+                             algorithm: str) -> bool:
+    """The SDK's check of a form body, computing the signature once for the URL as received
+    (what Twilio signs) and only on a mismatch again for the validator's other URL forms (with
+    and without the default port), instead of always both."""
+    if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
+        return validator.validate(url, params, signature, algorithm)  # logs and refuses
+    try:
+        if compare(validator.compute_signature(url, params, algorithm), signature):
+            return True
+    except ValueError:
+        return False
+    return validator.validate(url, params, signature, algorithm)
 
 
 def twilio_signed(view):
