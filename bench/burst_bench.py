@@ -66,8 +66,6 @@ def play_share(calls: list[dict], port: int, ready, start, out) -> None:
             answer = super().post(path, params, headers)
             with lock:
                 times.append(time.perf_counter() - began)
-                if times[-1] > 5 and os.environ.get("BURST_DEBUG"):
-                    print(f"slow {times[-1]:.1f}s {path}", flush=True)
             return answer
 
     def play(call: dict) -> None:
