@@ -1,6 +1,6 @@
 """rotafeat: coverage rules on rotas and policy steps; swaps offered to one person, approved by a manager
 
-Revision ID: 0012_rotafeat
+Revision ID: 0007_rotafeat
 Revises: 0006_sessions
 Create Date: 2026-12-02 02:30:00
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 import voiceline.db
 
-revision = "0012_rotafeat"
+revision = "0007_rotafeat"
 down_revision = "0006_sessions"
 branch_labels = None
 depends_on = None

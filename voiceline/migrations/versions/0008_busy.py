@@ -1,13 +1,13 @@
 """calls: an index on a person's legs and their end, for who is on a live call now
 
-Revision ID: 0010_busy
-Revises: 0006_sessions
+Revision ID: 0008_busy
+Revises: 0007_rotafeat
 """
 
 from alembic import op
 
-revision = "0010_busy"
-down_revision = "0006_sessions"
+revision = "0008_busy"
+down_revision = "0007_rotafeat"
 branch_labels = None
 depends_on = None
 
