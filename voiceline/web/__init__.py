@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from voiceline.extensions import csrf
 from voiceline.web import auth
+from voiceline.web.formerrors import form_problems
 from voiceline.web.timefmt import register_filters
 
 # Templates (base.html and the UI's) and the stylesheet live beside this module.
@@ -117,7 +118,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _helpers():
-        return {"current_user": auth.current_user(), "can_view": auth.can_view}
+        return {"current_user": auth.current_user(), "can_view": auth.can_view,
+                "form_problems": form_problems}
 
     app.register_blueprint(ui)
     app.register_blueprint(auth.bp)
