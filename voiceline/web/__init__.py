@@ -118,8 +118,10 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _helpers():
-        return {"current_user": auth.current_user(), "can_view": auth.can_view,
-                "form_problems": form_problems}
+        return {"current_user": auth.current_user(), "can_view": auth.can_view}
+
+    # A global, not a context value: the _forms.html macros are imported without the context.
+    app.jinja_env.globals["form_problems"] = form_problems
 
     app.register_blueprint(ui)
     app.register_blueprint(auth.bp)
