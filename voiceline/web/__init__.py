@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from voiceline.extensions import csrf
 from voiceline.web import auth
+from voiceline.web.formerrors import form_problems
 from voiceline.web.timefmt import register_filters
 
 # Templates (base.html and the UI's) and the stylesheet live beside this module.
@@ -103,13 +104,14 @@ def _unrouted(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the UI blueprints (with their headers and error pages), feeds and `users` commands."""
-    from voiceline.web import audit_views, cli, feeds, ical, review, rota, users
+    from voiceline.web import api_docs, audit_views, cli, feeds, ical, review, rota, users
     from voiceline.web.directory.common import bp as directory_bp
     from voiceline.web.review.views import bp as review_bp
     from voiceline.web.rota.common import bp as rota_bp
 
     _configure(app)
-    for bp in (ui, auth.bp, users.bp, rota_bp, directory_bp, audit_views.bp, feeds.bp, review_bp):
+    for bp in (ui, auth.bp, users.bp, rota_bp, directory_bp, audit_views.bp, feeds.bp, review_bp,
+               api_docs.bp):
         _page_hooks(bp)
     _unrouted(app)
     csrf.exempt(ical.bp)  # secret-URL calendar feeds: no cookie session, nothing to forge
@@ -119,6 +121,9 @@ def init_app(app: Flask) -> None:
     def _helpers():
         return {"current_user": auth.current_user(), "can_view": auth.can_view}
 
+    # A global, not a context value: the _forms.html macros are imported without the context.
+    app.jinja_env.globals["form_problems"] = form_problems
+
     app.register_blueprint(ui)
     app.register_blueprint(auth.bp)
     app.register_blueprint(users.bp)
@@ -126,6 +131,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(ical.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(api_docs.bp)
     app.cli.add_command(cli.users_group)
     review.init_app(app)
 

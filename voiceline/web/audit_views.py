@@ -1,22 +1,26 @@
-"""The audit log for admins: filter, page through, and verify the hash chain."""
+"""The audit log for admins: filter (kind, actor, range), page through, verify the hash chain."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
+from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import select
+from werkzeug.routing import BuildError
 
 from voiceline import appdb, audit
 from voiceline.ids import parse_id
-from voiceline.instants import InstantRangeError
+from voiceline.instants import InstantRangeError, utcnow
 from voiceline.models.shared import AuditEntry
-from voiceline.web.auth import role_required
+from voiceline.web import audit_present
+from voiceline.web.auth import can_view, role_required
 from voiceline.web.timefmt import from_input, viewer_zone
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 PAGE = 50
+RANGES = {"": "any time", "24h": "last 24 hours", "7d": "last 7 days", "30d": "last 30 days"}
+_RANGE_DELTAS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
 
 def _filtered():
@@ -26,6 +30,15 @@ def _filtered():
         query = query.where(AuditEntry.actor.contains(args["actor"].strip(), autoescape=True))
     if args.get("action"):
         query = query.where(AuditEntry.action.startswith(args["action"].strip(), autoescape=True))
+    if args.get("kind"):
+        try:
+            query = query.where(audit_present.kind_clause(args["kind"]))
+        except ValueError as exc:
+            abort(400, str(exc))
+    if args.get("range") and not args.get("since"):
+        if args["range"] not in _RANGE_DELTAS:
+            abort(400, f"range is one of {', '.join(_RANGE_DELTAS)}")
+        query = query.where(AuditEntry.at >= utcnow() - _RANGE_DELTAS[args["range"]])
     if args.get("target"):
         query = query.where(AuditEntry.target.contains(args["target"].strip(), autoescape=True))
     zone = viewer_zone()
@@ -47,18 +60,33 @@ def _filtered():
     return query
 
 
+def _page_url(endpoint: str, args: dict[str, Any]) -> str | None:
+    """The URL of a page the viewer may open, None when there is no such page."""
+    if not can_view(endpoint):
+        return None
+    try:
+        return url_for(endpoint, **args)
+    except BuildError:
+        return None
+
+
 @bp.get("/", endpoint="log")
 @role_required("admin")
 def log():
-    """Newest entries first, 50 a page, with filters on actor, action, target and time."""
-    rows = appdb.db_session().scalars(
-        _filtered().order_by(AuditEntry.id.desc()).limit(PAGE + 1)).all()
+    """Newest entries first, 50 a page, filtered by kind, actor, action, target and range."""
+    db = appdb.db_session()
+    rows = db.scalars(_filtered().order_by(AuditEntry.id.desc()).limit(PAGE + 1)).all()
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     filters = {k: v for k, v in request.args.items() if k != "before" and v}
-    return render_template("audit/log.html", rows=rows, more=more, filters=filters,
-                           detail=lambda d: json.dumps(d, indent=1, ensure_ascii=False, sort_keys=True),
-                           next_before=rows[-1].id if rows else None)
+    actors = db.scalars(select(AuditEntry.actor).group_by(AuditEntry.actor)
+                        .order_by(AuditEntry.actor).limit(200)).all()
+    return render_template(
+        "audit/log.html", rows=rows, more=more, filters=filters, actors=actors,
+        kinds=audit_present.KINDS, ranges=RANGES, next_before=rows[-1].id if rows else None,
+        target_links=lambda t: audit_present.link_target(t, _page_url),
+        value_link=lambda f, v: audit_present.link_value(f, v, _page_url),
+        diff=audit_present.diff, other_details=audit_present.other_details)
 
 
 @bp.post("/verify", endpoint="verify")
