@@ -28,10 +28,12 @@ def test_now_page_per_rota_and_policy_step(manager):
     # Week one from 2026-01-05 09:00 New York is alice's.
     html = manager.get("/rota/now?at=2026-01-06T12:00:00Z").get_data(as_text=True)
     primary = html.split("Primary liaison")[1].split("</section>")[0]
-    assert "Alice Smith" in primary and "Dmitri" not in primary
+    now = primary.split('class="now"')[1].split("</dd>")[0]  # "Next" names the week after
+    assert "Alice Smith" in now and "Dmitri" not in now
+    assert "Dmitri Volkov" in primary.split('class="next"')[1].split("</dd>")[0]
     # Policy main: step 1 alice, step 2 a backup person (15:00 Moscow: days layer), step 3 duty chief.
     policy = html.split("Escalation policies")[1]
-    steps = re.findall(r"<li>(.*?)</li>", policy, re.S)
+    steps = re.findall(r'<td class="now">(.*?)</td>', policy, re.S)
     assert "Alice Smith" in steps[0]
     assert "Duty Chief Officer" in steps[2]
 

@@ -284,6 +284,11 @@ def new_override(rota_id: str):
     form.replaces.choices = person_choices("(nobody)")
     if request.method == "GET":
         form.start.data = request.args.get("start") or to_input(utcnow(), zone)
+        # filled from a shift clicked on the timeline (rota/shift.html)
+        form.end.data = request.args.get("end") or form.end.data
+        if request.args.get("kind") in ("replace", "add", "remove"):
+            form.kind.data = request.args["kind"]
+        form.replaces.data = request.args.get("replaces") or form.replaces.data
     if form.validate_on_submit():
         start, end = local_field(form.start, zone), local_field(form.end, zone)
         replaces = form.replaces.data or None if form.kind.data == "replace" else None
