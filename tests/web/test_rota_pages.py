@@ -141,9 +141,14 @@ def test_new_rota_and_layer_then_edit_versions(app, manager, post_form):
         layer_id = layer.id
         db.close()
     before = utcnow()
-    edit = post_form(manager, f"/rota/night/layers/{layer_id}", data={
-        "name": "nights", "members": "boris, carol", "anchor": "2026-01-05T20:00",
-        "period": "1d", "windows": "20:00-08:00", "priority": "0"})
+    fields = {"name": "nights", "members": "boris, carol", "anchor": "2026-01-05T20:00",
+              "period": "1d", "windows": "20:00-08:00", "priority": "0"}
+    # An edit is previewed first (nothing written), then saved as previewed (issue 12).
+    preview = post_form(manager, f"/rota/night/layers/{layer_id}", data=fields)
+    assert preview.status_code == 200
+    digest = re.search(r'name="preview_of" value="(\w+)"', preview.get_data(as_text=True)).group(1)
+    edit = post_form(manager, f"/rota/night/layers/{layer_id}",
+                     data={**fields, "preview_of": digest, "save": "yes"})
     assert edit.status_code == 302
     with app.app_context():
         db = _db(app)

@@ -11,7 +11,8 @@ def init_app(app: Flask) -> None:
     """Register the rota and directory blueprints."""
     from voiceline.web import directory
     from voiceline.web.rota import (  # noqa: F401  (routes on bp)
-        coverage, edit, mine, now, shift, swaps, timeline, undo)
+        coverage, edit, mine, now, shift, swaps, timeline, undo, zones)
 
+    zones.register(app)
     app.register_blueprint(bp)
     directory.init_app(app)
