@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import url_for
@@ -45,6 +46,6 @@ def rota_at_url(rota_id: str, instant: datetime, zone: ZoneInfo, end: datetime |
     """The rota's timeline around `instant`: that local day (a week for a long stretch), marked."""
     long = end is not None and end - instant > timedelta(hours=20)
     day = instant.astimezone(zone).date().isoformat()
-    args = {"weeks": 1} if long else {"days": 1}
+    args: dict[str, Any] = {"weeks": 1} if long else {"days": 1}
     return url_for("rota.rota", rota_id=rota_id, start=day, mark=iso_z(instant),
                    **args) + "#timeline"
