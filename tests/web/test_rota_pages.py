@@ -221,3 +221,46 @@ def test_removing_overrides_never_rewrites_the_past(app, manager, post_form):
         actions = [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert actions[-2:] == ["override.end", "override.delete"]
         db.close()
+
+
+def test_a_priority_change_is_previewed_before_it_is_saved(app, manager, post_form):
+    with app.app_context():
+        db = _db(app)
+        layer = db.scalar(select(m.Layer).where(m.Layer.rota_id == "backup", m.Layer.name == "days"))
+        layer_id, version = layer.id, layer.versions[0]
+        fields = {"name": "days", "members": ", ".join(version.members), "anchor": version.anchor,
+                  "period": version.period, "windows": "08:00-20:00", "priority": "5"}
+        db.close()
+    preview = post_form(manager, f"/rota/backup/layers/{layer_id}", data=fields)
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Preview: who is on duty changes" in html
+    with app.app_context():
+        db = _db(app)
+        assert db.get(m.Layer, layer_id).priority == 0  # nothing written by the preview
+        db.close()
+    digest = re.search(r'name="preview_of" value="(\w+)"', html).group(1)
+    saved = post_form(manager, f"/rota/backup/layers/{layer_id}",
+                      data={**fields, "preview_of": digest, "save": "yes"})
+    assert saved.status_code == 302
+    with app.app_context():
+        db = _db(app)
+        assert db.get(m.Layer, layer_id).priority == 5
+        db.close()
+
+
+def test_member_picker_buttons_reorder_and_save_nothing(app, manager, post_form):
+    with app.app_context():
+        db = _db(app)
+        layer = db.scalar(select(m.Layer).where(m.Layer.rota_id == "primary"))
+        layer_id, versions = layer.id, len(layer.versions)
+        db.close()
+    response = post_form(manager, f"/rota/primary/layers/{layer_id}", data={
+        "name": "weekly rotation", "member": ["alice", "dmitri", "grace"], "op": "down:0",
+        "anchor": "2026-01-05T09:00", "period": "1w", "priority": "0"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.findall(r'name="member" value="([\w-]+)"', html) == ["dmitri", "alice", "grace"]
+    with app.app_context():
+        db = _db(app)
+        assert len(db.get(m.Layer, layer_id).versions) == versions
+        db.close()

@@ -243,7 +243,9 @@ def edit_layer_view(rota_id: str, layer_id: int):
         fingerprint = digest(changes, priority)
         previewed = (request.form.get("save") == "yes"
                      and request.form.get("preview_of") == fingerprint)
-        if not _same_content(current, changes) and not previewed:
+        # members, anchor, period, windows or priority change who is on duty: preview first
+        schedule_changes = not _same_content(current, changes) or priority != layer.priority
+        if schedule_changes and not previewed:
             starts, instants = preview_edit(rota, layer, now, changes, priority)
             preview = {"digest": fingerprint, "starts": starts, "changes": instants,
                        "days": PREVIEW_DAYS, "zone": viewer_zone(rota.timezone)}
@@ -266,9 +268,10 @@ def edit_layer_view(rota_id: str, layer_id: int):
             audit.record(db, actor(), "layer.update", f"rota {rota.id} layer {layer.id}",
                          before=before, after=after)
         db.commit()
+        zone = viewer_zone(rota.timezone)
         flash("Layer saved." if content_same else
-              f"Layer saved: the new version starts {newest.valid_from:%Y-%m-%d %H:%M} UTC, at the "
-              "end of the current shift.")
+              f"Layer saved: the new version starts {local(newest.valid_from, zone)} ({zone.key}), "
+              "at the end of the current shift.")
         return redirect(url_for("rota.rota", rota_id=rota.id))
     return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
                            people=people(), members=_picked(form))
