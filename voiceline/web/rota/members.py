@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import request
 
-from voiceline.web.rota.forms import LayerForm, format_members, parse_members
+from voiceline.web.rota.forms import LayerForm, parse_members
 
 EMPTY = "-"
 
@@ -49,5 +49,3 @@ def picked(form: LayerForm) -> list[str]:
     """The members in order, "-" for an empty slot (for the picker's list)."""
     return [m or EMPTY for m in parse_members(form.members.data or "")]
 
-
-__all__ = ["format_members", "picked", "reorder_requested", "take_member_list"]

@@ -64,7 +64,8 @@ def my_shifts():
     rows = {r.id: r for r in db.scalars(select(m.Rota))}
     offered = [s for s in db.scalars(select(m.Swap).where(
                    m.Swap.status == "open", m.Swap.end > now).order_by(m.Swap.start))
-               if s.offered_by != pid and s.rota_id in rows and _member_of(rows[s.rota_id], pid)]
+               if s.offered_by != pid and (s.offered_to == pid or (
+                   s.offered_to is None and s.rota_id in rows and _member_of(rows[s.rota_id], pid)))]
     take = SwapTakeForm(prefix="take")
     feeds = db.scalars(select(FeedToken).where(
         FeedToken.kind == "person", FeedToken.target_id == pid,
