@@ -28,10 +28,12 @@ def test_now_page_per_rota_and_policy_step(manager):
     # Week one from 2026-01-05 09:00 New York is alice's.
     html = manager.get("/rota/now?at=2026-01-06T12:00:00Z").get_data(as_text=True)
     primary = html.split("Primary liaison")[1].split("</section>")[0]
-    assert "Alice Smith" in primary and "Dmitri" not in primary
+    now = primary.split('class="now"')[1].split("</dd>")[0]  # "Next" names the week after
+    assert "Alice Smith" in now and "Dmitri" not in now
+    assert "Dmitri Volkov" in primary.split('class="next"')[1].split("</dd>")[0]
     # Policy main: step 1 alice, step 2 a backup person (15:00 Moscow: days layer), step 3 duty chief.
     policy = html.split("Escalation policies")[1]
-    steps = re.findall(r"<li>(.*?)</li>", policy, re.S)
+    steps = re.findall(r'<td class="now">(.*?)</td>', policy, re.S)
     assert "Alice Smith" in steps[0]
     assert "Duty Chief Officer" in steps[2]
 
@@ -139,9 +141,14 @@ def test_new_rota_and_layer_then_edit_versions(app, manager, post_form):
         layer_id = layer.id
         db.close()
     before = utcnow()
-    edit = post_form(manager, f"/rota/night/layers/{layer_id}", data={
-        "name": "nights", "members": "boris, carol", "anchor": "2026-01-05T20:00",
-        "period": "1d", "windows": "20:00-08:00", "priority": "0"})
+    fields = {"name": "nights", "members": "boris, carol", "anchor": "2026-01-05T20:00",
+              "period": "1d", "windows": "20:00-08:00", "priority": "0"}
+    # An edit is previewed first (nothing written), then saved as previewed (issue 12).
+    preview = post_form(manager, f"/rota/night/layers/{layer_id}", data=fields)
+    assert preview.status_code == 200
+    digest = re.search(r'name="preview_of" value="(\w+)"', preview.get_data(as_text=True)).group(1)
+    edit = post_form(manager, f"/rota/night/layers/{layer_id}",
+                     data={**fields, "preview_of": digest, "save": "yes"})
     assert edit.status_code == 302
     with app.app_context():
         db = _db(app)
@@ -213,4 +220,47 @@ def test_removing_overrides_never_rewrites_the_past(app, manager, post_form):
         assert db.get(m.Override, ids["future"]) is None
         actions = [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert actions[-2:] == ["override.end", "override.delete"]
+        db.close()
+
+
+def test_a_priority_change_is_previewed_before_it_is_saved(app, manager, post_form):
+    with app.app_context():
+        db = _db(app)
+        layer = db.scalar(select(m.Layer).where(m.Layer.rota_id == "backup", m.Layer.name == "days"))
+        layer_id, version = layer.id, layer.versions[0]
+        fields = {"name": "days", "members": ", ".join(version.members), "anchor": version.anchor,
+                  "period": version.period, "windows": "08:00-20:00", "priority": "5"}
+        db.close()
+    preview = post_form(manager, f"/rota/backup/layers/{layer_id}", data=fields)
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Preview: who is on duty changes" in html
+    with app.app_context():
+        db = _db(app)
+        assert db.get(m.Layer, layer_id).priority == 0  # nothing written by the preview
+        db.close()
+    digest = re.search(r'name="preview_of" value="(\w+)"', html).group(1)
+    saved = post_form(manager, f"/rota/backup/layers/{layer_id}",
+                      data={**fields, "preview_of": digest, "save": "yes"})
+    assert saved.status_code == 302
+    with app.app_context():
+        db = _db(app)
+        assert db.get(m.Layer, layer_id).priority == 5
+        db.close()
+
+
+def test_member_picker_buttons_reorder_and_save_nothing(app, manager, post_form):
+    with app.app_context():
+        db = _db(app)
+        layer = db.scalar(select(m.Layer).where(m.Layer.rota_id == "primary"))
+        layer_id, versions = layer.id, len(layer.versions)
+        db.close()
+    response = post_form(manager, f"/rota/primary/layers/{layer_id}", data={
+        "name": "weekly rotation", "member": ["alice", "dmitri", "grace"], "op": "down:0",
+        "anchor": "2026-01-05T09:00", "period": "1w", "priority": "0"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.findall(r'name="member" value="([\w-]+)"', html) == ["dmitri", "alice", "grace"]
+    with app.app_context():
+        db = _db(app)
+        assert len(db.get(m.Layer, layer_id).versions) == versions
         db.close()

@@ -10,7 +10,8 @@ from voiceline.web.rota.common import bp
 def init_app(app: Flask) -> None:
     """Register the rota and directory blueprints."""
     from voiceline.web import directory
-    from voiceline.web.rota import coverage, edit, now, swaps, timeline, undo  # noqa: F401  (routes on bp)
+    from voiceline.web.rota import coverage, edit, mine, now, shift, swaps, timeline, undo, zones  # noqa: F401  (routes on bp)
 
+    zones.register(app)
     app.register_blueprint(bp)
     directory.init_app(app)

@@ -35,6 +35,9 @@ from voiceline.web.rota.forms import (
     parse_members,
     parse_windows,
 )
+from voiceline.web.rota.members import picked as _picked
+from voiceline.web.rota.members import reorder_requested
+from voiceline.web.rota.preview import PREVIEW_DAYS, digest, preview_edit
 from voiceline.web.rota.undo import layer_snapshot, override_snapshot
 from voiceline.web.timefmt import local, to_input, viewer_zone
 from voiceline.web.warnings import held_back, warn
@@ -168,6 +171,15 @@ def _current_version(layer: m.Layer, at: datetime) -> m.LayerVersion | None:
     return max(layer.versions, key=lambda v: v.id or 0) if layer.versions else None
 
 
+def _same_content(current: m.LayerVersion | None, changes: dict) -> bool:
+    """True when the edit keeps members, anchor, period and windows of the version in force."""
+    return current is not None and bool(_version_summary(current)) and (
+        list(changes["members"]) == current.members
+        and changes["anchor"].strftime("%Y-%m-%dT%H:%M") == current.anchor
+        and str(changes["period"]) == current.period
+        and [w.to_dict() for w in changes["windows"]] == (current.windows or []))
+
+
 def _layer_changes(form: LayerForm) -> dict:
     return {"members": tuple(parse_members(form.members.data)),
             "anchor": datetime.fromisoformat(form.anchor.data.strip()),
@@ -183,6 +195,9 @@ def new_layer(rota_id: str):
     form = LayerForm(people=set(people()))
     if request.method == "GET":
         form.period.data = "1w"
+    elif reorder_requested(form):  # a picker button: show the form again, save nothing
+        return render_template("rota/layer_form.html", form=form, rota=rota, layer=None,
+                               people=people(), members=_picked(form))
     if form.validate_on_submit():
         db = appdb.db_session()
         position = max((la.position for la in rota.layers), default=-1) + 1
@@ -201,7 +216,7 @@ def new_layer(rota_id: str):
         flash("Layer added.")
         return redirect(url_for("rota.rota", rota_id=rota.id))
     return render_template("rota/layer_form.html", form=form, rota=rota, layer=None,
-                           people=people())
+                           people=people(), members=_picked(form))
 
 
 @bp.route("/<rota_id>/layers/<int:layer_id>", methods=["GET", "POST"], endpoint="edit_layer")
@@ -219,18 +234,29 @@ def edit_layer_view(rota_id: str, layer_id: int):
             form.members.data = format_members(current.members)
             form.anchor.data, form.period.data = current.anchor, current.period
             form.windows.data = format_windows(current.windows)
+    elif reorder_requested(form):  # a picker button: show the form again, save nothing
+        return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
+                               people=people(), members=_picked(form))
     if form.validate_on_submit():
+        changes = _layer_changes(form)
+        priority = form.priority.data or 0
+        fingerprint = digest(changes, priority)
+        previewed = (request.form.get("save") == "yes"
+                     and request.form.get("preview_of") == fingerprint)
+        # members, anchor, period, windows or priority change who is on duty: preview first
+        schedule_changes = not _same_content(current, changes) or priority != layer.priority
+        if schedule_changes and not previewed:
+            starts, instants = preview_edit(rota, layer, now, changes, priority)
+            preview = {"digest": fingerprint, "starts": starts, "changes": instants,
+                       "days": PREVIEW_DAYS, "zone": viewer_zone(rota.timezone)}
+            return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
+                                   people=people(), preview=preview, members=_picked(form))
         db = appdb.db_session()
         # cast, not narrowing: a layer with no version at all would still fail here as before
         before = cast(dict, _version_summary(current)) | {"name": layer.name, "priority": layer.priority}
         watch(rota.id)
         layer.name = (form.name.data or "").strip()
-        changes = _layer_changes(form)
-        content_same = current is not None and _version_summary(current) and (
-            list(changes["members"]) == current.members
-            and changes["anchor"].strftime("%Y-%m-%dT%H:%M") == current.anchor
-            and str(changes["period"]) == current.period
-            and [w.to_dict() for w in changes["windows"]] == (current.windows or []))
+        content_same = _same_content(current, changes)
         if content_same:
             layer.priority = form.priority.data or 0
         else:
@@ -242,12 +268,13 @@ def edit_layer_view(rota_id: str, layer_id: int):
             audit.record(db, actor(), "layer.update", f"rota {rota.id} layer {layer.id}",
                          before=before, after=after)
         db.commit()
+        zone = viewer_zone(rota.timezone)
         flash("Layer saved." if content_same else
-              f"Layer saved: the new version starts {newest.valid_from:%Y-%m-%d %H:%M} UTC, at the "
-              "end of the current shift.")
+              f"Layer saved: the new version starts {local(newest.valid_from, zone)} ({zone.key}), "
+              "at the end of the current shift.")
         return redirect(url_for("rota.rota", rota_id=rota.id))
     return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
-                           people=people())
+                           people=people(), members=_picked(form))
 
 
 @bp.post("/<rota_id>/layers/<int:layer_id>/end", endpoint="end_layer")
@@ -284,6 +311,11 @@ def new_override(rota_id: str):
     form.replaces.choices = person_choices("(nobody)")
     if request.method == "GET":
         form.start.data = request.args.get("start") or to_input(utcnow(), zone)
+        # filled from a shift clicked on the timeline (rota/shift.html)
+        form.end.data = request.args.get("end") or form.end.data
+        if request.args.get("kind") in ("replace", "add", "remove"):
+            form.kind.data = request.args["kind"]
+        form.replaces.data = request.args.get("replaces") or form.replaces.data
     if form.validate_on_submit():
         start, end = local_field(form.start, zone), local_field(form.end, zone)
         replaces = form.replaces.data or None if form.kind.data == "replace" else None

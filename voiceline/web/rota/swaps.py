@@ -92,8 +92,11 @@ def _render(offer, take, status=200):
 @bp.get("/swaps", endpoint="swaps")
 @role_required(*SWAPPERS)
 def swaps():
-    """Open swap offers and the form to offer one."""
+    """Open swap offers and the form to offer one (prefilled from a shift's "Offer as a swap")."""
     offer, take = _forms()
+    for name in ("rota", "person", "start", "end"):
+        if request.args.get(name):
+            getattr(offer, name).data = request.args[name]
     return _render(offer, take)
 
 
