@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import NullPool
 
 SCRIPT_LOCATION = str(Path(__file__).parent / "migrations")
 
@@ -37,13 +38,20 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> bool:
     """Migrate the database to `revision`; return True when anything was applied."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # a migration may take as long as it needs
-            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-            conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
-        if revision == "head" and \
-                MigrationContext.configure(conn).get_current_revision() == head_revision():
-            return False
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-    return True
+    if engine.dialect.name == "postgresql":
+        # A migration may take as long as it needs: its own connection carries no statement or
+        # lock timeout from the first statement on (even the dialect's set-up queries, which a
+        # loaded machine can push past a short request timeout).
+        engine = create_engine(engine.url, poolclass=NullPool,
+                               connect_args={"options": "-c statement_timeout=0 -c lock_timeout=0"})
+    try:
+        with engine.begin() as conn:
+            if revision == "head" and \
+                    MigrationContext.configure(conn).get_current_revision() == head_revision():
+                return False
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+        return True
+    finally:
+        if engine.dialect.name == "postgresql":
+            engine.dispose()
