@@ -64,6 +64,28 @@ class Reply:
                         status_callback_event=LEG_EVENTS)
         return self
 
+    def conference(self, name: str, *, action: str | None = None, wait_url: str | None = None,
+                   start_on_enter: bool, end_on_exit: bool, muted: bool = False,
+                   hangup_on_star: bool = False) -> Reply:
+        """A <Dial> into the conference `name` (no beeps; a waitUrl of ours, or silence)."""
+        dial = self.response.dial(action=action, method="POST" if action else None,
+                                  hangup_on_star=hangup_on_star or None)
+        dial.conference(name, start_conference_on_enter=start_on_enter,
+                        end_conference_on_exit=end_on_exit, muted=muted or None, beep=False,
+                        wait_url=wait_url if wait_url is not None else "",
+                        wait_method="POST" if wait_url else None)
+        return self
+
+    def pause(self, seconds: int) -> Reply:
+        """Silence for `seconds`."""
+        self.response.pause(length=seconds)
+        return self
+
+    def redirect(self, url: str) -> Reply:
+        """Fetch `url` for what comes next."""
+        self.response.redirect(url, method="POST")
+        return self
+
     def record(self, *, action: str, status_url: str | None, max_length: int) -> Reply:
         """A voicemail <Record> with a recording status callback."""
         self.response.record(action=action, method="POST", max_length=max_length, timeout=5,

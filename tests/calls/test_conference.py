@@ -1,0 +1,205 @@
+"""Conference mode: the caller waits in a conference, responders are called through the REST API
+(faked at Twilio's HTTP transport), the first 1 joins, the rest are ended or told."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from tests.calls.conftest import HOTLINE, WATCH, allowlist, params
+from voiceline import models as m
+from voiceline.calls.fake_rest import ACCOUNT_SID, FakeRest
+from voiceline.models.calls import Call, CallEvent, CallLeg
+
+
+@pytest.fixture
+def fake_rest():
+    return FakeRest()
+
+
+@pytest.fixture
+def app_config(app_config, fake_rest):
+    return {**app_config, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_HTTP_CLIENT": fake_rest,
+            "CONFERENCE_DIALER": "inline", "CALLS_PER_SECOND": 1000}
+
+
+@pytest.fixture
+def conf(db):
+    """The demo policy in conference mode, step 1 ringing alice and grace together."""
+    allowlist(db)
+    policy = db.get(m.Policy, "main")
+    policy.ring = "conference"
+    policy.steps[0].rotas, policy.steps[0].people = [], ["alice", "grace"]
+    db.commit()
+    return db
+
+
+def leg(sid: str, leg_sid: str, to: str, **extra: str) -> dict[str, str]:
+    """A REST-created responder call's parameters (no ParentCallSid: it is its own call)."""
+    return {"AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": leg_sid,
+            "CallStatus": "in-progress", "Direction": "outbound-api", "From": HOTLINE, "To": to,
+            "Called": to, "Caller": HOTLINE, **extra}
+
+
+def path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def start(twilio, fake_rest, sid: str):
+    """The watch officer calls: returns the caller's answer and the calls.create made."""
+    answer = twilio.post("/voice/incoming", params(sid, WATCH))
+    return answer, fake_rest.created()
+
+
+def test_caller_waits_in_a_conference_and_each_responder_is_called(conf, twilio, fake_rest):
+    answer, created = start(twilio, fake_rest, "CAconf1")
+    conference = answer.root.find("Dial/Conference")
+    assert conference is not None and conference.text == "vl-CAconf1"
+    assert (conference.get("startConferenceOnEnter"), conference.get("endConferenceOnExit")) == ("false", "true")
+    assert conference.get("beep") == "false" and "/voice/conference/wait" in conference.get("waitUrl")
+    assert answer.root.find("Dial").get("action").split("#")[0].endswith("/voice/conference/end")
+    assert [c["To"] for c in created] == ["+12025550101", "+12025550102"]
+    first = created[0]
+    assert first["From"] == HOTLINE and str(first["Timeout"]) == "25" and first["Method"] == "POST"
+    assert "/voice/conference/screen?leg=" in first["Url"]
+    assert "/voice/conference/leg-status?leg=" in first["StatusCallback"]
+    assert list(first["StatusCallbackEvent"]) == ["initiated", "ringing", "answered", "completed"]
+    wait = twilio.post(path(conference.get("waitUrl")), params("CAconf1", WATCH))
+    tags = [el.tag for el in wait.root]
+    assert tags == ["Say", "Pause", "Redirect"] and "hold" in wait.root.find("Say").text
+    again = twilio.post(path(wait.root.find("Redirect").text), params("CAconf1", WATCH))
+    assert [el.tag for el in again.root] == ["Pause", "Redirect"]
+
+
+def test_first_to_press_1_joins_and_the_other_is_ended_or_told(conf, twilio, fake_rest, db):
+    _, created = start(twilio, fake_rest, "CAconf2")
+    sids = [f"CA{n:032d}" for n in (1, 2)]
+    alice = twilio.post(path(created[0]["Url"]), leg("CAconf2", sids[0], "+12025550101"))
+    grace = twilio.post(path(created[1]["Url"]), leg("CAconf2", sids[1], "+12025550102"))
+    assert alice.root.find("Gather/Say") is not None and grace.root.find("Gather/Say") is not None
+    # both press 1 "at once": one claim wins, the other hears who has it
+    joined = twilio.post(path(alice.root.find("Gather").get("action")),
+                         leg("CAconf2", sids[0], "+12025550101", Digits="1"))
+    told = twilio.post(path(grace.root.find("Gather").get("action")),
+                       leg("CAconf2", sids[1], "+12025550102", Digits="1"))
+    room = joined.root.find("Dial/Conference")
+    assert room.text == "vl-CAconf2" and room.get("startConferenceOnEnter") == "true"
+    assert room.get("endConferenceOnExit") == "false"
+    assert joined.root.find("Dial").get("hangupOnStar") == "true"
+    assert "Another officer has taken this call" in told.root.find("Say").text
+    assert told.root.find("Hangup") is not None
+    assert (sids[1], {"Status": "completed"}) in fake_rest.updates()  # grace had picked up
+    call = db.scalar(select(Call).where(Call.sid == "CAconf2"))
+    db.refresh(call)
+    assert (call.state, call.answered_by) == ("connected", "alice")
+    kinds = [e.kind for e in call.events]
+    assert "conference_joined" in kinds and kinds.count("screen_accepted") == 1
+    end = twilio.post("/voice/conference/end", params("CAconf2", WATCH, CallStatus="completed"))
+    assert end.root.find("Hangup") is not None
+    db.refresh(call)
+    assert (call.state, call.outcome) == ("done", "answered")
+
+
+def test_ringing_legs_are_canceled_when_one_accepts(conf, twilio, fake_rest):
+    _, created = start(twilio, fake_rest, "CAconf3")
+    sids = [f"CA{n:032d}" for n in (1, 2)]
+    screen = twilio.post(path(created[0]["Url"]), leg("CAconf3", sids[0], "+12025550101"))
+    twilio.post(path(screen.root.find("Gather").get("action")),
+                leg("CAconf3", sids[0], "+12025550101", Digits="1"))
+    assert (sids[1], {"Status": "canceled"}) in fake_rest.updates()
+    # grace's phone picks up anyway (the cancel raced): she hears it is taken
+    late = twilio.post(path(created[1]["Url"]), leg("CAconf3", sids[1], "+12025550102"))
+    assert "Another officer" in late.root.find("Say").text and late.root.find("Hangup") is not None
+
+
+def test_declines_escalate_and_exhausted_policy_redirects_to_voicemail(conf, twilio, fake_rest, db):
+    policy = db.get(m.Policy, "main")
+    policy.repeat = 0
+    db.commit()
+    _, created = start(twilio, fake_rest, "CAconf4")
+    for n, made in enumerate(created, start=1):
+        sid = f"CA{n:032d}"
+        screen = twilio.post(path(made["Url"]), leg("CAconf4", sid, made["To"]))
+        twilio.post(path(screen.root.find("Gather").get("action")), leg("CAconf4", sid, made["To"], Digits="9"))
+    created = fake_rest.created()
+    assert [c["To"] for c in created][2:] == ["+74951234567"]  # step 2: boris (backup rota)
+    # boris's phone rings out: his status callback ends step 2; step 3 rings the duty chief
+    twilio.post(path(created[2]["StatusCallback"]), leg("CAconf4", "CA" + "3".zfill(32), created[2]["To"],
+                                                        CallStatus="no-answer", SequenceNumber="3"))
+    created = fake_rest.created()
+    assert created[-1]["To"] == "+12025550109"
+    # the duty chief's calls.create answer and then a status callback arriving before any screening
+    twilio.post(path(created[-1]["StatusCallback"]), leg("CAconf4", "CA" + "4".zfill(32), created[-1]["To"],
+                                                         CallStatus="busy", SequenceNumber="1"))
+    redirects = [(sid, data) for sid, data in fake_rest.updates() if "Url" in data]
+    assert redirects and redirects[-1][0] == "CAconf4"
+    assert "/voice/conference/resume" in redirects[-1][1]["Url"]
+    record = twilio.post(path(redirects[-1][1]["Url"]), params("CAconf4", WATCH))
+    assert record.root.find("Record") is not None
+    call = db.scalar(select(Call).where(Call.sid == "CAconf4"))
+    db.refresh(call)
+    assert call.state == "voicemail"
+
+
+def test_calls_create_429_is_retried_and_a_hard_failure_ends_the_leg(conf, twilio, fake_rest, db):
+    fake_rest.script = [(429, {"code": 20429, "message": "Too Many Requests", "status": 429}),
+                        (400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})]
+    start(twilio, fake_rest, "CAconf5")
+    created = fake_rest.created()
+    assert [c["To"] for c in created] == ["+12025550101", "+12025550102", "+12025550101"]
+    legs = {row.number: row for row in db.scalars(select(CallLeg))}
+    assert legs["+12025550102"].status == "failed"
+    assert legs["+12025550101"].sid is not None and legs["+12025550101"].status == "initiated"
+    kinds = [e.kind for e in db.scalars(select(CallEvent).order_by(CallEvent.id))]
+    assert "leg_create_retry" in kinds and "leg_create_failed" in kinds
+
+
+def test_status_callback_before_the_screening_request(conf, twilio, fake_rest, db):
+    _, created = start(twilio, fake_rest, "CAconf6")
+    sid = "CA" + "1".zfill(32)
+    twilio.post(path(created[0]["StatusCallback"]), leg("CAconf6", sid, created[0]["To"],
+                                                        CallStatus="answered", SequenceNumber="2"))
+    twilio.post(path(created[0]["StatusCallback"]), leg("CAconf6", sid, created[0]["To"],
+                                                        CallStatus="ringing", SequenceNumber="1"))
+    screen = twilio.post(path(created[0]["Url"]), leg("CAconf6", sid, created[0]["To"]))
+    joined = twilio.post(path(screen.root.find("Gather").get("action")),
+                         leg("CAconf6", sid, created[0]["To"], Digits="1"))
+    assert joined.root.find("Dial/Conference") is not None
+    row = db.scalar(select(CallLeg).where(CallLeg.sid == sid))
+    assert row.status != "ringing" and row.screen == "accepted"  # the older callback did not win
+
+
+def test_a_joined_responder_brings_in_a_colleague(conf, twilio, fake_rest, db):
+    _, created = start(twilio, fake_rest, "CAconf7")
+    sid = "CA" + "1".zfill(32)
+    screen = twilio.post(path(created[0]["Url"]), leg("CAconf7", sid, created[0]["To"]))
+    joined = twilio.post(path(screen.root.find("Gather").get("action")),
+                         leg("CAconf7", sid, created[0]["To"], Digits="1"))
+    menu = twilio.post(path(joined.root.find("Dial").get("action")), leg("CAconf7", sid, created[0]["To"]))
+    gather = menu.root.find("Gather")
+    assert gather is not None and menu.root.find("Dial/Conference") is not None  # silence: back in
+    back = twilio.post(path(gather.get("action")), leg("CAconf7", sid, created[0]["To"], Digits="3"))
+    assert back.root.find("Dial/Conference").text == "vl-CAconf7"
+    colleague = fake_rest.created()[-1]
+    assert colleague["To"] == "+12025550109"  # step 3: the duty chief
+    chief = "CA" + str(len(fake_rest.requests)).zfill(32)
+    whisper = twilio.post(path(colleague["Url"]), leg("CAconf7", chief, colleague["To"]))
+    joins = twilio.post(path(whisper.root.find("Gather").get("action")),
+                        leg("CAconf7", chief, colleague["To"], Digits="1"))
+    room = joins.root.find("Dial/Conference")
+    assert room.text == "vl-CAconf7" and room.get("endConferenceOnExit") == "false"
+    events = [e for e in db.scalars(select(CallEvent).order_by(CallEvent.id)) if e.kind == "conference_joined"]
+    assert [(e.person_id, e.detail["role"]) for e in events] == [("alice", "ring"), ("duty-chief", "colleague")]
+
+
+def test_without_credentials_a_conference_policy_rings_in_dial_mode(conf, twilio, hotline, fake_rest):
+    hotline.config["TWILIO_ACCOUNT_SID"] = None
+    answer = twilio.post("/voice/incoming", params("CAconf8", WATCH))
+    assert answer.root.find("Dial/Number") is not None and answer.root.find("Dial/Conference") is None
+    assert fake_rest.created() == []
+    health = hotline.test_client().get("/healthz").get_json()
+    assert health["ok"] is False and health["checks"]["conference"]["policies"] == ["main"]
+    assert any(p["check"] == "conference" for p in health["problems"])
