@@ -203,3 +203,26 @@ def test_without_credentials_a_conference_policy_rings_in_dial_mode(conf, twilio
     health = hotline.test_client().get("/healthz").get_json()
     assert health["ok"] is False and health["checks"]["conference"]["policies"] == ["main"]
     assert any(p["check"] == "conference" for p in health["problems"])
+
+
+def test_the_last_decline_moves_the_caller_to_voicemail_at_once(conf, twilio, fake_rest, db):
+    """A decline that ends the whole policy moves the call to voicemail in that same answer
+    (the step table allowed only `connected`: the decline fell to the fallback and nothing moved
+    until the leg's status callback came)."""
+    policy = db.get(m.Policy, "main")
+    policy.repeat = 0
+    policy.steps[0].people = ["alice"]
+    policy.steps[1].rotas, policy.steps[1].people = [], []
+    policy.steps.pop(1)
+    db.commit()
+    _, created = start(twilio, fake_rest, "CAconf9")
+    for index in range(2):  # alice (step 1), then the duty chief (step 2 now) decline
+        made = fake_rest.placed()[index]
+        screen = twilio.post(path(made[1]["Url"]), leg("CAconf9", made[0], made[1]["To"]))
+        answer = twilio.post(path(screen.root.find("Gather").get("action")),
+                             leg("CAconf9", made[0], made[1]["To"], Digits="9"))
+        assert [el.tag for el in answer.root] == ["Hangup"]
+    call = db.scalar(select(Call).where(Call.sid == "CAconf9"))
+    db.refresh(call)
+    assert call.state == "voicemail"
+    assert [sid for sid, data in fake_rest.updates() if "Url" in data] == ["CAconf9"]

@@ -37,6 +37,7 @@ class FakeRest(HttpClient):
                     status, body = self.script.pop(0)
                     return Response(status, json.dumps(body))
                 sid = f"CA{self._count:032d}"
+                self.requests[-1]["sid"] = sid
                 return Response(201, json.dumps({"sid": sid, "status": "queued",
                                                  "account_sid": ACCOUNT_SID}))
             sid = path.rsplit("/", 1)[-1].removesuffix(".json")
@@ -46,6 +47,10 @@ class FakeRest(HttpClient):
     def created(self) -> list[dict]:
         """The data of each calls.create that succeeded-or-not, in order."""
         return [r["data"] for r in self.requests if r["path"].endswith("/Calls.json")]
+
+    def placed(self) -> list[tuple[str, dict]]:
+        """(CallSid, data) of each calls.create Twilio accepted, in order."""
+        return [(r["sid"], r["data"]) for r in self.requests if r.get("sid")]
 
     def updates(self) -> list[tuple[str, dict]]:
         """(CallSid, data) of each calls(sid).update."""

@@ -127,8 +127,9 @@ STEPS: dict[Step, Rule] = {
     # a colleague's or a supervisor's while it is connected; the handler tells the rest.
     Step.CONFERENCE_SCREEN: Rule(frozenset(CallState), _leg_step(conference.screen), frozenset(),
                                  fits=_not_screened, stale=_leg_hangs_up),
+    # (a decline can end the step: the next rings, or after the last the call is at voicemail)
     Step.CONFERENCE_ANSWER: Rule(frozenset(CallState), _leg_step(conference.screen_answer),
-                                 frozenset({S.CONNECTED}), fits=_not_screened,
+                                 frozenset({S.CONNECTED, S.VOICEMAIL}), fits=_not_screened,
                                  stale=conference.answer_repeated),
 }
 
