@@ -437,13 +437,13 @@ class ConferencePlay:
             whisper = self.twilio.post(cast(str, leg.url), self.child(leg, "in-progress"))
             gather = whisper.root.find("Gather") if whisper.root is not None else None
             if gather is None:  # the call moved on: voiceline told it and hung up
-                for say in (whisper.root.iter("Say") if whisper.root is not None else []):
-                    self.tell("told", leg, say)
+                for told in (whisper.root.iter("Say") if whisper.root is not None else []):
+                    self.tell("told", leg, told)
                 self.status(leg, "completed", duration=3)
                 continue
-            say = gather.find("Say")
-            if say is not None:
-                self.tell("whisper", leg, say)
+            spoken = gather.find("Say")
+            if spoken is not None:
+                self.tell("whisper", leg, spoken)
             screened.append((leg, choice, gather))
             if len(screened) < self.together and leg is not choices[-1][0]:
                 continue  # the next leg screens too before anyone keys (both at once)

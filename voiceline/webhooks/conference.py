@@ -1,184 +1,25 @@
-"""Conference mode's /voice/ routes, Twilio's REST client, and the dialer that places the calls.
-
-The dialer runs what a step queued (ctx.after) once its answer is committed. A webhook places
-at most one call itself, and only when the account's calls-per-second slot is free at once
-(calls/dialer.py); everything else (further responders, ending the other legs, moving the
-caller to voicemail) goes to a short-lived background thread of this worker, which sleeps
-until each booked slot. If the worker dies meanwhile, the caller's waitUrl, re-fetched every
-few seconds, queues whatever is still unplaced (any worker may take it: placing is claimed
-with a conditional UPDATE) and ends a step whose ring time passed without callbacks. No
-scheduler tick is involved.
-"""
+"""Conference mode's /voice/ routes (on the voice blueprint): the responders' screening and
+answer, their status callbacks, the caller's waitUrl and end, the REST redirect's target, and
+the taker's * menu to bring in a colleague. The dialer is webhooks/dialer.py."""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
-from typing import Any
 
-from flask import current_app, request
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
+from flask import request
 
-from voiceline import appdb
-from voiceline.calls import conference, machine
-from voiceline.calls.conference import End, Place, Redirect
+from voiceline.calls import conference, conference_legs, machine
 from voiceline.calls.context import Context
-from voiceline.calls.dialer import MAX_RETRIES, RestFailure, reserve
 from voiceline.calls.escalation import resolve
 from voiceline.calls.machine import Step
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twiml import Reply
-from voiceline.extensions import HTTP_CLIENT
-from voiceline.instants import utcnow
 from voiceline.webhooks.params import LegKeys, Status
 from voiceline.webhooks.signature import twilio_signed
-from voiceline.webhooks.views import _answer, _callback, _context, _leg, bp, form, links
+from voiceline.webhooks.views import _answer, _callback, _leg, bp, form, links
 
 log = logging.getLogger(__name__)
-LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
-DIALER = "voiceline.dialer"  # app.extensions[DIALER]: "thread" (default) or "inline" (tests, simulate)
 
-
-class TwilioRest:
-    """conference mode's REST calls on twilio-python's Client (timeouts short: webhooks wait)."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def create_call(self, *, to: str, from_: str, url: str, status_url: str, timeout: int) -> str:
-        """calls.create with the screening URL and every status event of the leg."""
-        try:
-            return str(self.client.calls.create(
-                to=to, from_=from_, url=url, method="POST", status_callback=status_url,
-                status_callback_method="POST", status_callback_event=LEG_EVENTS, timeout=timeout).sid)
-        except TwilioRestException as exc:
-            again = exc.status == 429 or exc.status >= 500 or exc.code == 20429
-            raise RestFailure(f"Twilio {exc.status} error {exc.code}", again) from exc
-        except Exception as exc:  # the network: worth another slot
-            raise RestFailure(type(exc).__name__, True) from exc
-
-    def end_call(self, sid: str, status: str) -> None:
-        """Hang up a responder's call."""
-        self.client.calls(sid).update(status=status)
-
-    def redirect_call(self, sid: str, url: str) -> None:
-        """New TwiML for the caller's call."""
-        self.client.calls(sid).update(url=url, method="POST")
-
-
-def rest_client(app: Any) -> TwilioRest:
-    """The REST client of the configured account (tests hand in a fake transport)."""
-    transport = app.extensions.get(HTTP_CLIENT) or TwilioHttpClient(timeout=5)
-    return TwilioRest(Client(app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"],
-                             http_client=transport))
-
-
-def run_after(work: list[Any]) -> None:
-    """Run the REST work a committed step queued: the first call at once if its slot is free,
-    the rest in a background thread (or inline, for tests and simulate)."""
-    if not work:
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    rest = rest_client(app)
-    base = request.host_url
-    if app.extensions.get(DIALER) == "inline":
-        _drain(app, rest, work, base)
-        return
-    rest_of = _place_first(app, rest, work)
-    if rest_of:
-        threading.Thread(target=_in_context, args=(app, rest, rest_of, base), daemon=True,
-                         name="voiceline-dialer").start()
-
-
-def _in_context(app: Any, rest: TwilioRest, work: list[Any], base: str) -> None:
-    try:
-        with app.test_request_context("/", base_url=base):
-            _drain(app, rest, work, base)
-    except Exception:  # a background thread has nobody to tell but the log
-        log.exception("conference dialer failed; the waitUrl backstop places what is left")
-
-
-def _place_first(app: Any, rest: TwilioRest, work: list[Any]) -> list[Any]:
-    """Place the first queued leg now if the pace allows; return the work left."""
-    first = next((item for item in work if isinstance(item, Place) and item.legs), None)
-    if first is None:
-        return work
-    with appdb.session_factory()() as session:
-        slot = reserve(session, utcnow(), app.config.get("CALLS_PER_SECOND") or 1.0, only_now=True)
-    if slot is None:
-        return work
-    _place(rest, first.legs[0])
-    rest_of = [item for item in work if item is not first]
-    if first.legs[1:]:
-        rest_of.insert(0, Place(first.call_id, first.legs[1:]))
-    return rest_of
-
-
-def _drain(app: Any, rest: TwilioRest, work: list[Any], base: str) -> None:
-    cps = app.config.get("CALLS_PER_SECOND") or 1.0
-    queue = list(work)
-    while queue:
-        item = queue.pop(0)
-        try:
-            if isinstance(item, Place):
-                for leg in item.legs:
-                    with appdb.session_factory()() as session:
-                        slot = reserve(session, utcnow(), cps)
-                    wait = (slot - utcnow()).total_seconds() if slot else 0
-                    if wait > 0:
-                        time.sleep(wait)
-                    queue.extend(_place(rest, leg))
-            elif isinstance(item, End):
-                rest.end_call(item.sid, item.status)
-            elif isinstance(item, Redirect):
-                rest.redirect_call(item.sid, item.url)
-        except Exception:
-            log.exception("conference: %s failed", type(item).__name__)
-
-
-def _with_ctx(step: Callable[[Context], None]) -> list[Any]:
-    """Run `step` in a transaction of its own; returns the REST work it queued."""
-    session = appdb.session_factory()()
-    try:
-        ctx = _context(session)
-        step(ctx)
-        session.commit()
-        return ctx.after
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def _place(rest: TwilioRest, spec: tuple[int, str, str, str, str, int]) -> list[Any]:
-    """Claim, create, record one leg; returns follow-up work (ending it if the call moved on)."""
-    leg_id, to, from_, url, status_url, timeout = spec
-    claimed: list[bool] = []
-    _with_ctx(lambda ctx: claimed.append(conference.claim_leg(ctx, leg_id) is not None))
-    if not claimed[0]:
-        return []
-    try:
-        sid = rest.create_call(to=to, from_=from_, url=url, status_url=status_url, timeout=timeout)
-    except RestFailure as exc:
-        log.warning("conference: calls.create for leg %s failed: %s", leg_id, exc.reason)
-        again: list[Any] = []
-        reason, may_retry = exc.reason, exc.again
-
-        def failed(ctx: Context) -> None:
-            retry = may_retry and conference.retries(ctx, leg_id) < MAX_RETRIES
-            conference.create_failed(ctx, leg_id, reason, retry)
-            if retry:
-                again.append(Place(0, (spec,)))
-        return [*_with_ctx(failed), *again]
-    return _with_ctx(lambda ctx: conference.placed(ctx, leg_id, sid))
-
-
-# --- routes -------------------------------------------------------------------------------
 
 def _screen_fallback() -> str:
     # Without the database the whisper is plain; the answer then cannot join (no room known).
@@ -225,7 +66,7 @@ def conference_leg_status():
             log.warning("status for unknown conference leg %s ignored", request.args.get("leg"))
             return
         status.leg_status(ctx, leg, values)
-        conference.leg_changed(ctx, leg)
+        conference_legs.leg_changed(ctx, leg)
     return _callback("conference-leg-status", run)
 
 
@@ -249,7 +90,7 @@ def conference_wait():
 
     def run(ctx: Context) -> str:
         call = _caller_call(ctx)
-        conference.waiting(ctx, call, int((call.meta or {}).get("ring_seconds") or 25))
+        conference_legs.waiting(ctx, call, int((call.meta or {}).get("ring_seconds") or 25))
         return conference.wait_music(ctx, call, fetch)
     return _answer("conference_wait", run,
                    on_error=lambda: str(Reply().pause(conference.WAIT_PAUSE)
@@ -278,7 +119,7 @@ def conference_star():
     """The taker pressed * (or the room ended): the bring-in menu, or hang up."""
     def run(ctx: Context) -> str:
         leg = _leg(ctx.session)
-        return conference.star(ctx, leg) if leg else str(Reply().hangup())
+        return conference_legs.star(ctx, leg) if leg else str(Reply().hangup())
     return _answer("conference_star", run, on_error=lambda: str(Reply().hangup()))
 
 
@@ -292,5 +133,5 @@ def conference_bring():
         leg = _leg(ctx.session)
         if leg is None:
             return str(Reply().hangup())
-        return conference.bring(ctx, leg, digits, resolve(ctx, leg.call).steps)
+        return conference_legs.bring(ctx, leg, digits, resolve(ctx, leg.call).steps)
     return _answer("conference_bring", run, on_error=lambda: str(Reply().hangup()))

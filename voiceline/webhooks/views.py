@@ -30,6 +30,7 @@ from voiceline.calls.twiml import (
 from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
 from voiceline.phones import try_e164
+from voiceline.webhooks.dialer import run_after
 from voiceline.webhooks.edge import clean_form
 from voiceline.webhooks.params import DialEnded, Incoming, Keys, LegKeys, Recording, Status
 from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response
@@ -127,8 +128,6 @@ def _run_after(ctx: Context) -> None:
     """The REST work a committed step queued (conference mode); never changes the answer."""
     if not ctx.after:
         return
-    from voiceline.webhooks.conference import run_after
-
     try:
         run_after(ctx.after)
     except Exception:

@@ -195,10 +195,9 @@ def call_page(sid: str):
 @role_required(*REVIEWERS)
 def listen(sid: str):
     """A supervisor listens in, muted, to a live conference-mode call: their phone is called."""
-    from voiceline.calls.conference import listen as listen_in
+    from voiceline.calls.conference_legs import listen as listen_in
     from voiceline.calls.context import CallSettings, Context
-    from voiceline.webhooks.conference import run_after
-    from voiceline.webhooks.views import links
+    from voiceline.webhooks.dialer import links, run_after
 
     session = db_session()
     call = _call_or_404(sid)
