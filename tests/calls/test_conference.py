@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -226,3 +227,55 @@ def test_the_last_decline_moves_the_caller_to_voicemail_at_once(conf, twilio, fa
     db.refresh(call)
     assert call.state == "voicemail"
     assert [sid for sid, data in fake_rest.updates() if "Url" in data] == ["CAconf9"]
+
+
+def test_simulate_plays_conference_mode(conf, runner):
+    keys = "\n".join(["a", "n",  # alice accepts, grace does not answer
+                      "3",  # alice presses * then 3: the duty chief is called
+                      "a",  # the duty chief accepts and joins
+                      "30"])  # they talk 30 s
+    result = runner.invoke(args=["simulate", "--from", "+1 202 555 0150"], input=keys + "\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "the caller waits in the conference" in out
+    assert "caller hears (en-US): Please hold while the duty officer is called." in out
+    assert "Alice Smith (+1 202-555-0101) joins the conference" in out
+    assert "Duty Chief Officer (+1 202-555-0109) joins the conference" in out
+    assert "call ended by voiceline (REST)" in out  # grace's ringing call
+    header = next(line for line in out.splitlines() if line.startswith("call CA"))
+    assert header.endswith("  answered")
+    assert "conference_joined" in out and "colleague_rung" in out
+
+
+def test_the_background_dialer_keeps_to_the_calls_per_second(conf, twilio, fake_rest, hotline, db):
+    import time
+
+    people = ["alice", "grace", "duty-chief"]
+    db.get(m.Policy, "main").steps[0].people = people
+    db.commit()
+    hotline.extensions["voiceline.dialer"] = "thread"
+    hotline.config["CALLS_PER_SECOND"] = 10.0
+    answer = twilio.post("/voice/incoming", params("CAconf10", WATCH))
+    answered = time.monotonic()
+    assert answer.root.find("Dial/Conference") is not None
+    inline = [r for r in fake_rest.requests if r["path"].endswith("/Calls.json")]
+    assert len(inline) == 1 and inline[0]["at"] <= answered  # the first rang inside the webhook
+    deadline = time.monotonic() + 10
+    while len(fake_rest.created()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    made = [r["at"] for r in fake_rest.requests if r["path"].endswith("/Calls.json")]
+    assert len(made) == 3
+    # the slots booked in the pacing row are 1/CPS apart; the requests follow them within the
+    # process's own latency (tens of ms)
+    assert made[-1] - made[0] >= 0.17
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        db.expire_all()
+        if all(leg.sid for leg in db.scalars(select(CallLeg))):
+            break
+        time.sleep(0.02)
+    assert sorted(leg.person_id for leg in db.scalars(select(CallLeg)) if leg.sid) == sorted(people)
+    slots = sorted(datetime.fromisoformat(e.detail["slot"]) for e in db.scalars(
+        select(CallEvent).where(CallEvent.kind == "leg_placed")))
+    assert len(slots) == 3
+    assert all((b - a).total_seconds() >= 0.1 for a, b in zip(slots, slots[1:], strict=False))

@@ -4,7 +4,7 @@ has the caller's side and the overview)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import select, update
@@ -232,8 +232,16 @@ def claim_leg(ctx: Context, leg_id: int) -> CallLeg | None:
     leg.status = "dialing"
     return leg
 
-def placed(ctx: Context, leg_id: int, sid: str) -> None:
-    """Twilio accepted the call: keep its CallSid (a callback may have brought it already)."""
+def release(ctx: Context, leg_id: int) -> None:
+    """A claimed leg that could not be placed now goes back to the queue."""
+    leg = ctx.session.get(CallLeg, leg_id)
+    if leg is not None and leg.status == "dialing" and leg.sid is None:
+        leg.status = "queued"
+
+
+def placed(ctx: Context, leg_id: int, sid: str, slot: datetime | None = None) -> None:
+    """Twilio accepted the call: keep its CallSid (a callback may have brought it already);
+    the timeline keeps the calls-per-second slot it was placed in."""
     leg = ctx.session.get(CallLeg, leg_id)
     if leg is None:
         return
@@ -241,7 +249,8 @@ def placed(ctx: Context, leg_id: int, sid: str) -> None:
     if leg.status == "dialing":
         leg.status = "initiated"
     add_event(ctx.session, leg.call, "leg_placed", ctx.at, step=leg.step, person_id=leg.person_id,
-              leg_sid=sid, dedupe_key=f"placed:{leg.id}", role=leg.purpose)
+              leg_sid=sid, dedupe_key=f"placed:{leg.id}", role=leg.purpose,
+              slot=slot.isoformat(timespec="milliseconds") if slot else None)
     wanted_state = CallState.RINGING if leg.purpose == RING else CallState.CONNECTED
     if leg.call.state != wanted_state and leg.screen != "accepted":
         ctx.after.append(End(sid, "canceled"))  # taken (or over) while calls.create ran

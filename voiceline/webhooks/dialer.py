@@ -23,6 +23,10 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+# Loaded now, not on the first calls.create: the SDK's lazy import of its call resources takes a
+# few hundred ms, which would land inside the first paced slot of every worker.
+from twilio.rest.api.v2010.account.call import CallList  # noqa: F401
+
 from voiceline import appdb
 from voiceline.calls import conference_legs
 from voiceline.calls.conference import End, Place, Redirect
@@ -101,15 +105,14 @@ def _place_first(app: Any, rest: TwilioRest, work: list[Any]) -> list[Any]:
     first = next((item for item in work if isinstance(item, Place) and item.legs), None)
     if first is None:
         return work
-    with appdb.session_factory()() as session:
-        slot = reserve(session, utcnow(), app.config.get("CALLS_PER_SECOND") or 1.0, only_now=True)
-    if slot is None:
+    done, follow_up = _place(rest, first.legs[0], app.config.get("CALLS_PER_SECOND") or 1.0,
+                             only_now=True)
+    if not done:
         return work
-    _place(rest, first.legs[0])
     rest_of = [item for item in work if item is not first]
     if first.legs[1:]:
         rest_of.insert(0, Place(first.call_id, first.legs[1:]))
-    return rest_of
+    return [*rest_of, *follow_up]
 
 
 def _drain(app: Any, rest: TwilioRest, work: list[Any], base: str) -> None:
@@ -120,12 +123,7 @@ def _drain(app: Any, rest: TwilioRest, work: list[Any], base: str) -> None:
         try:
             if isinstance(item, Place):
                 for leg in item.legs:
-                    with appdb.session_factory()() as session:
-                        slot = reserve(session, utcnow(), cps)
-                    wait = (slot - utcnow()).total_seconds() if slot else 0
-                    if wait > 0:
-                        time.sleep(wait)
-                    queue.extend(_place(rest, leg))
+                    queue.extend(_place(rest, leg, cps)[1])
             elif isinstance(item, End):
                 rest.end_call(item.sid, item.status)
             elif isinstance(item, Redirect):
@@ -156,13 +154,25 @@ def _with_ctx(step: Callable[[Context], None]) -> list[Any]:
         session.close()
 
 
-def _place(rest: TwilioRest, spec: tuple[int, str, str, str, str, int]) -> list[Any]:
-    """Claim, create, record one leg; returns follow-up work (ending it if the call moved on)."""
+def _place(rest: TwilioRest, spec: tuple[int, str, str, str, str, int], cps: float,
+           only_now: bool = False) -> tuple[bool, list[Any]]:
+    """Claim one leg, take its calls.create slot (waiting for it; with `only_now` only a slot
+    free at once), create, record. Returns whether it is dealt with, and follow-up work (ending
+    it if the call moved on meanwhile, or placing it again after a 429)."""
     leg_id, to, from_, url, status_url, timeout = spec
     claimed: list[bool] = []
     _with_ctx(lambda ctx: claimed.append(conference_legs.claim_leg(ctx, leg_id) is not None))
     if not claimed[0]:
-        return []
+        return True, []
+    # The slot is taken last, right before calls.create, so the pace is that of the requests.
+    with appdb.session_factory()() as session:
+        slot = reserve(session, utcnow(), cps, only_now=only_now)
+    if slot is None:
+        _with_ctx(lambda ctx: conference_legs.release(ctx, leg_id))
+        return False, []
+    wait = (slot - utcnow()).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
     try:
         sid = rest.create_call(to=to, from_=from_, url=url, status_url=status_url, timeout=timeout)
     except RestFailure as exc:
@@ -175,5 +185,5 @@ def _place(rest: TwilioRest, spec: tuple[int, str, str, str, str, int]) -> list[
             conference_legs.create_failed(ctx, leg_id, reason, retry)
             if retry:
                 again.append(Place(0, (spec,)))
-        return [*_with_ctx(failed), *again]
-    return _with_ctx(lambda ctx: conference_legs.placed(ctx, leg_id, sid))
+        return True, [*_with_ctx(failed), *again]
+    return True, _with_ctx(lambda ctx: conference_legs.placed(ctx, leg_id, sid, slot))
