@@ -103,3 +103,22 @@ def test_pacing_books_one_slot_per_interval_across_sessions(app):
         assert reserve(two, later, 2.0, only_now=True) == later
         one.close()
         two.close()
+
+
+def test_startup_log_names_conference_policies_without_credentials(demo, caplog):
+    import logging
+
+    from voiceline.calls.ringmode import log_startup
+
+    with demo.app_context():
+        db = appdb.session_factory(demo)()
+        db.get(m.Policy, "main").ring = "conference"
+        db.commit()
+        db.close()
+    with caplog.at_level(logging.WARNING, logger="voiceline"):
+        log_startup(demo, logging.getLogger("voiceline"))
+    assert any("dial mode" in r.getMessage() and "main" in r.getMessage() for r in caplog.records)
+    demo.config["TWILIO_ACCOUNT_SID"] = "AC" + "1" * 32
+    caplog.clear()
+    log_startup(demo, logging.getLogger("voiceline"))
+    assert not caplog.records

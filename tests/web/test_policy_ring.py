@@ -80,3 +80,19 @@ def test_a_supervisor_listens_in_muted_audited_and_checked(demo, as_role, post_f
         audits = db.scalars(select(AuditEntry).where(AuditEntry.action == "calls.listen")).all()
         assert len(audits) == 1 and audits[0].target == "CAlisten"
         db.close()
+
+
+def test_call_page_timeline_says_who_joined_when(demo, as_role):
+    from pathlib import Path
+
+    from voiceline.calls.replay import in_process_twilio, load_fixture, replay
+
+    fixture = load_fixture(Path(__file__).resolve().parents[2] / "fixtures" / "calls"
+                           / "conference-colleague.yaml")
+    outcomes = replay(fixture, in_process_twilio(demo), app=demo)
+    assert all(o.ok for o in outcomes), [o.problems for o in outcomes if not o.ok]
+    sid = fixture["steps"][0]["params"]["CallSid"]
+    page = as_role("reviewer").get(f"/calls/{sid}").get_data(as_text=True)
+    assert "Alice Smith joined (took the call)" in page
+    assert "Alice Smith brought in step 3: Duty Chief Officer" in page
+    assert "Duty Chief Officer joined (brought in by a colleague)" in page

@@ -159,7 +159,9 @@ def end_pending(ctx: Context, call: Call, keep: CallLeg | None = None) -> None:
 
 
 def caller_left(ctx: Context, call: Call, call_status: str) -> str:
-    """The caller's <Dial><Conference> ended: they hung up (or the room ended)."""
+    """The caller's <Dial><Conference> ended: they hung up (or the room ended). Twilio also
+    requests this action when our REST redirect moved the caller to voicemail (and ignores the
+    answer): the call is at voicemail then, and stays so."""
     if call.state == CallState.CONNECTED:
         add_event(ctx.session, call, "bridged", ctx.at, step=call.step, person_id=call.answered_by,
                   dedupe_key=f"bridged:{call.sid}", mode=ringmode.CONFERENCE)
