@@ -281,3 +281,30 @@ def test_the_background_dialer_keeps_to_the_calls_per_second(conf, twilio, fake_
         select(CallEvent).where(CallEvent.kind == "leg_placed")))
     assert len(slots) == 3
     assert all((b - a).total_seconds() >= 0.1 for a, b in zip(slots, slots[1:], strict=False))
+
+
+def test_the_waiturl_places_legs_a_dead_worker_left_and_says_still_trying(conf, twilio, fake_rest,
+                                                                          hotline, db, monkeypatch):
+    from datetime import timedelta
+
+    from tests.calls.conftest import AT
+    from voiceline.extensions import CLOCK
+    from voiceline.webhooks import views
+
+    monkeypatch.setattr(views, "run_after", lambda work: None)  # the worker dies after its answer
+    answer = twilio.post("/voice/incoming", params("CAconf11", WATCH))
+    monkeypatch.undo()
+    assert fake_rest.created() == []
+    wait_url = path(answer.root.find("Dial/Conference").get("waitUrl"))
+    twilio.post(wait_url, params("CAconf11", WATCH))
+    assert fake_rest.created() == []  # not overdue yet: another worker's dialer may be pacing them
+    hotline.extensions[CLOCK] = lambda: AT + timedelta(seconds=10)
+    again = twilio.post(path(twilio.latest["redirect"]), params("CAconf11", WATCH))
+    assert [c["To"] for c in fake_rest.created()] == ["+12025550101", "+12025550102"]
+    assert "Still trying" not in " ".join(s.text for s in again.root.iter("Say"))
+    for sid, data in fake_rest.placed():  # both decline: step 2 rings
+        screen = twilio.post(path(data["Url"]), leg("CAconf11", sid, data["To"]))
+        twilio.post(path(screen.root.find("Gather").get("action")), leg("CAconf11", sid, data["To"], Digits="9"))
+    later = twilio.post(path(twilio.latest["redirect"]), params("CAconf11", WATCH))
+    assert "Still trying to reach the duty officer" in " ".join(s.text for s in later.root.iter("Say"))
+    assert fake_rest.created()[-1]["To"] == "+74951234567"

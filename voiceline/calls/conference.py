@@ -140,10 +140,18 @@ def caller_joins(ctx: Context, call: Call, reply: Reply) -> Reply:
 
 def wait_music(ctx: Context, call: Call | None, fetch: int) -> str:
     """The waitUrl's TwiML (only Say, Play, Pause, Redirect are allowed there): the hold prompt
-    once, then silence, re-fetched every few seconds (each fetch checks the step's deadline)."""
+    once, then silence, re-fetched every few seconds (each fetch checks the step's deadline);
+    when a new step or round rings, "Still trying…" as in dial mode."""
     reply = Reply(call.language if call else None)
     if fetch == 0:
         reply.say("conference_hold")
+    if call is not None and call.state == CallState.RINGING:
+        ringing = f"{call.round}:{call.step}"
+        told = (call.meta or {}).get("told")
+        if told is None or (told != ringing and fetch > 0):
+            call.meta = {**(call.meta or {}), "told": ringing}
+            if told is not None:
+                reply.say("still_trying")
     return str(reply.pause(WAIT_PAUSE).redirect(ctx.links("conference_wait", n=fetch + 1)))
 
 

@@ -291,5 +291,10 @@ def waiting(ctx: Context, call: Call, ring_seconds: int) -> None:
     if call.state != CallState.RINGING:
         return
     check_step(ctx, call)
-    if call.state == CallState.RINGING:
-        place(ctx, call, [leg for leg in pending(ctx, call) if leg.purpose == RING], ring_seconds)
+    if call.state != CallState.RINGING:
+        return
+    queued = [leg for leg in pending(ctx, call) if leg.purpose == RING]
+    # Only legs the dialer should have placed by now (their slots plus a margin): a worker's
+    # thread still pacing them is not raced by a second one.
+    due = timedelta(seconds=len(queued) / max(ctx.settings.calls_per_second, 0.01) + 5)
+    place(ctx, call, [leg for leg in queued if ctx.at - leg.started_at > due], ring_seconds)
