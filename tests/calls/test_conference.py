@@ -308,3 +308,15 @@ def test_the_waiturl_places_legs_a_dead_worker_left_and_says_still_trying(conf, 
     later = twilio.post(path(twilio.latest["redirect"]), params("CAconf11", WATCH))
     assert "Still trying to reach the duty officer" in " ".join(s.text for s in later.root.iter("Say"))
     assert fake_rest.created()[-1]["To"] == "+74951234567"
+
+
+def test_a_leg_url_answered_from_another_call_claims_nothing(conf, twilio, fake_rest, db):
+    _, created = start(twilio, fake_rest, "CAconf12")
+    sid = fake_rest.placed()[0][0]
+    screen = twilio.post(path(created[0]["Url"]), leg("CAconf12", sid, created[0]["To"]))
+    url = path(screen.root.find("Gather").get("action"))
+    other = twilio.post(url, leg("CAconf12", "CA" + "9" * 32, created[0]["To"], Digits="1"))
+    assert [el.tag for el in other.root] == ["Hangup"]
+    call = db.scalar(select(Call).where(Call.sid == "CAconf12"))
+    db.refresh(call)
+    assert call.state == "ringing" and call.answered_by is None

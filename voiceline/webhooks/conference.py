@@ -21,6 +21,17 @@ from voiceline.webhooks.views import _answer, _callback, _leg, bp, form, links
 log = logging.getLogger(__name__)
 
 
+def _own_leg(session):
+    """The ?leg= of a REST-created call, only when the request comes from that call: such a call
+    has no ParentCallSid to check, so its CallSid must be the leg's (once known)."""
+    leg = _leg(session)
+    sid = form().get("CallSid")
+    if leg is not None and leg.sid and sid != leg.sid:
+        log.warning("conference leg %s is call %s, not %s", leg.id, leg.sid, sid)
+        return None
+    return leg
+
+
 def _screen_fallback() -> str:
     # Without the database the whisper is plain; the answer then cannot join (no room known).
     return str(Reply().gather(links("conference_answer", leg=request.args.get("leg", "0")),
@@ -31,7 +42,7 @@ def _leg_step(step: Step):
     values = LegKeys.of(form())
 
     def run(ctx: Context) -> str:
-        leg = _leg(ctx.session)
+        leg = _own_leg(ctx.session)
         return machine.run_leg(ctx, step, leg, values) if leg else str(Reply().hangup())
     return run
 
@@ -61,7 +72,7 @@ def conference_leg_status():
     values = Status.of(form())
 
     def run(ctx: Context) -> None:
-        leg = _leg(ctx.session)
+        leg = _own_leg(ctx.session)
         if leg is None:
             log.warning("status for unknown conference leg %s ignored", request.args.get("leg"))
             return
@@ -118,7 +129,7 @@ def conference_resume():
 def conference_star():
     """The taker pressed * (or the room ended): the bring-in menu, or hang up."""
     def run(ctx: Context) -> str:
-        leg = _leg(ctx.session)
+        leg = _own_leg(ctx.session)
         return conference_legs.star(ctx, leg) if leg else str(Reply().hangup())
     return _answer("conference_star", run, on_error=lambda: str(Reply().hangup()))
 
@@ -130,7 +141,7 @@ def conference_bring():
     digits = LegKeys.of(form()).digits
 
     def run(ctx: Context) -> str:
-        leg = _leg(ctx.session)
+        leg = _own_leg(ctx.session)
         if leg is None:
             return str(Reply().hangup())
         return conference_legs.bring(ctx, leg, digits, resolve(ctx, leg.call).steps)
