@@ -77,7 +77,7 @@ def test_caller_waits_in_a_conference_and_each_responder_is_called(conf, twilio,
 
 def test_first_to_press_1_joins_and_the_other_is_ended_or_told(conf, twilio, fake_rest, db):
     _, created = start(twilio, fake_rest, "CAconf2")
-    sids = [f"CA{n:032d}" for n in (1, 2)]
+    sids = [sid for sid, _data in fake_rest.placed()]
     alice = twilio.post(path(created[0]["Url"]), leg("CAconf2", sids[0], "+12025550101"))
     grace = twilio.post(path(created[1]["Url"]), leg("CAconf2", sids[1], "+12025550102"))
     assert alice.root.find("Gather/Say") is not None and grace.root.find("Gather/Say") is not None
@@ -106,7 +106,7 @@ def test_first_to_press_1_joins_and_the_other_is_ended_or_told(conf, twilio, fak
 
 def test_ringing_legs_are_canceled_when_one_accepts(conf, twilio, fake_rest):
     _, created = start(twilio, fake_rest, "CAconf3")
-    sids = [f"CA{n:032d}" for n in (1, 2)]
+    sids = [sid for sid, _data in fake_rest.placed()]
     screen = twilio.post(path(created[0]["Url"]), leg("CAconf3", sids[0], "+12025550101"))
     twilio.post(path(screen.root.find("Gather").get("action")),
                 leg("CAconf3", sids[0], "+12025550101", Digits="1"))
@@ -121,19 +121,20 @@ def test_declines_escalate_and_exhausted_policy_redirects_to_voicemail(conf, twi
     policy.repeat = 0
     db.commit()
     _, created = start(twilio, fake_rest, "CAconf4")
-    for n, made in enumerate(created, start=1):
-        sid = f"CA{n:032d}"
+    for sid, made in fake_rest.placed():
         screen = twilio.post(path(made["Url"]), leg("CAconf4", sid, made["To"]))
         twilio.post(path(screen.root.find("Gather").get("action")), leg("CAconf4", sid, made["To"], Digits="9"))
     created = fake_rest.created()
     assert [c["To"] for c in created][2:] == ["+74951234567"]  # step 2: boris (backup rota)
     # boris's phone rings out: his status callback ends step 2; step 3 rings the duty chief
-    twilio.post(path(created[2]["StatusCallback"]), leg("CAconf4", "CA" + "3".zfill(32), created[2]["To"],
+    boris = fake_rest.placed()[2][0]
+    twilio.post(path(created[2]["StatusCallback"]), leg("CAconf4", boris, created[2]["To"],
                                                         CallStatus="no-answer", SequenceNumber="3"))
     created = fake_rest.created()
     assert created[-1]["To"] == "+12025550109"
     # the duty chief's calls.create answer and then a status callback arriving before any screening
-    twilio.post(path(created[-1]["StatusCallback"]), leg("CAconf4", "CA" + "4".zfill(32), created[-1]["To"],
+    chief = fake_rest.placed()[-1][0]
+    twilio.post(path(created[-1]["StatusCallback"]), leg("CAconf4", chief, created[-1]["To"],
                                                          CallStatus="busy", SequenceNumber="1"))
     redirects = [(sid, data) for sid, data in fake_rest.updates() if "Url" in data]
     assert redirects and redirects[-1][0] == "CAconf4"
@@ -162,7 +163,7 @@ def test_calls_create_429_is_retried_and_a_hard_failure_ends_the_leg(conf, twili
 
 def test_status_callback_before_the_screening_request(conf, twilio, fake_rest, db):
     _, created = start(twilio, fake_rest, "CAconf6")
-    sid = "CA" + "1".zfill(32)
+    sid = fake_rest.placed()[0][0]
     twilio.post(path(created[0]["StatusCallback"]), leg("CAconf6", sid, created[0]["To"],
                                                         CallStatus="answered", SequenceNumber="2"))
     twilio.post(path(created[0]["StatusCallback"]), leg("CAconf6", sid, created[0]["To"],
@@ -177,7 +178,7 @@ def test_status_callback_before_the_screening_request(conf, twilio, fake_rest, d
 
 def test_a_joined_responder_brings_in_a_colleague(conf, twilio, fake_rest, db):
     _, created = start(twilio, fake_rest, "CAconf7")
-    sid = "CA" + "1".zfill(32)
+    sid = fake_rest.placed()[0][0]
     screen = twilio.post(path(created[0]["Url"]), leg("CAconf7", sid, created[0]["To"]))
     joined = twilio.post(path(screen.root.find("Gather").get("action")),
                          leg("CAconf7", sid, created[0]["To"], Digits="1"))
@@ -188,7 +189,7 @@ def test_a_joined_responder_brings_in_a_colleague(conf, twilio, fake_rest, db):
     assert back.root.find("Dial/Conference").text == "vl-CAconf7"
     colleague = fake_rest.created()[-1]
     assert colleague["To"] == "+12025550109"  # step 3: the duty chief
-    chief = "CA" + str(len(fake_rest.requests)).zfill(32)
+    chief = fake_rest.placed()[-1][0]
     whisper = twilio.post(path(colleague["Url"]), leg("CAconf7", chief, colleague["To"]))
     joins = twilio.post(path(whisper.root.find("Gather").get("action")),
                         leg("CAconf7", chief, colleague["To"], Digits="1"))
