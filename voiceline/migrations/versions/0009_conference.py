@@ -2,7 +2,7 @@
 the calls-per-second pacing row shared by every worker
 
 Revision ID: 0009_conference
-Revises: 0006_sessions
+Revises: 0012_rotafeat, 0010_busy
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,8 @@ from alembic import op
 import voiceline.db
 
 revision = "0009_conference"
-down_revision = "0006_sessions"
+# main holds two heads (0012_rotafeat and 0010_busy, both after 0006_sessions): this one merges them
+down_revision = ("0012_rotafeat", "0010_busy")
 branch_labels = None
 depends_on = None
 
