@@ -44,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # (tests fake it) live in app.extensions; a config mapping may still hand them in.
     app.extensions[CLOCK] = app.config.pop("CALLS_CLOCK", None) or utcnow
     app.extensions[HTTP_CLIENT] = app.config.pop("TWILIO_HTTP_CLIENT", None)
+    # conference mode's dialer: "thread" places calls in the background; tests and simulate
+    # pass CONFERENCE_DIALER="inline" to place them before the answer returns
+    app.extensions["voiceline.dialer"] = app.config.pop("CONFERENCE_DIALER", None) or "thread"
     app.extensions["voiceline.create_app"] = create_app  # for commands that build throwaway apps
     app.extensions[STARTED] = time.monotonic()  # /healthz: a scheduler gets a minute to tick
     hops = app.config.get("PROXY_HOPS") or 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from importlib.metadata import version
 
@@ -73,6 +74,9 @@ def run_command(host, port, debug):
     # Flask's app.run() refuses to start under the flask CLI; serve with werkzeug directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     app.debug = debug
+    from voiceline.calls.ringmode import log_startup
+
+    log_startup(app, logging.getLogger("voiceline"))
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 

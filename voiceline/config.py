@@ -153,6 +153,9 @@ SETTINGS: tuple[Setting, ...] = (
             "wrong PINs for one caller, from any numbers, before that caller is locked (forgotten after 24 h quiet)"),
     Setting("CALLS_CALLER_LOCK_MINUTES", "VOICELINE_PIN_CALLER_LOCK_MINUTES", 60, int,
             "minutes a caller is locked; each further wrong PIN within 24 h locks again"),
+    Setting("CALLS_PER_SECOND", "VOICELINE_CALLS_PER_SECOND", 1.0, float,
+            "conference mode: REST calls placed per second, shared by every worker and server "
+            "(Twilio's account default is 1)"),
     Setting("PIN_KEY", "VOICELINE_PIN_KEY", None, str,
             "secret key of the PIN hashes (HMAC-SHA256), kept outside the database; default: derived from the secret key"),
     Setting("PIN_KEY_OLD", "VOICELINE_PIN_KEY_OLD", None, str,

@@ -27,3 +27,12 @@ keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 100
 accesslog = "-"
+
+
+def post_worker_init(worker) -> None:
+    """Each worker's startup log says what /healthz would: conference policies without credentials."""
+    import logging
+
+    from voiceline.calls.ringmode import log_startup
+
+    log_startup(worker.wsgi, logging.getLogger("voiceline"))

@@ -156,11 +156,30 @@ def check_duress_recipients(facts: dict[str, Any]) -> Check | None:
     return Check(True, found.pop("warning", None), found)
 
 
+def check_conference(facts: dict[str, Any]) -> Check | None:
+    """Conference policies need Twilio credentials; without them they ring in dial mode."""
+    from flask import current_app
+
+    from voiceline.calls.ringmode import NO_CREDENTIALS, conference_without_credentials
+
+    if "tick" not in facts:  # the database is unusable or unmigrated: its own check says so
+        return None
+    try:
+        with appdb.session_factory()() as session:
+            policies = conference_without_credentials(session, current_app.config)
+    except Exception as exc:  # health must answer, whatever broke
+        return Check(True, f"conference policies could not be checked: {type(exc).__name__}")
+    if not policies:
+        return Check(True)
+    return Check(False, f"{NO_CREDENTIALS}: {', '.join(policies)}", {"policies": policies})
+
+
 CHECKS: list[tuple[str, HealthCheck]] = [
     ("database", check_database),
     ("schema", check_schema),
     ("scheduler", check_scheduler),
     ("twilio_setup", check_twilio_setup),
+    ("conference", check_conference),
     ("duress", check_duress_recipients),
 ]
 

@@ -12,7 +12,9 @@ FIXTURES = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "calls").g
 REQUIRED = {"known-caller-answered", "pin-caller", "wrong-pin-three-times", "unknown-caller-refused",
             "voicemail-picks-up-next-step-answers", "nobody-accepts-voicemail",
             "caller-hangs-up-while-ringing", "status-callbacks-duplicated-reordered", "bad-signature",
-            "database-failure-fallback", "nobody-on-duty-fallback-answers"}
+            "database-failure-fallback", "nobody-on-duty-fallback-answers",
+            "conference-accepted", "conference-declined", "conference-both-press-1",
+            "conference-colleague"}
 
 
 def test_every_required_fixture_exists():

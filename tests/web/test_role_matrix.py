@@ -44,6 +44,8 @@ EXPECTED: dict[str, set[str]] = {
     # part B: reviewer pages
     "review.calls": REVIEWERS, "review.export": REVIEWERS, "review.call_page": REVIEWERS,
     "review.recording": REVIEWERS, "review.metrics": REVIEWERS, "review.metrics_json": REVIEWERS,
+    # a reviewer who is also a supervisor (their person's role) listens in to a live call
+    "review.listen": REVIEWERS,
 }
 # Open to anyone: the login page, logout, health and static files.
 PUBLIC = {"auth.login", "auth.logout", "healthz", "static", "ui.static", "ui.favicon"}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from sqlalchemy import select
 
 from voiceline import models as m
 from voiceline.appdb import db_session
+from voiceline.calls.ringmode import NO_CREDENTIALS, has_rest_credentials, served
 from voiceline.instants import utcnow
 from voiceline.oncall.present import on_duty_json, shift_json
 from voiceline.oncall.queries import UnknownRota, on_duty_now, shifts_between
@@ -109,6 +110,34 @@ def get_caller(cid: str):
            also={201: "Created"})
 def put_caller(cid: str):
     return _put("callers", cid, m.Caller, _caller)
+
+
+def _policy(p: m.Policy) -> dict:
+    can = has_rest_credentials(current_app.config)
+    mode = served(p.ring, can)
+    return {"id": p.id, "name": p.name, "repeat": p.repeat, "ring": p.ring or "dial",
+            "served_as": mode, "served_note": NO_CREDENTIALS if mode != (p.ring or "dial") else None,
+            "steps": [{"rotas": s.rotas, "people": s.people, "ring_seconds": s.ring_seconds}
+                      for s in p.steps]}
+
+
+@api.route("/policies", "GET", summary="Every escalation policy (rota-file shape, with how it rings now)",
+           roles=MANAGERS, tag="directory", response={"type": "array", "items": s.POLICY})
+def list_policies():
+    return jsonify([_policy(p) for p in db_session().scalars(select(m.Policy).order_by(m.Policy.id))])
+
+
+@api.route("/policies/<pid>", "GET", summary="One escalation policy", roles=MANAGERS,
+           tag="directory", response=s.POLICY)
+def get_policy(pid: str):
+    return jsonify(_policy(_get_or_404(m.Policy, pid, "policy")))
+
+
+@api.route("/policies/<pid>", "PUT", summary="Create or replace an escalation policy (rota-file "
+           "shape; `ring: conference` needs Twilio credentials)", roles=MANAGERS, tag="directory",
+           body=s.POLICY_IN, response=s.POLICY, errors=(400, 422), also={201: "Created"})
+def put_policy(pid: str):
+    return _put("policies", pid, m.Policy, _policy)
 
 
 def _rotas_doc() -> dict[str, dict]:

@@ -60,6 +60,19 @@ ROTA = api.schema("Rota", obj(
         windows={"type": "array", "items": obj([], days=STRS, start=STR, end=STR)},
         priority={"type": "integer", "minimum": -100, "maximum": 100})},
     overrides={"type": "array", "items": OVERRIDE_FILE}))
+POLICY_STEP = obj([], rotas=STRS, people=STRS,
+                  ring_seconds={"type": "integer", "minimum": 5, "maximum": 600})
+POLICY_IN = api.schema("PolicyInput", obj(
+    ["steps"], id=STR, name=STR, repeat={"type": "integer", "minimum": 0, "maximum": 10},
+    ring={"enum": ["dial", "conference"], "default": "dial",
+          "description": "conference needs Twilio credentials (served as dial without them)"},
+    steps={"type": "array", "minItems": 1, "items": POLICY_STEP}))
+POLICY = api.schema("Policy", obj(
+    ["id", "name", "steps", "repeat", "ring", "served_as"], id=STR, name=STR,
+    repeat={"type": "integer"}, ring={"enum": ["dial", "conference"]},
+    served_as={"enum": ["dial", "conference"],
+               "description": "how calls ring now: dial while conference lacks credentials"},
+    served_note=NSTR, steps={"type": "array", "items": POLICY_STEP}))
 SHIFT = api.schema("Shift", obj(["start", "end", "on_duty"], start=INSTANT, end=INSTANT,
                                 on_duty=STRS))
 OVERRIDE_IN = api.schema("OverrideInput", {

@@ -127,6 +127,10 @@ _EVENT_WORDS = {  # the call flow's event kinds (voiceline/calls) in reviewers' 
     "skipped_busy": "skipped: on another hotline call",
     "pin_refused": "PIN not checked: the claimed caller is locked (the caller heard a wrong PIN)",
     "rung_busy": "rung although on another hotline call (nobody else free)",
+    "conference_waiting": "caller waiting in the conference", "leg_placed": "responder called (REST)",
+    "conference_step_over": "conference step over", "leg_create_retry": "call to responder retried",
+    "leg_create_failed": "call to responder failed", "colleague_rung": "colleague called",
+    "conference_joined": "joined the conference", "listen_requested": "supervisor listening in",
 }
 
 

@@ -30,6 +30,8 @@ class CallSettings:
     caller_lock_minutes: int = 60
     screen_seconds: int = 8
     pin_keys: PinKeys | None = None  # None: PINs cannot match (a flow without app settings)
+    conference: bool = False  # conference mode can be served (Twilio REST credentials are set)
+    calls_per_second: float = 1.0  # the account's calls.create pace, shared by every worker
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], public_url: str) -> CallSettings:
@@ -45,6 +47,8 @@ class CallSettings:
             caller_lock_failures=int(config.get("CALLS_CALLER_LOCK_FAILURES") or 10),
             caller_lock_minutes=int(config.get("CALLS_CALLER_LOCK_MINUTES") or 60),
             pin_keys=PinKeys.from_config(config),
+            conference=bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")),
+            calls_per_second=float(config.get("CALLS_PER_SECOND") or 1.0),
         )
 
 
@@ -56,6 +60,8 @@ class Context:
     at: datetime
     links: Links
     settings: CallSettings = field(default_factory=CallSettings)
+    # REST work (conference mode) to run once this step's answer is committed: calls/conference.py
+    after: list[Any] = field(default_factory=list)
 
     def call_link(self, sid: str) -> str:
         """The reviewer's page of a call (served by the web area)."""

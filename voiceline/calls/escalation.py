@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import select
 
-from voiceline.calls import busy, prompts, rering
+from voiceline.calls import busy, conference, prompts, rering
 from voiceline.calls.context import Context
 from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, finish
@@ -36,6 +36,7 @@ class Plan:
 
     steps: list[tuple[int, list[Person]]]
     repeat: int
+    ring: str = "dial"  # the policy's ring mode (conference is served only with credentials)
 
 
 def resolve(ctx: Context, call: Call) -> Plan:
@@ -53,7 +54,7 @@ def resolve(ctx: Context, call: Call) -> Plan:
         found = [ctx.session.get(Person, pid) for pid in step.responders]
         people = [p for p in found if p is not None and p.active and try_e164(p.phone)]
         steps.append((step.ring_seconds, people))
-    return Plan(steps, max(0, policy.repeat))
+    return Plan(steps, max(0, policy.repeat), policy.ring)
 
 
 def _load_people(ctx: Context, ids: set[str]) -> None:
@@ -99,8 +100,11 @@ def dial_current(ctx: Context, call: Call, reply: Reply, announce: bool = False)
                           dedupe_key=f"empty:{call.sid}:{call.round}:{call.step}")
             call.step, call.dial_group = call.step + 1, 0
             continue
-        answer = _dial_group(ctx, call, reply, groups[call.dial_group], ring_seconds, people,
-                             announce=announce and (call.round, call.step) != entry)
+        if conference.wanted(ctx, call, plan.ring):
+            answer = _ring_conference(ctx, call, reply, groups[call.dial_group], ring_seconds, people)
+        else:
+            answer = _dial_group(ctx, call, reply, groups[call.dial_group], ring_seconds, people,
+                                 announce=announce and (call.round, call.step) != entry)
         if answer is not None:
             return answer
         call.dial_group += 1  # everyone of this group is on another call; others are free
@@ -158,6 +162,13 @@ def _dial_group(ctx: Context, call: Call, reply: Reply, people: list[Person], ri
     if announce:
         reply.say("still_trying")
     return _dial(ctx, call, reply, legs, ring_seconds)
+
+
+def _ring_conference(ctx: Context, call: Call, reply: Reply, people: list[Person], ring_seconds: int,
+                     step: list[Person]) -> str | None:
+    """Conference mode's ring of one group, busy-aware as dial mode (None: all on other calls)."""
+    return conference.ring_group(ctx, call, reply, people, ring_seconds,
+                                 choose=lambda group: _not_busy(ctx, call, group, step))
 
 
 def _not_busy(ctx: Context, call: Call, people: list[Person], step: list[Person]) -> list[Person]:
@@ -307,8 +318,8 @@ def note_leg_sid(leg: CallLeg, request: LegKeys) -> None:
         leg.sid = request.leg_sid
 
 
-def screen(ctx: Context, leg: CallLeg, request: LegKeys) -> str:
-    """A responder picked up: whisper who calls and how urgent; only 1 accepts."""
+def screen(ctx: Context, leg: CallLeg, request: LegKeys, answer_endpoint: str = "screen_answer") -> str:
+    """A responder picked up: whisper who calls and how urgent; only 1 accepts (at `answer_endpoint`)."""
     call = leg.call
     language = leg_language(ctx, leg)
     leg.status = "in-progress"
@@ -328,7 +339,7 @@ def screen(ctx: Context, leg: CallLeg, request: LegKeys) -> str:
     keys = [key, key]
     if leg.person_id and busy.live_calls(ctx.session, [leg.person_id], at=ctx.at, other_than=call.id):
         keys.insert(0, ("on_another_call", language, {}))  # rung although busy: nobody else was free
-    return str(Reply(language).gather(ctx.links("screen_answer", leg=leg.id), keys,
+    return str(Reply(language).gather(ctx.links(answer_endpoint, leg=leg.id), keys,
                                       num_digits=1, timeout=ctx.settings.screen_seconds))
 
 

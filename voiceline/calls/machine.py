@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from voiceline.calls import escalation, flow, prompts, status
+from voiceline.calls import conference_legs, escalation, flow, prompts, status
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import dial_current, enter_voicemail, fallback_reply
 from voiceline.calls.states import Answer, CallState, Prompt
@@ -40,6 +40,8 @@ class Step(StrEnum):
     VOICEMAIL = "voicemail"
     SCREEN = "screen"
     SCREEN_ANSWER = "screen_answer"
+    CONFERENCE_SCREEN = "conference_screen"
+    CONFERENCE_ANSWER = "conference_answer"
 
 
 class IllegalTransition(RuntimeError):
@@ -121,6 +123,14 @@ STEPS: dict[Step, Rule] = {
                       fits=_not_screened, stale=_leg_hangs_up),
     Step.SCREEN_ANSWER: Rule(frozenset(CallState), _leg_step(escalation.screen_answer),
                              frozenset({S.CONNECTED}), fits=_not_screened, stale=_screened_before),
+    # Conference legs (calls/conference_legs.py): a responder's pick-up is fresh while the call rings,
+    # a colleague's or a supervisor's while it is connected; the handler tells the rest.
+    Step.CONFERENCE_SCREEN: Rule(frozenset(CallState), _leg_step(conference_legs.screen), frozenset(),
+                                 fits=_not_screened, stale=_leg_hangs_up),
+    # (a decline can end the step: the next rings, or after the last the call is at voicemail)
+    Step.CONFERENCE_ANSWER: Rule(frozenset(CallState), _leg_step(conference_legs.screen_answer),
+                                 frozenset({S.CONNECTED, S.VOICEMAIL}), fits=_not_screened,
+                                 stale=conference_legs.answer_repeated),
 }
 
 

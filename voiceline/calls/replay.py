@@ -105,6 +105,10 @@ def apply_setup(session, setup: Mapping[str, Any], keys: PinKeys) -> None:
         person = session.get(m.Person, person_id)
         for key, value in changes.items():
             setattr(person, key, value)
+    for policy_id, changes in (setup.get("policies") or {}).items():  # {main: {ring: conference}}
+        policy = session.get(m.Policy, policy_id)
+        for key, value in changes.items():
+            setattr(policy, key, value)
     for policy_id, steps in (setup.get("policy_steps") or {}).items():  # {main: {1: {people: [..]}}}
         rows = session.scalars(select(m.PolicyStep).where(m.PolicyStep.policy_id == policy_id)
                                .order_by(m.PolicyStep.position)).all()
@@ -135,7 +139,7 @@ def check_answer(answer: Answer, expect: Mapping[str, Any]) -> list[str]:
     for phrase in expect.get("say_contains", []):
         if phrase not in spoken:
             problems.append(f"nobody says {phrase!r} (said: {spoken[:200]!r})")
-    for tag in ("gather", "dial", "record"):
+    for tag in ("gather", "dial", "record", "conference"):
         if tag in expect:
             element = root.find(f".//{tag.capitalize()}")
             if element is None:
@@ -182,12 +186,44 @@ def check_final(session, sid: str, final: Mapping[str, Any]) -> list[str]:
     for kind in final.get("no_events", []):
         if kind in kinds:
             problems.append(f"timeline has {kind}")
+    if "rest_created" in final or "rest_redirected" in final:
+        problems += _check_rest(final)
     for purpose, count in (final.get("outbox") or {}).items():
         rows = session.scalars(select(m.OutboxMessage).where(m.OutboxMessage.purpose == purpose)).all()
         got = sum(1 for row in rows if (row.meta or {}).get("call") == sid)
         if got != count:
             problems.append(f"{got} outbox {purpose} messages, expected {count}")
     return problems
+
+
+_REST: list[Any] = []  # the fake REST transport of the replay running in-process (one at a time)
+
+
+def _check_rest(final: Mapping[str, Any]) -> list[str]:
+    rest = _REST[-1] if _REST else None
+    if rest is None:
+        return ["no fake REST API (setup: rest: fake)"]
+    problems = []
+    created = [str(data["To"]) for data in rest.created()]
+    if "rest_created" in final and created != list(final["rest_created"]):
+        problems.append(f"calls.create to {created}, expected {final['rest_created']}")
+    redirected = any("Url" in data for _sid, data in rest.updates())
+    if "rest_redirected" in final and redirected != bool(final["rest_redirected"]):
+        problems.append(f"caller redirected: {redirected}, expected {final['rest_redirected']}")
+    return problems
+
+
+def use_fake_rest(app) -> Any:
+    """Conference mode in-process: credentials, a fake REST transport, the inline dialer."""
+    from voiceline.calls.fake_rest import ACCOUNT_SID, FakeRest
+    from voiceline.extensions import HTTP_CLIENT
+
+    fake = FakeRest()
+    app.config["TWILIO_ACCOUNT_SID"] = app.config.get("TWILIO_ACCOUNT_SID") or ACCOUNT_SID
+    app.config["CALLS_PER_SECOND"] = 1000.0  # the replay's clock is pinned: no pacing waits
+    app.extensions[HTTP_CLIENT] = fake
+    app.extensions["voiceline.dialer"] = "inline"
+    return fake
 
 
 def break_database(app) -> tuple:
@@ -214,6 +250,16 @@ def replay(fixture: Mapping[str, Any], twilio: Twilio, *, app=None,
     """Run a fixture's steps through `twilio`; with `app` (in-process) also setup, clock and final."""
     outcomes: list[Outcome] = []
     setup = fixture.get("setup") or {}
+    if setup.get("rest") and app is None:  # conference mode: Twilio's REST API is played in-process
+        for index, step in enumerate(fixture["steps"], start=1):
+            outcome = Outcome(step.get("name") or f"step {index}",
+                              skipped="plays Twilio's REST API (conference mode): in-process replays only")
+            outcomes.append(outcome)
+            report(outcome)
+        return outcomes
+    if setup.get("rest") and app is not None:
+        _REST.append(use_fake_rest(app))
+        twilio.rest = _REST[-1]
     if app is not None:
         with app.app_context():
             session = appdb.session_factory(app)()

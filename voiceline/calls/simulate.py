@@ -18,9 +18,9 @@ from sqlalchemy import select
 from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.calls.cli import print_call
-from voiceline.calls.replay import in_process_twilio
+from voiceline.calls.replay import in_process_twilio, use_fake_rest
 from voiceline.calls.store import call_record, load_call
-from voiceline.calls.twilio_side import DialPlay, Leg, call_params, leg_params
+from voiceline.calls.twilio_side import ConferencePlay, DialPlay, Leg, call_params, leg_params
 from voiceline.clitools import with_schema
 from voiceline.db import session_scope
 from voiceline.directory import caller_by_number, hotline_by_number
@@ -48,7 +48,10 @@ class Simulation:
         self.now = utcnow()
         self.start = self.now
         app.extensions[CLOCK] = lambda: self.now
+        # Conference mode's REST calls are played here too: nothing leaves the machine.
+        self.rest = use_fake_rest(app)
         self.twilio = in_process_twilio(app)
+        self.twilio.rest = self.rest
 
     def wait(self, seconds: int) -> None:
         self.now += timedelta(seconds=seconds)
@@ -83,6 +86,8 @@ class Simulation:
                 self.wait(max(3, len(digits)))
                 return self.twilio.post(verb.get("action"), self.params(
                     CallStatus="in-progress", Digits=digits, FinishedOnKey="#" if digits else ""))
+            elif verb.tag == "Dial" and verb.find("Conference") is not None:
+                return self.conference(verb)
             elif verb.tag == "Dial":
                 return self.ring(verb)
             elif verb.tag == "Record":
@@ -137,6 +142,37 @@ class Simulation:
         return play.play(dial, choose, talk=lambda: click.prompt(
             "  how long do they talk (seconds)", default=60, type=int))
 
+    def conference(self, dial):
+        """Conference mode: the caller waits in the room while each responder is called."""
+        click.echo("  ... the caller waits in the conference; each responder is called (Twilio's "
+                   "REST API, played here)")
+
+        def choose(leg: Leg) -> str:
+            return click.prompt(f"  {self._person(leg.url, leg.to)} is called: [a]ccept, [d]ecline, "
+                                "[n]o answer, [v]oicemail picks up",
+                                type=click.Choice(list(CHOICES)), default="a")
+
+        def tell(event: str, leg: Leg | None, say=None) -> None:
+            who = self._person(leg.url, leg.to) if leg is not None else ""
+            if event in {"hold", "whisper", "told"}:
+                self.say("caller hears" if event == "hold" else f"{who} hears", say)
+            else:
+                click.echo({"joined": f"  [{who} joins the conference: they and the caller talk]",
+                            "ended_by_voiceline": f"  [{who}: call ended by voiceline (REST)]",
+                            "moved_to_voicemail": "  [voiceline moves the caller out of the "
+                                                  "conference (REST redirect)]"}.get(event, event))
+
+        def bring(leg: Leg) -> str | None:
+            keyed = click.prompt(f"  {self._person(leg.url, leg.to)} presses * and a step number to "
+                                 "bring in a colleague, 0 = next step (Enter = no)", default="",
+                                 show_default=False).strip()
+            return keyed if keyed.isdigit() else None
+
+        play = ConferencePlay(self.twilio, self.rest, self.params, self.hotline, wait=self.wait,
+                              tell=tell, bring=bring)
+        return play.play(dial, choose, talk=lambda: click.prompt(
+            "  how long do they talk (seconds)", default=60, type=int))
+
     def leg_params(self, leg: Leg, status: str, **extra: str) -> dict[str, str]:
         return leg_params(self.sid, leg.sid, self.hotline, leg.to, CallStatus=status, **extra)
 
@@ -183,7 +219,10 @@ def _offer_pin(session, caller: m.Caller) -> None:
                    "others ring on while one is screened (the older, lenient play).")
 @with_schema
 def simulate_command(from_number, to_number, strict_pickup):
-    """Play one call to the hotline in the terminal: hear it, key digits, decide for the responders."""
+    """Play one call to the hotline in the terminal: hear it, key digits, decide for the responders.
+
+    A policy with `ring: conference` plays conference mode: voiceline's REST calls (calls.create,
+    ending the other calls, the redirect to voicemail) are answered here; nothing leaves."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy, typed as Flask
     region = app.config.get("DEFAULT_REGION", "US")
     caller_number = try_e164(from_number, region) or from_number

@@ -111,6 +111,7 @@ class Twilio:
     token: str
     sign_base: str  # the server's public URL (or its own URL when it has none)
     latest: dict[str, Any] = field(default_factory=dict)
+    rest: Any = None  # conference mode: the fake REST transport whose calls this side plays
 
     def post(self, target: str, params: Mapping[str, str], signature: str = "valid") -> Answer:
         """POST to a path or an absolute URL voiceline emitted; remember the TwiML's links."""
@@ -137,12 +138,30 @@ class Twilio:
                 self.latest["numbers"] = [
                     {"number": (n.text or "").strip(), "url": n.get("url"),
                      "status": n.get("statusCallback")} for n in element if n.tag == "Number"]
+            elif element.tag == "Conference" and element.get("waitUrl"):
+                self.latest["wait"] = element.get("waitUrl")
+            elif element.tag == "Redirect":
+                self.latest["redirect"] = (element.text or "").strip()
             elif element.tag == "Record":
                 self.latest["record"] = element.get("action")
                 self.latest["recording"] = element.get("recordingStatusCallback")
 
     def follow(self, name: str) -> str:
-        """The URL named by a fixture's `follow`: gather, dial, record, recording, number[i][.status]."""
+        """The URL named by a fixture's `follow`: gather, dial, record, recording, wait, redirect,
+        number[i][.status], and in conference mode created[i][.status] (the i-th calls.create's
+        screening or status URL) and rest_redirect (where a REST update moved the caller)."""
+        if name.startswith("created["):
+            index = int(name[len("created["):name.index("]")])
+            made = self.rest.created() if self.rest is not None else []
+            if index >= len(made):
+                raise KeyError(f"no {name}: voiceline made {len(made)} calls.create so far")
+            return str(made[index]["StatusCallback" if name.endswith(".status") else "Url"])
+        if name == "rest_redirect":
+            urls = [data["Url"] for _sid, data in (self.rest.updates() if self.rest else [])
+                    if "Url" in data]
+            if not urls:
+                raise KeyError("no REST redirect of the caller so far")
+            return str(urls[-1])
         if name.startswith("number["):
             index = int(name[len("number["):name.index("]")])
             numbers = self.latest.get("numbers") or []
@@ -278,3 +297,177 @@ class DialPlay:
             return True
         self.status(leg, "completed", duration=10)
         return False
+
+
+def rest_leg_params(leg_sid: str, hotline: str, responder: str, **extra: str) -> dict[str, str]:
+    """The parameter set of a REST-created responder call (conference mode): its own call, no
+    ParentCallSid, Direction outbound-api."""
+    params = {
+        "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": leg_sid,
+        "CallStatus": "in-progress", "Called": responder, "Caller": hotline,
+        "Direction": "outbound-api", "From": hotline, "To": responder, "CallerCountry": "US",
+        "FromCountry": "US", "CalledCountry": "", "ToCountry": "",
+    }
+    params.update(extra)
+    return params
+
+
+@dataclass
+class ConferencePlay:
+    """Twilio's side of a conference-mode call: the caller waits in the room while voiceline
+    calls each responder through the REST API (`rest`: calls/fake_rest.FakeRest, which returns
+    each call's CallSid); this plays those calls as Twilio would (status callbacks, screening,
+    the join), the caller's waitUrl, and a REST redirect of the caller to voicemail.
+
+    `choose(leg)` says what a responder does (ACCEPT, DECLINE, VOICEMAIL, NO_ANSWER); legs whose
+    screening both happen before either presses 1 are given in `together` (the worst case
+    Twilio's docs allow: two press 1 at once). `bring(leg)` may return a step number the taker
+    keys after `*` (or None). Returns the answer voiceline gives the caller at the end (a
+    <Record> when the call went to voicemail), or None when the call ended talking.
+    """
+
+    twilio: Twilio
+    rest: Any
+    parent: Any
+    hotline: str
+    wait: Any = lambda _seconds: None
+    tell: Any = lambda _event, _leg, _text="": None
+    together: int = 1
+    bring: Any = lambda _leg: None
+    played: int = 0
+    legs: list[Leg] = field(default_factory=list)
+
+    def _new_legs(self) -> list[Leg]:
+        made = self.rest.placed()
+        new = []
+        for sid, data in made[self.played:]:
+            new.append(Leg(sid, str(data["To"]), str(data["Url"]), str(data["StatusCallback"])))
+        self.played = len(made)
+        self.legs.extend(new)
+        return new
+
+    def child(self, leg: Leg, status: str, **extra: str) -> dict[str, str]:
+        """A responder call's parameters."""
+        return rest_leg_params(leg.sid, self.hotline, leg.to, CallStatus=status, **extra)
+
+    def status(self, leg: Leg, status: str, duration: int | None = None) -> None:
+        """One status callback of a responder call."""
+        if status in {"completed", "canceled", "no-answer", "busy", "failed"}:
+            leg.ended = status
+        extra = {"SequenceNumber": str(leg.seq), "CallbackSource": "call-progress-events"}
+        if duration is not None:
+            extra["CallDuration"] = str(duration)
+        leg.seq += 1
+        self.twilio.post(cast(str, leg.status_url), self.child(leg, status, **extra))
+
+    def _ended_by_rest(self) -> None:
+        """calls(sid).update(status=...) ends a responder call: its status callback follows."""
+        for sid, data in self.rest.updates():
+            for leg in self.legs:
+                if leg.sid == sid and not leg.ended and data.get("Status"):
+                    self.tell("ended_by_voiceline", leg)
+                    self.status(leg, "canceled" if data["Status"] == "canceled" else "completed")
+
+    def _redirect(self) -> str | None:
+        for sid, data in self.rest.updates():
+            if data.get("Url") and sid == self.parent()["CallSid"]:
+                return str(data["Url"])
+        return None
+
+    def play(self, dial: ET.Element, choose, talk=lambda: 60) -> Answer | None:
+        """Play the caller's <Dial><Conference> to its end."""
+        conference = dial.find("Conference")
+        assert conference is not None  # the caller's answer held <Dial><Conference>
+        wait_url = conference.get("waitUrl")
+        if wait_url:
+            hold = self.twilio.post(wait_url, self.parent(CallStatus="in-progress"))
+            if hold.root is not None:
+                for say in hold.root.iter("Say"):
+                    self.tell("hold", None, say)
+        winner = None
+        for _ in range(20):  # steps and rounds: bounded like the policy is
+            batch = self._new_legs()
+            if not batch:
+                break
+            for leg in batch:
+                self.status(leg, "initiated")
+                self.status(leg, "ringing")
+            winner = self._ring(batch, choose)
+            if winner is not None or self._redirect():
+                break
+        if winner is not None:
+            joined, leg = winner
+            step = self.bring(leg)
+            if step is not None:
+                self.wait(5)
+                menu = self.twilio.post(cast(str, joined.find(".//Dial").get("action")),
+                                        self.child(leg, "in-progress"))
+                gather = menu.root.find("Gather") if menu.root is not None else None
+                if gather is not None:
+                    self.twilio.post(cast(str, gather.get("action")),
+                                     self.child(leg, "in-progress", Digits=str(step)))
+                    colleagues = self._new_legs()
+                    for other in colleagues:
+                        self.status(other, "initiated")
+                        self.status(other, "ringing")
+                    self._ring(colleagues, choose, colleague=True)
+            seconds = max(1, talk())
+            self.wait(seconds)
+            for other in self.legs:
+                if other.ended is None and other.url and other is not leg:
+                    self.status(other, "completed", duration=seconds)
+            self.status(leg, "completed", duration=seconds)
+            return self.twilio.post(cast(str, dial.get("action")), self.parent(CallStatus="completed"))
+        url = self._redirect()
+        if url:
+            self.tell("moved_to_voicemail", None)
+            return self.twilio.post(url, self.parent(CallStatus="in-progress"))
+        return self.twilio.post(cast(str, dial.get("action")), self.parent(CallStatus="completed"))
+
+    def _ring(self, batch: list[Leg], choose, colleague: bool = False):
+        """Play one group's calls; returns (join TwiML, leg) of the one who joined as taker."""
+        choices = [(leg, choose(leg)) for leg in batch]
+        screened: list[tuple[Leg, str, ET.Element]] = []
+        winner = None
+        for leg, choice in choices:
+            if choice not in PICKS_UP:
+                continue
+            self.wait(6)
+            self.status(leg, "answered")
+            whisper = self.twilio.post(cast(str, leg.url), self.child(leg, "in-progress"))
+            gather = whisper.root.find("Gather") if whisper.root is not None else None
+            if gather is None:  # the call moved on: voiceline told it and hung up
+                for told in (whisper.root.iter("Say") if whisper.root is not None else []):
+                    self.tell("told", leg, told)
+                self.status(leg, "completed", duration=3)
+                continue
+            spoken = gather.find("Say")
+            if spoken is not None:
+                self.tell("whisper", leg, spoken)
+            screened.append((leg, choice, gather))
+            if len(screened) < self.together and leg is not choices[-1][0]:
+                continue  # the next leg screens too before anyone keys (both at once)
+            for done_leg, done_choice, done_gather in screened:
+                digits = {ACCEPT: "1", DECLINE: "9", VOICEMAIL: ""}[done_choice]
+                self.wait(2)
+                answer = self.twilio.post(cast(str, done_gather.get("action")), self.child(
+                    done_leg, "in-progress", **({"Digits": digits} if digits else {})))
+                joined = answer.root is not None and answer.root.find(".//Conference") is not None
+                if joined:
+                    self.tell("joined", done_leg)
+                    if not colleague and winner is None:
+                        winner = (answer.root, done_leg)
+                else:
+                    for spoken in (answer.root.iter("Say") if answer.root is not None else []):
+                        self.tell("told", done_leg, spoken)
+                    self.status(done_leg, "completed", duration=10)
+            screened = []
+            self._ended_by_rest()
+            if winner is not None and not colleague:
+                break
+        for leg, choice in choices:
+            if leg.ended is None and choice not in PICKS_UP and winner is None:
+                self.wait(25)
+                self.status(leg, "no-answer")
+        self._ended_by_rest()
+        return winner

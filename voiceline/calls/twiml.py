@@ -79,6 +79,21 @@ class Reply:
         """A voicemail <Record> with a recording status callback."""
         return self._add(("record", action, status_url, max_length))
 
+    def conference(self, name: str, *, action: str | None = None, wait_url: str | None = None,
+                   start_on_enter: bool, end_on_exit: bool, muted: bool = False,
+                   hangup_on_star: bool = False) -> Reply:
+        """A <Dial> into the conference `name` (no beeps; a waitUrl of ours, or silence)."""
+        return self._add(("conference", name, action, wait_url, start_on_enter, end_on_exit,
+                          muted, hangup_on_star))
+
+    def pause(self, seconds: int) -> Reply:
+        """Silence for `seconds`."""
+        return self._add(("pause", seconds))
+
+    def redirect(self, url: str) -> Reply:
+        """Fetch `url` for what comes next."""
+        return self._add(("redirect", url))
+
     def hangup(self) -> Reply:
         """End the call (or, on a responder's leg, that leg only)."""
         return self._add(("hangup",))
@@ -130,6 +145,18 @@ def _apply(response: VoiceResponse, language: str, verb: tuple) -> None:
                         finish_on_key="#", play_beep=True, recording_status_callback=status_url,
                         recording_status_callback_method="POST",
                         recording_status_callback_event="completed absent")
+    elif kind == "conference":
+        _, name, action, wait_url, start_on_enter, end_on_exit, muted, hangup_on_star = verb
+        dial = response.dial(action=action, method="POST" if action else None,
+                             hangup_on_star=hangup_on_star or None)
+        dial.conference(name, start_conference_on_enter=start_on_enter,
+                        end_conference_on_exit=end_on_exit, muted=muted or None, beep=False,
+                        wait_url=wait_url if wait_url is not None else "",
+                        wait_method="POST" if wait_url else None)
+    elif kind == "pause":
+        response.pause(length=verb[1])
+    elif kind == "redirect":
+        response.redirect(verb[1], method="POST")
     else:
         response.hangup()
 

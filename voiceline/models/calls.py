@@ -84,6 +84,9 @@ class CallLeg(Base):
     round: Mapped[int] = mapped_column(default=0)
     dial_group: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="ringing")
+    # conference mode: "ring" (a step's responder), "colleague" (brought in by a responder),
+    # "listen" (a supervisor listening muted); dial-mode legs are all "ring"
+    purpose: Mapped[str] = mapped_column(String(12), default="ring", server_default="ring")
     screen: Mapped[str | None] = mapped_column(String(12))  # accepted | declined | silent
     last_sequence: Mapped[int] = mapped_column(default=-1)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -120,3 +123,13 @@ class PinLockout(Base):
     failures: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the flow's `at`
+
+
+class CallPacing(Base):
+    """The next instant a REST call may be placed (one row per account): every worker and server
+    reserves its calls.create slot here, so together they keep to the calls-per-second limit."""
+
+    __tablename__ = "call_pacing"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)

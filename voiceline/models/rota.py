@@ -121,6 +121,9 @@ class Policy(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     repeat: Mapped[int] = mapped_column(default=0)
+    # how a step rings: "dial" (one <Dial> of <Number>s) or "conference" (the caller waits in a
+    # conference, responders are called through the REST API; needs Twilio credentials)
+    ring: Mapped[str] = mapped_column(String(12), default="dial", server_default="dial")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -72,7 +72,7 @@ def load_rotas(session: Session, ids: Iterable[str] | None = None) -> dict[str, 
 def policy_to_engine(row: m.Policy) -> Policy:
     """A stored escalation policy as an engine value."""
     return Policy(
-        id=row.id, repeat=row.repeat,
+        id=row.id, repeat=row.repeat, ring=row.ring or "dial",
         steps=tuple(PolicyStep(rotas=tuple(s.rotas), people=tuple(s.people),
                                ring_seconds=s.ring_seconds) for s in row.steps),
     )

@@ -241,6 +241,7 @@ class Policy:
     id: str
     steps: tuple[PolicyStep, ...]
     repeat: int = 0
+    ring: str = "dial"  # "dial" or "conference"
 
 
 @dataclass(frozen=True)

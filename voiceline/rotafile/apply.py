@@ -87,7 +87,7 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None 
     session.flush()
     for pol in plan.policies:
         row = _upsert(session, report, m.Policy, "policy", pol.id,
-                      {"name": pol.name, "repeat": pol.repeat})
+                      {"name": pol.name, "repeat": pol.repeat, "ring": pol.ring})
         current = [StepSpec(rotas=s.rotas, people=s.people, ring_seconds=s.ring_seconds,
                             coverage=s.coverage) for s in row.steps]
         if current != pol.steps:

@@ -111,6 +111,7 @@ class PolicySpec:
     name: str
     steps: list[StepSpec]
     repeat: int
+    ring: str = "dial"  # "dial" or "conference"
 
 
 @dataclass

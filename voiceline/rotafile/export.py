@@ -36,7 +36,7 @@ def export_document(session: Session) -> dict[str, Any]:
         {"id": p.id, "name": p.name,
          "steps": [_compact({"rotas": s.rotas, "people": s.people}) | {"ring_seconds": s.ring_seconds}
                    | _compact({"coverage": s.coverage}) for s in p.steps],
-         "repeat": p.repeat}
+         "repeat": p.repeat} | ({"ring": p.ring} if p.ring and p.ring != "dial" else {})
         for p in session.scalars(select(m.Policy).order_by(m.Policy.id))
     ]
     doc["hotlines"] = [

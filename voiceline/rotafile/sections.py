@@ -31,7 +31,8 @@ ROTA_KEYS = {"id", "name", "timezone", "layers", "overrides", "reachability_minu
              "notify_outgoing", "coverage", "swap_approval"}
 LAYER_KEYS = {"name", "members", "anchor", "every", "windows", "priority"}
 OVERRIDE_KEYS = {"start", "end", "add", "remove", "replace", "with", "note"}
-POLICY_KEYS = {"id", "name", "steps", "repeat"}
+POLICY_KEYS = {"id", "name", "steps", "repeat", "ring"}
+RING_MODES = ("dial", "conference")
 STEP_KEYS = {"rotas", "people", "ring_seconds", "coverage"}
 HOTLINE_KEYS = {"id", "name", "number", "policy", "languages", "callers", "priority"}
 
@@ -275,8 +276,12 @@ def parse_policies(check: Checker, doc: dict, plan: Plan, people: AbstractSet[st
                                    coverage=_parse_coverage(check, f"{sw}.coverage",
                                                             step.get("coverage"))))
         repeat = check.integer(f"{where}.repeat", entry.get("repeat", 0), 0, 10)
+        mode = entry.get("ring", "dial")
+        if mode not in RING_MODES:
+            check.fail(f"{where}.ring", f"{mode!r} is not one of {', '.join(RING_MODES)}")
+            mode = "dial"
         plan.policies.append(PolicySpec(id=pid or "", name=check.text(f"{where}.name", entry.get("name"), pid or ""),
-                                        steps=parsed, repeat=repeat or 0))
+                                        steps=parsed, repeat=repeat or 0, ring=mode))
     return seen
 
 

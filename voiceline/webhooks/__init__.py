@@ -6,7 +6,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the /voice/ blueprints (the call's and the reachability check's) and `twilio`."""
     from voiceline.extensions import csrf
-    from voiceline.webhooks import reachability
+    from voiceline.webhooks import (
+        conference,  # noqa: F401  (its routes join the /voice/ blueprint)
+        reachability,
+    )
     from voiceline.webhooks.cli import twilio_group
     from voiceline.webhooks.views import bp
 

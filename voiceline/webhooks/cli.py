@@ -25,12 +25,14 @@ def twilio_group():
 @with_appcontext
 def check_command():
     """Report what would fail calls (the reasons /healthz gives): public URL, auth token,
-    fallback numbers, connection overrides, the scheduler. Exit status 1 when anything is wrong."""
+    fallback numbers, connection overrides, the scheduler, conference policies without
+    credentials. Exit status 1 when anything is wrong."""
     from voiceline.health import health_report
 
     report = health_report(start_grace=False)
     problems = report.get("problems", [])
-    for name in [check.__name__.removeprefix("check_") for check in CONFIG_CHECKS] + ["scheduler"]:
+    names = [check.__name__.removeprefix("check_") for check in CONFIG_CHECKS]
+    for name in [*names, "scheduler", "conference"]:
         found = [p["problem"] for p in problems if p["check"] == name]
         for message in found:
             click.echo(f"PROBLEM  {name}: {message}")

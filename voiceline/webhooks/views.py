@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import ImmutableMultiDict
 
 from voiceline import appdb
-from voiceline.calls import machine, status
+from voiceline.calls import conference, machine, status
 from voiceline.calls.capture import write as capture_write
 from voiceline.calls.context import CallSettings, Context
 from voiceline.calls.machine import Step
@@ -32,6 +32,7 @@ from voiceline.calls.twiml import (
 from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
 from voiceline.phones import try_e164
+from voiceline.webhooks.dialer import run_after
 from voiceline.webhooks.edge import clean_form
 from voiceline.webhooks.params import DialEnded, Incoming, Keys, LegKeys, Recording, Status
 from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response
@@ -127,8 +128,10 @@ def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[],
     # inside one app context (simulate, replay) must still see each request's fresh state.
     session = request_session()
     try:
-        twiml = handler(_context(session))
+        ctx = _context(session)
+        twiml = handler(ctx)
         session.commit()
+        _run_after(ctx)
         return twiml_response(twiml)
     except Exception:
         log.exception("call %s: step %s failed; answering with the fallback", sid, step)
@@ -137,6 +140,16 @@ def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[],
         return twiml_response(on_error())
     finally:
         session.close()
+
+
+def _run_after(ctx: Context) -> None:
+    """The REST work a committed step queued (conference mode); never changes the answer."""
+    if not ctx.after:
+        return
+    try:
+        run_after(ctx.after)
+    except Exception:
+        log.exception("conference work after the answer failed; the waitUrl backstop retries")
 
 
 def _note_failure(sid: str, step: str) -> None:
@@ -257,8 +270,10 @@ def _callback(step: str, handler: Callable[[Context], None]):
     _sid()
     session = request_session()
     try:
-        handler(_context(session))
+        ctx = _context(session)
+        handler(ctx)
         session.commit()
+        _run_after(ctx)
     except Exception:
         session.rollback()
         safe = {k: v for k, v in form().items() if k != "Digits"}
@@ -279,6 +294,9 @@ def call_status():
             status.leg_status(ctx, leg, values)
         else:
             status.call_status(ctx, values)
+            call = call_by_sid(ctx.session, values.call_sid)
+            if call is not None:
+                conference.parent_ended(ctx, call)
     return _callback("status", run)
 
 

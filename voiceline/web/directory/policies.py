@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from voiceline import appdb, audit
 from voiceline import models as m
+from voiceline.calls.ringmode import CONFERENCE, DIAL, NO_CREDENTIALS, has_rest_credentials
 from voiceline.health import duress_recipients_check
 from voiceline.models.directory import CALLER_POLICIES
 from voiceline.web.auth import actor, role_required
@@ -41,6 +42,10 @@ class PolicyForm(FlaskForm):
     id = StringField("Id", validators=[DataRequired(), Length(max=64), valid_id])
     name = StringField("Name", validators=[Optional(), Length(max=200)])
     repeat = IntegerField("Repeat the steps (times)", default=0, validators=[Optional(), NumberRange(0, 10)])
+    ring = SelectField("How a step rings", default=DIAL, choices=options([
+        (DIAL, "dial: one <Dial> rings the step's responders together (default)"),
+        (CONFERENCE, "conference: the caller waits in a conference, responders are called "
+                     "(needs Twilio credentials)")]))
     steps = FieldList(FormField(StepForm), min_entries=1)
 
     def validate_steps(self, field):
@@ -91,7 +96,9 @@ def policies():
     return render_template("directory/policies.html",
                            policies=db.scalars(select(m.Policy).order_by(m.Policy.id)).all(),
                            hotlines=db.scalars(select(m.Hotline).order_by(m.Hotline.id)).all(),
-                           duress=duress_recipients_check())
+                           duress=duress_recipients_check(),
+                           conference_note=None if has_rest_credentials(current_app.config)
+                           else NO_CREDENTIALS)
 
 
 @bp.route("/policies/new", methods=["GET", "POST"], endpoint="new_policy")
@@ -112,20 +119,22 @@ def edit_policy(policy_id: str | None = None):
         if policy is None and db.get(m.Policy, pid) is not None:
             form.id.errors.append(f"a policy {pid!r} exists already")
         elif not held_back(form):
-            before = ({"name": policy.name, "repeat": policy.repeat, "steps": _steps_summary(policy)}
-                      if policy else None)
+            before = ({"name": policy.name, "repeat": policy.repeat, "ring": policy.ring,
+                       "steps": _steps_summary(policy)} if policy else None)
             if policy is None:
                 policy = m.Policy(id=pid)
                 db.add(policy)
             policy.name = (form.name.data or "").strip() or pid
             policy.repeat = form.repeat.data or 0
+            policy.ring = form.ring.data if form.ring.data in (DIAL, CONFERENCE) else DIAL
             steps = [s for s in form.steps if s.rotas.data or s.people.data]
             policy.steps = [m.PolicyStep(position=i, rotas=list(s.rotas.data), people=list(s.people.data),
                                          ring_seconds=s.ring_seconds.data or 25,
                                          coverage=coverage_data(s))
                             for i, s in enumerate(steps)]
             db.flush()
-            after = {"name": policy.name, "repeat": policy.repeat, "steps": _steps_summary(policy)}
+            after = {"name": policy.name, "repeat": policy.repeat, "ring": policy.ring,
+                     "steps": _steps_summary(policy)}
             if after != before:
                 audit.record(db, actor(), "policy.update" if before else "policy.create",
                              f"policy {pid}", before=before, after=after)
@@ -133,6 +142,8 @@ def edit_policy(policy_id: str | None = None):
             flash(f"Saved policy {pid}.")
             return redirect(url_for("directory.policies"))
     return render_template("directory/policy_form.html", form=form, policy=policy,
+                           conference_note=None if has_rest_credentials(current_app.config)
+                           else NO_CREDENTIALS,
                            warned=request.method == "POST" and held_back(form))
 
 

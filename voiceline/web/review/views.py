@@ -13,11 +13,14 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     jsonify,
+    redirect,
     render_template,
     request,
     stream_with_context,
+    url_for,
 )
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -183,7 +186,40 @@ def call_page(sid: str):
                            story=call_story(call, names.person, names.caller(call.caller_id)),
                            timeline=present.timeline(call, names, local_time),
                            names=names, zone=g.zone,
-                           can_play=can_play)
+                           can_play=can_play,
+                           can_listen=(call.meta or {}).get("ring") == "conference"
+                           and call.state == "connected" and call.ended_at is None)
+
+
+@bp.post("/calls/<sid>/listen")
+@role_required(*REVIEWERS)
+def listen(sid: str):
+    """A supervisor listens in, muted, to a live conference-mode call: their phone is called."""
+    from voiceline.calls.conference_legs import listen as listen_in
+    from voiceline.calls.context import CallSettings, Context
+    from voiceline.webhooks.dialer import links, run_after
+
+    session = db_session()
+    call = _call_or_404(sid)
+    user = current_user()
+    assert user is not None  # behind @role_required
+    person = session.get(m.Person, user.person_id) if user.person_id else None
+    if person is None or "supervisor" not in (person.roles or []) or not person.active:
+        abort(403, description="Only a supervisor (a person with the supervisor role) may listen in.")
+    if not (current_app.config.get("TWILIO_ACCOUNT_SID") and current_app.config.get("TWILIO_AUTH_TOKEN")):
+        flash("Listening in needs Twilio credentials.")
+        return redirect(url_for("review.call_page", sid=sid))
+    ctx = Context(session=session, at=utcnow(), links=links,
+                  settings=CallSettings.from_config(current_app.config, request.host_url))
+    leg = listen_in(ctx, call, person, actor())
+    if leg is None:
+        flash("The call is not live in conference mode: there is nothing to listen to.")
+        return redirect(url_for("review.call_page", sid=sid))
+    audit.record(session, actor(), "calls.listen", call.sid, person=person.id, phone=leg.number)
+    session.commit()
+    run_after(ctx.after)
+    flash(f"Calling {person.name} at {leg.number}: press 1 to listen, muted.")
+    return redirect(url_for("review.call_page", sid=sid))
 
 
 @bp.get("/calls/<sid>/recording")
