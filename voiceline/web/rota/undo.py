@@ -20,7 +20,7 @@ from voiceline.web.rota.common import bp, watch
 
 MANAGE = ("rota_manager",)
 _OVERRIDE = ("kind", "person_id", "replaces_id", "note", "created_by")
-_VERSION = ("members", "anchor", "period", "windows", "created_by")
+_VERSION = ("members", "anchor", "period", "windows", "priority", "timezone", "created_by")
 
 
 def _iso(value: datetime | None) -> str | None:
