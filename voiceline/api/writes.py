@@ -18,6 +18,7 @@ from voiceline.oncall.edit import KnownPeople, draft_of
 from voiceline.oncall.notify import watch_rotas
 from voiceline.oncall.rules import PAST_WORDS, Draft, first_overlap, from_now, starts_in_the_past
 from voiceline.rotafile import RotaFileError, apply_plan, parse_document
+from voiceline.rotafile.apply import stored_overrides
 from voiceline.rotafile.check import Checker, OverrideSpec, Plan
 from voiceline.rotafile.export import export_document
 from voiceline.rotafile.sections import parse_override
@@ -30,9 +31,12 @@ def watch(*rota_ids: str) -> None:
     watch_rotas(db_session(), rota_ids or None, int(current_app.config.get("CHANGE_NOTICE_DAYS") or 0))
 
 
-def _validate(doc: dict[str, Any]) -> Plan:
+def _validate(doc: dict[str, Any], session: Session) -> Plan:
     try:
-        return parse_document(doc, current_app.config.get("DEFAULT_REGION", "US"))
+        # A clash the database holds already (from before writes were serialised) is not
+        # a reason to refuse an unrelated write.
+        return parse_document(doc, current_app.config.get("DEFAULT_REGION", "US"),
+                              stored_overrides(session))
     except RotaFileError as exc:
         raise ApiError(422, "validation failed", exc.problems) from None
 
@@ -57,7 +61,7 @@ def put_entry(session: Session, section: str, entry_id: str, entry: dict[str, An
             break
     else:
         items.append(entry)
-    plan = _validate(doc)
+    plan = _validate(doc, session)
     if section == "rotas":
         watch(entry_id)
     try:

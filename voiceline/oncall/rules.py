@@ -90,5 +90,6 @@ def starts_in_the_past(start: datetime | None, now: datetime) -> bool:
 
 
 def from_now(start: datetime, now: datetime) -> datetime:
-    """The start actually stored: a start within the grace before now becomes now."""
-    return max(start, now)
+    """The start actually stored: a start within the grace before now becomes now (to the
+    second, as the rota file writes it, so an export imports back unchanged)."""
+    return max(start, now.replace(microsecond=0))

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from voiceline import audit
 from voiceline import models as m
 from voiceline.instants import iso_z, utcnow
-from voiceline.oncall.edit import assign_changed, end_layer, retire_override, write_layer_edit
+from voiceline.oncall.edit import (
+    assign_changed,
+    end_layer,
+    lock_rota,
+    retire_override,
+    write_layer_edit,
+)
 from voiceline.oncall.rules import PAST_WORDS, starts_in_the_past
 from voiceline.oncall.versions import change_layer_priority, change_point, change_rota_zone
 from voiceline.rota import Period, Window
@@ -49,6 +55,14 @@ def _upsert(session: Session, report: ImportReport, model: type, kind: str, key:
     elif assign_changed(row, values):
         report.updated.append(f"{kind} {key}")
     return row
+
+
+def stored_overrides(session: Session) -> frozenset[tuple]:
+    """Every stored override as (rota, kind, person, replaces, start, end), for parse_document."""
+    # To the second, as the rota file writes instants.
+    return frozenset((o.rota_id, o.kind, o.person_id, o.replaces_id,
+                      o.start.replace(microsecond=0), o.end.replace(microsecond=0))
+                     for o in session.scalars(select(m.Override)))
 
 
 def database_problems(session: Session, plan: Plan, now: datetime | None = None) -> list[str]:
@@ -140,7 +154,8 @@ def _replace_phones(session: Session, caller: m.Caller, numbers: list[str]) -> N
 
 def _apply_rota(session: Session, report: ImportReport, r: RotaSpec, now: datetime,
                 effective: datetime | None) -> None:
-    existing = session.get(m.Rota, r.id)
+    # Serialise writes per rota (another server importing or editing it waits here).
+    existing = lock_rota(session, r.id)
     # An existing rota's zone is versioned (below); a new rota's is simply its zone.
     rota = _upsert(session, report, m.Rota, "rota", r.id,
                    {"name": r.name, "timezone": existing.timezone if existing else r.timezone,

@@ -22,6 +22,7 @@ from voiceline.rotafile import (
     load_file,
     parse_document,
 )
+from voiceline.rotafile.apply import stored_overrides
 
 
 @click.command("import")
@@ -47,10 +48,17 @@ def import_command(file, dry_run, if_empty, effective):
         except ValueError as exc:
             refuse(RotaFileError([f"--effective: {exc}"]))
     try:
-        plan = parse_document(load_file(file), current_app.config["DEFAULT_REGION"])
+        doc = load_file(file)
     except RotaFileError as exc:
         refuse(exc)
     with session_scope(appdb.session_factory()) as session:
+        try:
+            plan = parse_document(doc, current_app.config["DEFAULT_REGION"],
+                                  stored_overrides(session))
+        except RotaFileError as exc:
+            refuse(exc)
+        for warning in plan.warnings:
+            click.echo(f"{file}: warning: {warning}", err=True)
         if if_empty and session.scalar(select(func.count()).select_from(m.Person)):
             click.echo("The directory already has people; --if-empty skipped the import.")
             return
