@@ -110,3 +110,38 @@ def test_each_state_names_who_changed_it(app, runner, tmp_path):
         assert [(r.actor, r.action) for r in rows] == [("cli", "rota.import")] * 2  # no-op kept none
         assert len(rows[1].state["overrides"]) == 1 and not rows[0].state["overrides"]
         db.close()
+
+
+def test_oncall_as_of(app, runner, tmp_path):
+    first, second = tmp_path / "1.yaml", tmp_path / "2.yaml"
+    first.write_text(yaml.safe_dump(_doc(False)))
+    second.write_text(yaml.safe_dump(_doc(True)))
+    assert runner.invoke(args=["import", str(first)]).exit_code == 0
+    between = utcnow().isoformat()
+    assert runner.invoke(args=["import", str(second)]).exit_code == 0
+    args = ["oncall", "--rota", "r", "--at", "2030-01-08T12:00Z", "--json"]
+    assert [p["id"] for p in json.loads(runner.invoke(args=args).output)["on_duty"]] == ["b"]
+    stood = runner.invoke(args=[*args, "--as-of", between])
+    assert [p["id"] for p in json.loads(stood.output)["on_duty"]] == ["a"]
+    early = runner.invoke(args=[*args, "--as-of", "2001-01-01T00:00Z"])
+    assert early.exit_code != 0 and "recorded that early" in early.output
+
+
+def test_history_page_shows_the_schedule_then_and_who_changed_what(app, runner, tmp_path,
+                                                                    as_role):
+    import re
+
+    first, second = tmp_path / "1.yaml", tmp_path / "2.yaml"
+    first.write_text(yaml.safe_dump(_doc(False)))
+    second.write_text(yaml.safe_dump(_doc(True)))
+    assert runner.invoke(args=["import", str(first)]).exit_code == 0
+    between = utcnow().strftime("%Y-%m-%dT%H:%M:%S.%f")
+    assert runner.invoke(args=["import", str(second)]).exit_code == 0
+    viewer = as_role("reviewer")
+    html = viewer.get(f"/rota/r/history?as_of={between}&from=2030-01-07T09:00&days=3"
+                      ).get_data(as_text=True)
+    changes = html[html.index('id="changes"'):html.index('id="duty-diff"')]
+    assert "cli" in changes and "rota.import" in changes
+    diff = html[html.index('id="duty-diff"'):html.index('id="stood"')]
+    assert re.findall(r"<td>([AB])</td>", diff) == ["A", "B"]  # then A, now B (the override)
+    assert "2030-01-08 00:00" in diff

@@ -36,13 +36,17 @@ def me():
            roles=EVERYONE, tag="rota", errors=(400, 404),
            query=(Param("rota", "a rota id; without it, a list with every rota"),
                   Param("at", f"instant, ISO 8601 (default now; no offset = UTC), {INSTANT_RANGE}",
+                        {"type": "string", "format": "date-time"}),
+                  Param("as_of", "by the rotas as they stood at this instant (recorded history; "
+                        f"a rota not recorded that early is left out), {INSTANT_RANGE}",
                         {"type": "string", "format": "date-time"})),
            response={"oneOf": [s.ONCALL, {"type": "array", "items": s.ONCALL}]})
 def oncall():
     rota_id = request.args.get("rota") or None
     at = instant_arg("at", utcnow())
     try:
-        entries = [on_duty_json(e) for e in on_duty_now(db_session(), at, rota_id)]
+        entries = [on_duty_json(e) for e in on_duty_now(db_session(), at, rota_id,
+                                                        instant_arg("as_of"))]
     except UnknownRota:
         raise ApiError(404, f"no rota {rota_id!r}") from None
     return jsonify(entries[0] if rota_id else entries)

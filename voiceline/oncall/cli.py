@@ -29,16 +29,20 @@ from voiceline.rota import shifts
 @click.command("oncall")
 @click.option("--rota", "rota_id", help="Only this rota (default: every rota, as a list).")
 @click.option("--at", "at_text", help="Instant, ISO 8601 (default: now). No offset = UTC.")
+@click.option("--as-of", "as_of_text", metavar="ISO",
+              help="By the rota as it stood at this past instant (its recorded history).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_schema
-def oncall_command(rota_id, at_text, as_json):
-    """Who is on duty at an instant, and until when."""
+def oncall_command(rota_id, at_text, as_of_text, as_json):
+    """Who is on duty at an instant, and until when (by the rota now, or as it stood --as-of)."""
     at = instant_option(at_text)
+    as_of = instant_option(as_of_text) if as_of_text else None
     with session_scope(appdb.session_factory()) as session:
         try:
-            entries = [on_duty_json(e) for e in on_duty_now(session, at, rota_id)]
+            entries = [on_duty_json(e) for e in on_duty_now(session, at, rota_id, as_of)]
         except UnknownRota:
-            raise click.ClickException(f"no rota {rota_id!r}") from None
+            raise click.ClickException(f"no rota {rota_id!r}"
+                                       + (" recorded that early" if as_of else "")) from None
     if as_json:
         click.echo(json.dumps(entries[0] if rota_id else entries, indent=2))
         return

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from voiceline import models as m
 from voiceline.instants import iso_z, parse_instant, utcnow
 from voiceline.oncall.store import load_rotas, rota_to_engine
-from voiceline.rota import Layer, LayerVersion, Override, Period, Rota, Window, on_duty
+from voiceline.rota import Layer, LayerVersion, Override, Period, Rota, Window, on_duty, shifts
 
 _TOUCHED = "voiceline.rotas_touched"
 
@@ -162,3 +162,39 @@ def duty_then_and_now(session: Session, policy_id: str | None, at: datetime) -> 
         then = on_duty(stood[0], at).people if stood else None
         out.append(DutyThenAndNow(rota_id, then, now, stood[1] if stood else None))
     return out
+
+
+@dataclass(frozen=True)
+class DutyChange:
+    """A range where two versions of a rota put different people on duty."""
+
+    start: datetime
+    end: datetime
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+def duty_diff(before: Rota, after: Rota, start: datetime, end: datetime) -> list[DutyChange]:
+    """Where `after` puts other people on duty than `before` within [start, end), merged."""
+    a, b = shifts(before, start, end), shifts(after, start, end)
+    points = sorted({s.start for s in a} | {s.start for s in b} | {end})
+    out: list[DutyChange] = []
+    for lo, hi in zip(points, points[1:], strict=False):
+        was = next(s.people for s in a if s.start <= lo < s.end)
+        now = next(s.people for s in b if s.start <= lo < s.end)
+        if set(was) == set(now):
+            continue
+        if out and out[-1].end == lo and out[-1].before == was and out[-1].after == now:
+            out[-1] = DutyChange(out[-1].start, hi, was, now)
+        else:
+            out.append(DutyChange(lo, hi, was, now))
+    return out
+
+
+def changes_between(session: Session, rota_id: str, lo: datetime, hi: datetime) -> list[m.RotaState]:
+    """The recorded states of a rota written in (lo, hi]: who changed it, when, by which action."""
+    if hi < lo:
+        lo, hi = hi, lo
+    return list(session.scalars(select(m.RotaState).where(
+        m.RotaState.rota_id == rota_id, m.RotaState.recorded_at > lo,
+        m.RotaState.recorded_at <= hi).order_by(m.RotaState.recorded_at, m.RotaState.id)))

@@ -10,7 +10,15 @@ from voiceline.web.rota.common import bp
 def init_app(app: Flask) -> None:
     """Register the rota and directory blueprints."""
     from voiceline.web import directory
-    from voiceline.web.rota import coverage, edit, now, swaps, timeline, undo  # noqa: F401  (routes on bp)
+    from voiceline.web.rota import (  # noqa: F401  (routes on bp)
+        coverage,
+        edit,
+        history,
+        now,
+        swaps,
+        timeline,
+        undo,
+    )
 
     app.register_blueprint(bp)
     directory.init_app(app)
