@@ -29,7 +29,8 @@ _TICK = timedelta(microseconds=1)
 class CompiledLayer:
     """A layer with a bisectable index of its versions' start instants, zones and priorities."""
 
-    __slots__ = ("layer", "_froms", "_zones", "_priorities")
+    __slots__ = ("layer", "_froms", "_zones", "_priorities", "zone_list", "priority_list",
+                 "top_priority", "position")
 
     def __init__(self, layer: Layer, zone: ZoneInfo | None = None) -> None:
         self.layer = layer
@@ -38,6 +39,11 @@ class CompiledLayer:
         self._zones = {id(v): load_zone(v.timezone) if v.timezone else zone for v in layer.versions}
         self._priorities = {id(v): layer.priority if v.priority is None else v.priority
                             for v in layer.versions}
+        # The same, by version index (the hot path of layer_people).
+        self.zone_list = [self._zones[id(v)] or zone for v in layer.versions]
+        self.priority_list = [self._priorities[id(v)] for v in layer.versions]
+        self.top_priority = max(self.priority_list, default=layer.priority)
+        self.position = 0
 
     def zone_of(self, version: LayerVersion, zone: ZoneInfo) -> ZoneInfo:
         """The zone a version's recurrence runs in."""
@@ -47,15 +53,18 @@ class CompiledLayer:
         """The priority a version gives its layer while in force."""
         return self._priorities.get(id(version), self.layer.priority)
 
-    def version_at(self, at: datetime) -> LayerVersion | None:
-        """The version in force at `at`, None outside every version."""
+    def index_at(self, at: datetime) -> int:
+        """The index of the version in force at `at`, -1 outside every version."""
         i = bisect_right(self._froms, at) - 1
         if i < 0:
-            return None
-        version = self.layer.versions[i]
-        if version.valid_until is not None and at >= version.valid_until:
-            return None
-        return version
+            return -1
+        until = self.layer.versions[i].valid_until
+        return -1 if until is not None and at >= until else i
+
+    def version_at(self, at: datetime) -> LayerVersion | None:
+        """The version in force at `at`, None outside every version."""
+        i = self.index_at(at)
+        return None if i < 0 else self.layer.versions[i]
 
     def person_at(self, zone: ZoneInfo, at: datetime) -> str | None:
         """The person this layer puts on duty at `at`, None if none (inactive or empty slot)."""
@@ -114,27 +123,43 @@ def _bounded(edge: datetime | None, *, forward: bool):
 
 
 def compile_layers(layers: tuple[Layer, ...], zone: ZoneInfo) -> list[CompiledLayer]:
-    """Compiled layers in rota order."""
-    return [CompiledLayer(layer, zone) for layer in layers]
+    """Compiled layers, highest possible priority first (rota order kept in `position`)."""
+    compiled = []
+    for position, layer in enumerate(layers):
+        one = CompiledLayer(layer, zone)
+        one.position = position
+        compiled.append(one)
+    return sorted(compiled, key=lambda c: (-c.top_priority, c.position))
 
 
 def layer_people(layers: list[CompiledLayer], zone: ZoneInfo, at: datetime) -> list[str]:
     """People on duty at `at` from layers alone, in rota order: the highest priority in force
-    that has someone on duty decides; equal priorities union their people in layer order."""
+    that has someone on duty decides; equal priorities union their people in layer order.
+    `layers` come from compile_layers, so the search stops at the first layer that cannot
+    reach the priority already found."""
     best: int | None = None
-    people: list[str] = []
+    found: list[tuple[int, str]] = []
     for layer in layers:
-        version = layer.version_at(at)
-        if version is None:
+        if best is not None and layer.top_priority < best:
+            break
+        i = layer.index_at(at)
+        if i < 0:
             continue
-        priority = layer.priority_of(version)
+        priority = layer.priority_list[i]
         if best is not None and priority < best:
             continue
-        person = layer.person_at(zone, at)
+        version, own_zone = layer.layer.versions[i], layer.zone_list[i] or zone
+        if not in_windows(version.windows, own_zone, at):
+            continue
+        person = member_at(version, own_zone, at)
         if person is None:
             continue
         if best is None or priority > best:
-            best, people = priority, [person]
-        elif person not in people:
+            best, found = priority, [(layer.position, person)]
+        else:
+            found.append((layer.position, person))
+    people: list[str] = []
+    for _, person in sorted(found):
+        if person not in people:
             people.append(person)
     return people
