@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from voiceline import audit
 from voiceline import models as m
 from voiceline.instants import iso_z
-from voiceline.oncall.rules import PAST_WORDS, starts_in_the_past
 from voiceline.oncall.edit import lock_rota, override_problems
+from voiceline.oncall.rules import PAST_WORDS, starts_in_the_past
 from voiceline.oncall.store import rota_to_engine
 from voiceline.outbox.queue import enqueue
 from voiceline.phones import try_e164

@@ -1,7 +1,7 @@
 """history: layer versions carry their priority and zone; a rota's states over time
 
 Revision ID: 0011_history
-Revises: 0006_sessions
+Revises: 0010_busy, 0012_rotafeat
 Create Date: 2026-12-02 02:30:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import voiceline.db
 
 revision = "0011_history"
-down_revision = "0006_sessions"
+down_revision = ("0010_busy", "0012_rotafeat")  # also merges the two heads main has
 branch_labels = None
 depends_on = None
 
