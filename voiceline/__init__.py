@@ -15,6 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 __version__ = "0.1.0"
 
 
+from voiceline.oncall.history import init_history  # noqa: E402  (after the package's own names)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: settings from the environment, then `config` on top."""
     from voiceline import api, appdb, backup, calls, cli, jobs, web, webhooks
@@ -56,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     appdb.init_app(app)
+    init_history()  # every committed rota change is kept as a state (as it stood at T)
     webhooks.init_app(app)
     calls.init_app(app)
     jobs.init_app(app)

@@ -116,6 +116,8 @@ def _digest(prev_hash: str, at: datetime, actor: str, action: str, target: str, 
 
 def record(session: Session, actor: str, action: str, target: str = "", **detail: Any) -> AuditEntry:
     """Append one entry to the chain in the session's transaction (the caller commits)."""
+    # Rota history (oncall.history) names who made the change and which action it was.
+    session.info["actor"], session.info["action"] = actor, action
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})

@@ -55,9 +55,9 @@ def _count(app, model, **where):
 
 
 def test_an_override_that_changes_nothing_is_flagged_then_saved_anyway(app, manager, post_form):
-    # 2026-07-01 is dmitri's week in primary: replacing alice then changes nothing.
+    # 2027-06-23 is dmitri's week in primary: replacing alice then changes nothing.
     data = {"kind": "replace", "person": "carol", "replaces": "alice",
-            "start": "2026-07-01T09:00", "end": "2026-07-01T17:00", "note": "warned"}
+            "start": "2027-06-23T09:00", "end": "2027-06-23T17:00", "note": "warned"}
     first = post_form(manager, "/rota/primary/overrides/new", data=data)
     assert first.status_code == 200
     page = _Fields(first.get_data(as_text=True))
@@ -72,7 +72,7 @@ def test_an_override_that_changes_nothing_is_flagged_then_saved_anyway(app, mana
 def test_an_override_that_changes_someones_duty_is_saved_at_once(app, manager, post_form):
     response = post_form(manager, "/rota/primary/overrides/new", data={
         "kind": "replace", "person": "carol", "replaces": "dmitri",
-        "start": "2026-07-01T09:00", "end": "2026-07-01T17:00", "note": ""})
+        "start": "2027-06-23T09:00", "end": "2027-06-23T17:00", "note": ""})
     assert response.status_code == 302
 
 

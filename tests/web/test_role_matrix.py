@@ -28,7 +28,7 @@ EXPECTED: dict[str, set[str]] = {
     "users.list_users": ADMIN, "users.new_user": ADMIN, "users.edit_user": ADMIN,
     "users.reset_password": ADMIN, "audit.log": ADMIN, "audit.verify": ADMIN,
     "rota.now": ANY, "rota.coverage": ANY, "rota.rotas": ANY, "rota.rota": ANY,
-    "rota.shift": ANY, "rota.my_shifts": ANY,
+    "rota.shift": ANY, "rota.my_shifts": ANY, "rota.history": ANY,
     "rota.new_rota": MANAGERS, "rota.edit_rota": MANAGERS, "rota.delete_rota": MANAGERS,
     "rota.new_layer": MANAGERS, "rota.edit_layer": MANAGERS, "rota.end_layer": MANAGERS, "rota.undo": MANAGERS,
     "rota.new_override": MANAGERS, "rota.delete_override": MANAGERS,

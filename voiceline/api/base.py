@@ -20,6 +20,7 @@ api = Api("api", __name__)
 
 EVERYONE = ()  # any role with a valid token
 MANAGERS = ("rota_manager",)
+ADMINS = ("admin",)
 REVIEWERS = ("reviewer",)
 
 

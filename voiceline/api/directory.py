@@ -10,9 +10,11 @@ from sqlalchemy import select
 from voiceline import models as m
 from voiceline.appdb import db_session
 from voiceline.calls.ringmode import NO_CREDENTIALS, has_rest_credentials, served
-from voiceline.instants import utcnow
+from voiceline.instants import iso_z, utcnow
+from voiceline.oncall.history import rota_as_of
 from voiceline.oncall.present import on_duty_json, shift_json
 from voiceline.oncall.queries import UnknownRota, on_duty_now, shifts_between
+from voiceline.rota import shifts
 from voiceline.rotafile.export import export_document
 
 from . import schemas as s
@@ -35,13 +37,17 @@ def me():
            roles=EVERYONE, tag="rota", errors=(400, 404),
            query=(Param("rota", "a rota id; without it, a list with every rota"),
                   Param("at", f"instant, ISO 8601 (default now; no offset = UTC), {INSTANT_RANGE}",
+                        {"type": "string", "format": "date-time"}),
+                  Param("as_of", "by the rotas as they stood at this instant (recorded history; "
+                        f"a rota not recorded that early is left out), {INSTANT_RANGE}",
                         {"type": "string", "format": "date-time"})),
            response={"oneOf": [s.ONCALL, {"type": "array", "items": s.ONCALL}]})
 def oncall():
     rota_id = request.args.get("rota") or None
     at = instant_arg("at", utcnow())
     try:
-        entries = [on_duty_json(e) for e in on_duty_now(db_session(), at, rota_id)]
+        entries = [on_duty_json(e) for e in on_duty_now(db_session(), at, rota_id,
+                                                        instant_arg("as_of"))]
     except UnknownRota:
         raise ApiError(404, f"no rota {rota_id!r}") from None
     return jsonify(entries[0] if rota_id else entries)
@@ -160,12 +166,15 @@ def get_rota(rid: str):
     return jsonify(rota)
 
 
-@api.route("/rotas/<rid>", "PUT", summary="Create or replace a rota; changed layers get a new "
-           "version from the end of the current shift", roles=MANAGERS, tag="rota",
-           body=s.ROTA, response=s.ROTA, errors=(400, 422), also={201: "Created"})
+@api.route("/rotas/<rid>", "PUT", summary="Create or replace a rota; changed layers, priorities, "
+           "the zone and new layers take effect from the end of the current shift (or `effective`)",
+           roles=MANAGERS, tag="rota", body=s.ROTA, response=s.ROTA, errors=(400, 422),
+           query=(Param("effective", "when the changes take effect, ISO 8601, not in the past "
+                        "(default: the end of the rota's current shift)", {"type": "string"}),),
+           also={201: "Created"})
 def put_rota(rid: str):
     session = db_session()
-    created = put_entry(session, "rotas", rid, json_body(), actor())
+    created = put_entry(session, "rotas", rid, json_body(), actor(), instant_arg("effective"))
     session.commit()
     session.expire_all()
     return jsonify(_rotas_doc()[rid]), (201 if created else 200)
@@ -177,15 +186,23 @@ def put_rota(rid: str):
                         {"type": "string"}),
                   Param("to", "range end, ISO 8601, exclusive (default from + 14 days; "
                         f"at most {MAX_SHIFT_DAYS} days after from), {INSTANT_RANGE}",
-                        {"type": "string"})),
+                        {"type": "string"}),
+                  Param("as_of", "the rota as it stood at this instant (its recorded history), "
+                        f"ISO 8601, {INSTANT_RANGE}", {"type": "string"})),
            response={"type": "array", "items": s.SHIFT})
 def rota_shifts(rid: str):
     start = instant_arg("from", utcnow())
     end = instant_arg("to", start + timedelta(days=14))
+    as_of = instant_arg("as_of")
     if end <= start:
         raise ApiError(400, "to: must be after from")
     if end - start > timedelta(days=MAX_SHIFT_DAYS):
         raise ApiError(400, f"to: the range may span at most {MAX_SHIFT_DAYS} days")
+    if as_of is not None:
+        stood = rota_as_of(db_session(), rid, as_of)
+        if stood is None:
+            raise ApiError(404, f"no recorded state of rota {rid!r} at {iso_z(as_of)}")
+        return jsonify([shift_json(x) for x in shifts(stood[0], start, end)])
     try:
         return jsonify([shift_json(s) for s in shifts_between(db_session(), rid, start, end)])
     except UnknownRota:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from sqlalchemy import select
 
 from voiceline import audit
@@ -12,7 +12,7 @@ from voiceline.instants import iso_z, utcnow
 from voiceline.oncall.edit import OverrideIsHistory, lock_rota, retire_override
 
 from . import schemas as s
-from .base import MANAGERS, ApiError, actor, api, instant_arg, json_body
+from .base import ADMINS, MANAGERS, ApiError, actor, api, instant_arg, json_body
 from .spec import INSTANT_RANGE, Param
 from .writes import validate_override, watch
 
@@ -59,31 +59,56 @@ def get_override(oid: int):
 
 
 @api.route("/overrides", "POST", summary="Add an override (checked like the rota file: known "
-           "people, start before end, no overlap for one person in the rota)", roles=MANAGERS,
-           tag="rota", body=s.OVERRIDE_IN, response=s.OVERRIDE, status=201, errors=(400, 422))
+           "people, start before end, no overlap for one person in the rota; one starting in the "
+           "past is refused, 409)", roles=MANAGERS,
+           tag="rota", body=s.OVERRIDE_IN, response=s.OVERRIDE, status=201, errors=(400, 409, 422))
 def create_override():
+    return _create(correction=None)
+
+
+def _create(correction: str | None):
     session = db_session()
     body = json_body()
     rota_id = body.get("rota")
     if not isinstance(rota_id, str) or not rota_id:
         raise ApiError(422, "validation failed", ["rota: missing (the rota id)"])
-    entry = {k: v for k, v in body.items() if k != "rota"}
+    entry = {k: v for k, v in body.items() if k not in ("rota", "reason")}
     lock_rota(session, rota_id)  # check and write as one step, whatever other servers do
-    o = validate_override(session, rota_id, entry)
+    o = validate_override(session, rota_id, entry, None if correction else utcnow())
     watch(rota_id)
     row = m.Override(rota_id=rota_id, kind=o.kind, person_id=o.person, replaces_id=o.replaces,
                      start=o.start, end=o.end, note=o.note, created_by=actor())
     session.add(row)
     session.flush()
-    audit.record(session, actor(), "override.create", f"rota {rota_id} override {row.id}", via="api",
-                 after=present(row))
+    if correction:
+        audit.record(session, actor(), "override.correct", f"rota {rota_id} override {row.id}",
+                     via="api", after=present(row), reason=correction)
+    else:
+        audit.record(session, actor(), "override.create", f"rota {rota_id} override {row.id}",
+                     via="api", after=present(row))
     session.commit()
     return jsonify(present(row)), 201
 
 
+def _reason(text: object) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(422, "validation failed", ["reason: correcting the record needs a reason"])
+    return text.strip()[:500]
+
+
+@api.route("/corrections", "POST", summary="Admins: correct the record with an override in the "
+           "past (body as POST /overrides plus `reason`); audited as override.correct",
+           roles=ADMINS, tag="rota", body=s.CORRECTION_IN, response=s.OVERRIDE, status=201,
+           errors=(400, 422))
+def correct_record():
+    return _create(correction=_reason(json_body().get("reason")))
+
+
 @api.route("/overrides/<int:oid>", "DELETE", summary="Remove an override: a future one is "
-           "deleted (204), one in progress ends now (200), a past one is history (409)",
-           roles=MANAGERS, tag="rota", response=s.OVERRIDE, status=204, errors=(409,),
+           "deleted (204), one in progress ends now (200), a past one is history (409; an admin "
+           "may remove it with `?correction=REASON`, audited as override.correct)",
+           roles=MANAGERS, tag="rota", response=s.OVERRIDE, status=204, errors=(403, 409),
+           query=(Param("correction", "admins: the reason for removing a past override"),),
            also={200: "It was in progress: it now ends now"})
 def delete_override(oid: int):
     session = db_session()
@@ -91,6 +116,16 @@ def delete_override(oid: int):
     now = utcnow()
     before = present(row)
     watch(row.rota_id)
+    if "correction" in request.args and row.end <= now:
+        if g.api_user.role != "admin":
+            raise ApiError(403, "only an admin can correct the record")
+        reason = _reason(request.args.get("correction"))
+        lock_rota(session, row.rota_id)
+        session.delete(row)
+        audit.record(session, actor(), "override.correct", f"rota {row.rota_id} override {oid}",
+                     via="api", before=before, reason=reason)
+        session.commit()
+        return "", 204
     try:
         result = retire_override(session, row, now)
     except OverrideIsHistory as exc:

@@ -79,6 +79,10 @@ OVERRIDE_IN = api.schema("OverrideInput", {
     **OVERRIDE_FILE, "required": ["rota", "start", "end"],
     "properties": {"rota": STR, **OVERRIDE_FILE["properties"]},
     "description": "exactly one of add, remove, replace (with `with`); UTC, half-open [start, end)"})
+CORRECTION_IN = api.schema("CorrectionInput", {
+    **OVERRIDE_FILE, "required": ["rota", "start", "end", "reason"],
+    "properties": {"rota": STR, "reason": STR, **OVERRIDE_FILE["properties"]},
+    "description": "an override as for POST /overrides, in the past allowed, and why"})
 OVERRIDE = api.schema("Override", obj(
     ["id", "rota", "kind", "person", "start", "end"], id={"type": "integer"}, rota=STR,
     kind={"enum": ["add", "remove", "replace"]}, person=STR, replaces=NSTR, start=INSTANT,

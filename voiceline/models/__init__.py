@@ -4,10 +4,19 @@ from voiceline.models import calls as _calls  # noqa: F401  (the call log, owned
 from voiceline.models import jobs as _jobs  # noqa: F401  (clock work)
 from voiceline.models import web as _web  # noqa: F401  (accounts, tokens, feeds)
 from voiceline.models.directory import CALLER_POLICIES, Caller, CallerPhone, Hotline, Person
-from voiceline.models.rota import Layer, LayerVersion, Override, Policy, PolicyStep, Rota, Swap
+from voiceline.models.rota import (
+    Layer,
+    LayerVersion,
+    Override,
+    Policy,
+    PolicyStep,
+    Rota,
+    RotaState,
+    Swap,
+)
 from voiceline.models.shared import AuditAnchor, AuditEntry, OutboxMessage
 
 __all__ = [
     "CALLER_POLICIES", "AuditAnchor", "AuditEntry", "Caller", "CallerPhone", "Hotline", "Layer", "LayerVersion",
-    "OutboxMessage", "Override", "Person", "Policy", "PolicyStep", "Rota", "Swap",
+    "OutboxMessage", "Override", "Person", "Policy", "PolicyStep", "Rota", "RotaState", "Swap",
 ]

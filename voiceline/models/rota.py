@@ -66,10 +66,33 @@ class LayerVersion(Base):
     windows: Mapped[list[dict]] = mapped_column(JSON, default=list)
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Versioned like the rest (null: the layer's priority / the rota's zone, rows from before 0011)
+    priority: Mapped[int | None] = mapped_column()
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(64))
 
     layer: Mapped[Layer] = relationship(back_populates="versions")
+
+
+class RotaState(Base):
+    """What decided who is on duty in a rota from `recorded_at` on: a snapshot per change.
+
+    Written by every committed change to a rota, its layers, versions or overrides (whatever
+    wrote it), so the rota can be read as it stood at any past instant. Append-only; no
+    foreign key, so a deleted rota's history stays.
+    """
+
+    __tablename__ = "rota_states"
+    __table_args__ = (Index("ix_rota_states_rota_recorded", "rota_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rota_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(64), default="")
+    digest: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict] = mapped_column(JSON)
 
 
 class Override(Base):

@@ -20,23 +20,29 @@ from voiceline.oncall.coverage_rules import (
     violation_json,
     violations,
 )
+from voiceline.oncall.history import rota_as_of
 from voiceline.oncall.present import describe_gap, gap_json, on_duty_json, shift_json, why_nobody
 from voiceline.oncall.queries import UnknownRota, load_coverage, on_duty_now, shifts_between
+from voiceline.rota import shifts
 
 
 @click.command("oncall")
 @click.option("--rota", "rota_id", help="Only this rota (default: every rota, as a list).")
 @click.option("--at", "at_text", help="Instant, ISO 8601 (default: now). No offset = UTC.")
+@click.option("--as-of", "as_of_text", metavar="ISO",
+              help="By the rota as it stood at this past instant (its recorded history).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_schema
-def oncall_command(rota_id, at_text, as_json):
-    """Who is on duty at an instant, and until when."""
+def oncall_command(rota_id, at_text, as_of_text, as_json):
+    """Who is on duty at an instant, and until when (by the rota now, or as it stood --as-of)."""
     at = instant_option(at_text)
+    as_of = instant_option(as_of_text) if as_of_text else None
     with session_scope(appdb.session_factory()) as session:
         try:
-            entries = [on_duty_json(e) for e in on_duty_now(session, at, rota_id)]
+            entries = [on_duty_json(e) for e in on_duty_now(session, at, rota_id, as_of)]
         except UnknownRota:
-            raise click.ClickException(f"no rota {rota_id!r}") from None
+            raise click.ClickException(f"no rota {rota_id!r}"
+                                       + (" recorded that early" if as_of else "")) from None
     if as_json:
         click.echo(json.dumps(entries[0] if rota_id else entries, indent=2))
         return
@@ -50,18 +56,26 @@ def oncall_command(rota_id, at_text, as_json):
 @click.option("--rota", "rota_id", required=True, help="Rota id.")
 @click.option("--from", "start_text", required=True, help="Range start, ISO 8601.")
 @click.option("--to", "end_text", required=True, help="Range end, ISO 8601 (exclusive).")
+@click.option("--as-of", "as_of_text", metavar="ISO",
+              help="The rota as it stood at this past instant (its recorded history).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_schema
-def shifts_command(rota_id, start_text, end_text, as_json):
-    """A rota's merged shifts over [from, to)."""
+def shifts_command(rota_id, start_text, end_text, as_of_text, as_json):
+    """A rota's merged shifts over [from, to), as it stands (or as it stood --as-of)."""
     start, end = instant_option(start_text), instant_option(end_text)
     if end <= start:
         raise click.BadParameter("--to must be after --from")
     with session_scope(appdb.session_factory()) as session:
-        try:
-            entries = [shift_json(s) for s in shifts_between(session, rota_id, start, end)]
-        except UnknownRota:
-            raise click.ClickException(f"no rota {rota_id!r}") from None
+        if as_of_text:
+            stood = rota_as_of(session, rota_id, instant_option(as_of_text))
+            if stood is None:
+                raise click.ClickException(f"no recorded state of rota {rota_id!r} that early")
+            entries = [shift_json(s) for s in shifts(stood[0], start, end)]
+        else:
+            try:
+                entries = [shift_json(s) for s in shifts_between(session, rota_id, start, end)]
+            except UnknownRota:
+                raise click.ClickException(f"no rota {rota_id!r}") from None
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return

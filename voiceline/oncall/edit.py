@@ -13,7 +13,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
-from voiceline.oncall.rules import Draft, first_overlap, shape_problems
+from voiceline.oncall.rules import (
+    PAST_WORDS,
+    Draft,
+    first_overlap,
+    shape_problems,
+    starts_in_the_past,
+)
 from voiceline.oncall.store import layer_to_engine
 from voiceline.rota import edit_layer
 
@@ -23,7 +29,7 @@ def write_layer_edit(session: Session, rota: m.Rota, layer: m.Layer, *, at: date
     """Version a stored layer with `edit_layer(..., at=at, **changes)` and store the result."""
     edited = edit_layer(layer_to_engine(layer), rota.timezone, at=at, **changes)
     before = {row.id for row in layer.versions}
-    store_layer_versions(session, layer, edited.versions)
+    store_layer_versions(session, layer, edited.versions, rota.timezone, edited.priority)
     for row in layer.versions:
         if row.id not in before or row.id is None:
             row.created_by = created_by
@@ -41,18 +47,23 @@ def assign_changed(row: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-def store_layer_versions(session: Session, layer: m.Layer, versions) -> None:
+def store_layer_versions(session: Session, layer: m.Layer, versions, zone: str,
+                         priority: int) -> None:
     """Make the layer's version rows equal the engine's versions (in time order).
 
     Versions in force keep their rows (only an end date may change); a version that had not
-    started yet may be replaced by a newer edit, so its row is rewritten or deleted.
+    started yet may be replaced by a newer edit, so its row is rewritten or deleted. Every
+    row has its priority and zone written down (`priority` and `zone` where the engine's
+    version leaves them to the layer and the rota).
     """
     rows = sorted(layer.versions, key=lambda v: (v.valid_from is not None, v.valid_from, v.id))
     for index, version in enumerate(versions):
         values = {"members": list(version.members),
                   "anchor": version.anchor.strftime("%Y-%m-%dT%H:%M"),
                   "period": str(version.period), "windows": [w.to_dict() for w in version.windows],
-                  "valid_from": version.valid_from, "valid_until": version.valid_until}
+                  "valid_from": version.valid_from, "valid_until": version.valid_until,
+                  "priority": priority if version.priority is None else version.priority,
+                  "timezone": version.timezone or zone}
         if index < len(rows):
             assign_changed(rows[index], values)
         else:
@@ -117,10 +128,16 @@ def lock_rota(session: Session, rota_id: str) -> m.Rota | None:
 
 def override_problems(session: Session, rota: m.Rota, *, kind: str, person: str | None,
                       replaces: str | None, start: datetime | None, end: datetime | None,
-                      exclude_id: int | None = None) -> dict[str, str]:
-    """Why an override cannot be saved, keyed by field ('' when it can): the rules of oncall.rules."""
+                      exclude_id: int | None = None,
+                      now: datetime | None = None) -> dict[str, str]:
+    """Why an override cannot be saved, keyed by field ('' when it can): the rules of oncall.rules.
+
+    With `now`, one starting in the past is refused too (a correction of the record passes None).
+    """
     draft = Draft(kind, person, replaces, start, end)
     problems: dict[str, str] = {}
+    if now is not None and starts_in_the_past(start, now):
+        problems["start"] = f"{start:%Y-%m-%d %H:%MZ} {PAST_WORDS}"
     for problem in shape_problems(draft, KnownPeople(session)):
         # A field shows its first problem (an unknown person before replacing themselves).
         problems.setdefault(problem.field, f"unknown person {problem.person!r}"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
+from voiceline.oncall.history import rota_as_of
 from voiceline.oncall.store import load_policies, load_rotas
 from voiceline.phones import try_e164
 from voiceline.rota import (
@@ -48,9 +49,14 @@ def load_people(session: Session, ids: Iterable[str]) -> dict[str, m.Person]:
     return {p.id: p for p in session.scalars(select(m.Person).where(m.Person.id.in_(wanted)))}
 
 
-def on_duty_now(session: Session, at: datetime, rota_id: str | None = None) -> list[RotaOnDuty]:
-    """Who is on duty at `at` in each rota (or the one named) and until when."""
+def on_duty_now(session: Session, at: datetime, rota_id: str | None = None,
+                as_of: datetime | None = None) -> list[RotaOnDuty]:
+    """Who is on duty at `at` in each rota (or the one named) and until when; with `as_of`, by
+    each rota as it stood then (a rota with no recorded state that early is left out)."""
     rotas = load_rotas(session, [rota_id] if rota_id else None)
+    if as_of is not None:
+        stood = {rid: rota_as_of(session, rid, as_of) for rid in rotas}
+        rotas = {rid: found[0] for rid, found in stood.items() if found is not None}
     if rota_id and rota_id not in rotas:
         raise UnknownRota(rota_id)
     answers = {rid: on_duty(rota, at) for rid, rota in rotas.items()}

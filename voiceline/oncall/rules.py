@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 OVERRIDE_KINDS = ("add", "remove", "replace")
+# A start this close before now is taken as now ("from 14:00", typed at 14:20);
+# earlier is the past, which stays as it was recorded.
+PAST_GRACE = timedelta(hours=1)
+PAST_WORDS = ("is in the past: the past stays as it was recorded (an admin can correct the "
+              "record, with a reason)")
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,14 @@ def first_overlap(draft: Draft, others: Iterable[tuple[object, Draft]]) -> Probl
         if shared and spans_overlap(other.start, other.end, draft.start, draft.end):
             return Problem("start", "overlap", sorted(shared)[0], ref)
     return None
+
+
+def starts_in_the_past(start: datetime | None, now: datetime) -> bool:
+    """Whether an override or swap starting at `start` would rewrite who was on duty before now."""
+    return start is not None and start < now - PAST_GRACE
+
+
+def from_now(start: datetime, now: datetime) -> datetime:
+    """The start actually stored: a start within the grace before now becomes now (to the
+    second, as the rota file writes it, so an export imports back unchanged)."""
+    return max(start, now.replace(microsecond=0))

@@ -32,6 +32,8 @@ def version_to_engine(row: m.LayerVersion) -> LayerVersion:
         windows=tuple(Window.parse(w) for w in row.windows or ()),
         valid_from=row.valid_from,
         valid_until=row.valid_until,
+        priority=row.priority,
+        timezone=row.timezone,
     )
 
 

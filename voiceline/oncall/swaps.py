@@ -20,6 +20,7 @@ from voiceline import audit
 from voiceline import models as m
 from voiceline.instants import iso_z
 from voiceline.oncall.edit import lock_rota, override_problems
+from voiceline.oncall.rules import PAST_WORDS, starts_in_the_past
 from voiceline.oncall.store import rota_to_engine
 from voiceline.outbox.queue import enqueue
 from voiceline.phones import try_e164
@@ -126,6 +127,8 @@ def offer(session: Session, *, rota_id: str, offered_by: str, start: datetime, e
         raise SwapProblem("end", "must be after the start")
     if end <= at:
         raise SwapProblem("end", "this range is over already")
+    if starts_in_the_past(start, at):
+        raise SwapProblem("start", f"{start:%Y-%m-%d %H:%MZ} {PAST_WORDS}; offer from now on")
     if not any(offered_by in s.people for s in shifts(rota_to_engine(rota), start, end)):
         raise SwapProblem("start", f"{offered_by} is not on duty in {rota.id} in this range")
     swap = m.Swap(rota_id=rota.id, offered_by=offered_by, offered_to=offered_to, start=start,
@@ -182,6 +185,9 @@ def take(session: Session, swap: m.Swap, taker: str, *, at: datetime, actor: str
     problem = take_problems(session, swap, taker)
     if problem:
         raise SwapProblem("status" if swap.status != OPEN else "person", problem)
+    if starts_in_the_past(swap.start, at):
+        raise SwapProblem("person", f"this swap began {swap.start:%Y-%m-%d %H:%MZ}, which "
+                                    f"{PAST_WORDS}; the offerer can withdraw it and offer the rest")
     if swap.end <= at:
         raise SwapProblem("status", f"swap {swap.id} is over already")
     if needs_approval(session, swap):

@@ -1,6 +1,6 @@
 """Pure rota engine: who is on duty when, with no Flask, Twilio or database imports."""
 
-from .edit import edit_layer
+from .edit import UNCHANGED, edit_layer, restamp_layer, shift_end
 from .model import (
     Gap,
     Layer,
@@ -21,6 +21,7 @@ from .policy import policy_gaps, real_bounds, resolve_policy
 from .query import CompiledRota, compile_rota, gaps, on_duty, shifts
 
 __all__ = [
+    "UNCHANGED",
     "CompiledRota",
     "Gap",
     "Layer",
@@ -42,6 +43,8 @@ __all__ = [
     "on_duty",
     "policy_gaps",
     "real_bounds",
+    "restamp_layer",
     "resolve_policy",
+    "shift_end",
     "shifts",
 ]

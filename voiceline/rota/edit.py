@@ -10,8 +10,13 @@ on. Versions already in force are never rewritten (only the current one gets
 its end). Versions not yet in force at the cut, i.e. pending from an earlier
 edit in the same shift, are superseded: the newest edit wins and copies their
 fields. An edit where no version is in force (an empty layer, or after the
-last version ended) starts at T itself. `priority` is a layer-wide attribute,
-not versioned: changing it changes the past as well.
+last version ended) starts at T itself. `priority` is versioned like the rest:
+the new version carries it and earlier versions keep the priority they had.
+
+`restamp_layer(layer, cut, priority=..., timezone=...)` gives every version from
+`cut` on a new priority and/or zone (splitting the one in force at `cut`);
+`shift_end(rota, at)` is the end of the rota's current shift, where a priority or
+zone change takes effect so that whoever is on duty at T stays until then.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
-from .model import Layer, LayerVersion, Period, Window, load_zone, require_aware
+from .model import Layer, LayerVersion, Period, Rota, Window, load_zone, require_aware
+from .query import compile_rota, on_duty
 from .recurrence import nth_handoff, shift_index
 
 
@@ -68,15 +74,18 @@ def edit_layer(layer: Layer, rota_timezone: str, *, at: datetime,
         period=None if isinstance(period, Unchanged) else period,
         windows=None if isinstance(windows, Unchanged) else tuple(windows))
     new_priority = layer.priority if isinstance(priority, Unchanged) else priority
-    versions = layer.versions
+    # Earlier versions keep the priority they had when the layer's default changes.
+    versions = tuple(v if v.priority is not None or new_priority == layer.priority
+                     else replace(v, priority=layer.priority) for v in layer.versions)
 
     old = next((v for v in versions if (v.valid_from is None or v.valid_from <= at)
                 and (v.valid_until is None or at < v.valid_until)), None)
     cut = at
     if old is not None:
-        k = shift_index(old, zone, at)
-        if nth_handoff(old, zone, k) != at:
-            cut = nth_handoff(old, zone, k + 1)
+        old_zone = load_zone(old.timezone) if old.timezone else zone
+        k = shift_index(old, old_zone, at)
+        if nth_handoff(old, old_zone, k) != at:
+            cut = nth_handoff(old, old_zone, k + 1)
         if old.valid_until is not None:
             cut = min(cut, old.valid_until)
     kept = [v for v in versions if v.valid_from is None or v.valid_from < cut]
@@ -95,6 +104,66 @@ def edit_layer(layer: Layer, rota_timezone: str, *, at: datetime,
                            windows=changes.windows or (), valid_from=cut)
     else:
         new = changes.onto(source, cut)
+    if not isinstance(priority, Unchanged):
+        new = replace(new, priority=priority)
     kept = [v if v.valid_until is not None and v.valid_until <= cut else replace(v, valid_until=cut)
             for v in kept]
     return Layer(layer.id, new_priority, (*kept, new))
+
+
+def restamp_layer(layer: Layer, cut: datetime, *, priority: int | Unchanged = UNCHANGED,
+                  timezone: str | Unchanged = UNCHANGED,
+                  rota_timezone: str | None = None) -> Layer:
+    """The layer with `priority` / `timezone` in force from `cut` on; versions before keep theirs.
+
+    The version in force at `cut` is split there; later versions are changed too. Earlier
+    versions that relied on the layer's priority or the rota's zone get it written down, so
+    the past reads as it did. The layer's own (default) priority becomes the new one.
+    """
+    cut = require_aware(cut, "cut")
+    if not isinstance(timezone, Unchanged):
+        load_zone(timezone)
+    old_priority = layer.priority
+    new_priority = old_priority if isinstance(priority, Unchanged) else priority
+
+    def before(v: LayerVersion) -> LayerVersion:
+        return replace(v, priority=old_priority if v.priority is None else v.priority,
+                       timezone=v.timezone or rota_timezone)
+
+    def after(v: LayerVersion, valid_from: datetime | None) -> LayerVersion:
+        return replace(v, valid_from=valid_from,
+                       priority=v.priority if isinstance(priority, Unchanged) else priority,
+                       timezone=(v.timezone or rota_timezone) if isinstance(timezone, Unchanged)
+                       else timezone)
+
+    out: list[LayerVersion] = []
+    for v in layer.versions:
+        starts_before = v.valid_from is None or v.valid_from < cut
+        ends_after = v.valid_until is None or v.valid_until > cut
+        if starts_before and ends_after:
+            out += [replace(before(v), valid_until=cut), after(v, cut)]
+        elif starts_before:
+            out.append(before(v))
+        else:
+            out.append(after(v, v.valid_from))
+    return Layer(layer.id, new_priority, tuple(out))
+
+
+def shift_end(rota: Rota, at: datetime) -> datetime:
+    """When the shift in progress at `at` ends: the next change of who is on duty (`at` itself
+    when nobody is on duty; the next handoff of a layer in force when nothing changes for a
+    long while)."""
+    at = require_aware(at, "at")
+    answer = on_duty(rota, at)
+    if not answer.people:
+        return at
+    if answer.until is not None:
+        return answer.until
+    compiled = compile_rota(rota)
+    handoffs = []
+    for layer in compiled.layers:
+        version = layer.version_at(at)
+        if version is not None:
+            zone = layer.zone_of(version, compiled.zone)
+            handoffs.append(nth_handoff(version, zone, shift_index(version, zone, at) + 1))
+    return min(handoffs, default=at)

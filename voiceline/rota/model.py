@@ -143,7 +143,11 @@ class Window:
 
 @dataclass(frozen=True)
 class LayerVersion:
-    """One version of a layer, in force over [valid_from, valid_until)."""
+    """One version of a layer, in force over [valid_from, valid_until).
+
+    `priority` and `timezone` are versioned like the rest (a priority or zone change starts a
+    new version and leaves the past as it was); None means the layer's priority / the rota's zone.
+    """
 
     members: tuple[str | None, ...]
     anchor: datetime  # naive local date-time of a handoff; members[0] starts here
@@ -151,6 +155,8 @@ class LayerVersion:
     windows: tuple[Window, ...] = ()
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    priority: int | None = None
+    timezone: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "members", tuple(self.members))
@@ -159,6 +165,8 @@ class LayerVersion:
             raise ValueError("a layer needs at least one member slot (None is an empty slot)")
         if not isinstance(self.anchor, datetime) or self.anchor.tzinfo is not None:
             raise ValueError(f"anchor must be a naive local datetime, got {self.anchor!r}")
+        if self.timezone is not None:
+            load_zone(self.timezone)
         for key in ("valid_from", "valid_until"):
             if getattr(self, key) is not None:
                 object.__setattr__(self, key, require_aware(getattr(self, key), key))

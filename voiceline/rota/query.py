@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .layers import CompiledLayer, group_by_priority, layer_people
+from .layers import CompiledLayer, compile_layers, layer_people
 from .model import Gap, OnDuty, Rota, Segment, load_zone, require_aware
 from .overrides import OverrideIndex, apply_overrides
 
@@ -23,27 +23,26 @@ _TICK = timedelta(microseconds=1)
 
 
 class CompiledRota:
-    """A rota with its zone loaded, layers grouped by priority and overrides indexed."""
+    """A rota with its zone loaded, layers compiled and overrides indexed."""
 
-    __slots__ = ("rota", "zone", "groups", "overrides")
+    __slots__ = ("rota", "zone", "layers", "overrides")
 
     def __init__(self, rota: Rota) -> None:
         self.rota = rota
         self.zone: ZoneInfo = load_zone(rota.timezone)
-        self.groups: list[list[CompiledLayer]] = group_by_priority(rota.layers)
+        self.layers: list[CompiledLayer] = compile_layers(rota.layers, self.zone)
         self.overrides = OverrideIndex(rota.overrides)
 
     def people_at(self, at: datetime) -> tuple[str, ...]:
         """People on duty at `at`, in rota order."""
-        base = layer_people(self.groups, self.zone, at)
+        base = layer_people(self.layers, self.zone, at)
         return apply_overrides(base, self.overrides.active_at(at))
 
     def change_points(self, at: datetime, limit: datetime, *, forward: bool) -> Iterator[datetime]:
         """Distinct instants where the people may change: after `at` ascending, or at/before it descending."""
         sources = [self.overrides.change_points(at, forward=forward)]
-        for group in self.groups:
-            for layer in group:
-                sources.extend(layer.change_points(self.zone, at, limit, forward=forward))
+        for layer in self.layers:
+            sources.extend(layer.change_points(self.zone, at, limit, forward=forward))
         last = None
         for point in heapq.merge(*sources, reverse=not forward):
             if point != last:

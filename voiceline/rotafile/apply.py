@@ -11,8 +11,16 @@ from sqlalchemy.orm import Session
 
 from voiceline import audit
 from voiceline import models as m
-from voiceline.instants import utcnow
-from voiceline.oncall.edit import assign_changed, end_layer, retire_override, write_layer_edit
+from voiceline.instants import iso_z, utcnow
+from voiceline.oncall.edit import (
+    assign_changed,
+    end_layer,
+    lock_rota,
+    retire_override,
+    write_layer_edit,
+)
+from voiceline.oncall.rules import PAST_WORDS, starts_in_the_past
+from voiceline.oncall.versions import change_layer_priority, change_point, change_rota_zone
 from voiceline.rota import Period, Window
 from voiceline.rotafile.check import (
     LayerSpec,
@@ -49,9 +57,28 @@ def _upsert(session: Session, report: ImportReport, model: type, kind: str, key:
     return row
 
 
-def database_problems(session: Session, plan: Plan) -> list[str]:
-    """What the file cannot do to this database: a hotline number another hotline has."""
+def stored_overrides(session: Session) -> frozenset[tuple]:
+    """Every stored override as (rota, kind, person, replaces, start, end), for parse_document."""
+    # To the second, as the rota file writes instants.
+    return frozenset((o.rota_id, o.kind, o.person_id, o.replaces_id,
+                      o.start.replace(microsecond=0), o.end.replace(microsecond=0))
+                     for o in session.scalars(select(m.Override)))
+
+
+def database_problems(session: Session, plan: Plan, now: datetime | None = None) -> list[str]:
+    """What the file cannot do to this database: a hotline number another hotline has, a new
+    override of an existing rota that starts in the past (the past stays as recorded)."""
     problems = []
+    for r in plan.rotas:
+        rota = session.get(m.Rota, r.id) if now is not None else None
+        if rota is None or now is None:
+            continue
+        stored = {(o.kind, o.person_id, o.replaces_id, o.start, o.end) for o in rota.overrides}
+        for index, o in enumerate(r.overrides):
+            if ((o.kind, o.person, o.replaces, o.start, o.end) not in stored
+                    and starts_in_the_past(o.start, now)):
+                problems.append(f"rotas[{r.id}].overrides[{index}]: starts {iso_z(o.start)}, "
+                                f"which {PAST_WORDS}")
     for h in plan.hotlines:
         owner = session.scalar(select(m.Hotline.id).where(m.Hotline.number == h.number))
         if owner is not None and owner != h.id:
@@ -60,15 +87,21 @@ def database_problems(session: Session, plan: Plan) -> list[str]:
     return problems
 
 
-def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None = None) -> ImportReport:
+def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None = None,
+               effective: datetime | None = None) -> ImportReport:
     """Write the plan in the session's transaction and audit it; the caller commits.
 
-    Raises RotaFileError, before writing anything, when the plan clashes with the database.
+    A changed priority or zone and a new layer of an existing rota take effect at the end of
+    the rota's shift in progress, or at `effective` (not in the past). Raises RotaFileError,
+    before writing anything, when the plan clashes with the database.
     """
-    problems = database_problems(session, plan)
+    now = at or utcnow()
+    problems = database_problems(session, plan, now)
+    if effective is not None and effective < now:
+        problems.append(f"effective: {effective:%Y-%m-%dT%H:%M:%SZ} is in the past; a change "
+                        "takes effect at the end of the current shift or a later instant")
     if problems:
         raise RotaFileError(problems)
-    now = at or utcnow()
     report = ImportReport()
     for p in plan.people:
         _upsert(session, report, m.Person, "person", p.id,
@@ -83,7 +116,7 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None 
                 report.updated.append(f"caller {c.id} phones")
     session.flush()
     for r in plan.rotas:
-        _apply_rota(session, report, r, now)
+        _apply_rota(session, report, r, now, effective)
     session.flush()
     for pol in plan.policies:
         row = _upsert(session, report, m.Policy, "policy", pol.id,
@@ -119,13 +152,21 @@ def _replace_phones(session: Session, caller: m.Caller, numbers: list[str]) -> N
     caller.phones.extend(m.CallerPhone(number=n, position=i) for i, n in enumerate(numbers))
 
 
-def _apply_rota(session: Session, report: ImportReport, r: RotaSpec, now: datetime) -> None:
+def _apply_rota(session: Session, report: ImportReport, r: RotaSpec, now: datetime,
+                effective: datetime | None) -> None:
+    # Serialise writes per rota (another server importing or editing it waits here).
+    existing = lock_rota(session, r.id)
+    # An existing rota's zone is versioned (below); a new rota's is simply its zone.
     rota = _upsert(session, report, m.Rota, "rota", r.id,
-                   {"name": r.name, "timezone": r.timezone,
+                   {"name": r.name, "timezone": existing.timezone if existing else r.timezone,
                     "reachability_minutes": r.reachability_minutes,
                     "notify_outgoing": r.notify_outgoing, "coverage": r.coverage,
                     "swap_approval": r.swap_approval})
     session.flush()
+    # Where a rota-wide change takes effect, from the rota as it stands before this import; a
+    # new rota has no past to keep, so its layers run from their anchors.
+    cut = change_point(rota, now, effective) if existing is not None else effective
+    at = now if effective is None else effective
     active = active_layers(rota)
     matched = _match_layers(active, r.layers)
     next_position = max((layer.position for layer in rota.layers), default=-1) + 1
@@ -135,17 +176,27 @@ def _apply_rota(session: Session, report: ImportReport, r: RotaSpec, now: dateti
             layer = m.Layer(position=next_position, name=spec.name, priority=spec.priority)
             next_position += 1
             layer.versions.append(m.LayerVersion(members=spec.members, anchor=spec.anchor,
-                                                 period=spec.every, windows=spec.windows))
+                                                 period=spec.every, windows=spec.windows,
+                                                 priority=spec.priority, timezone=rota.timezone,
+                                                 valid_from=cut, created_by="import"))
             rota.layers.append(layer)
             report.created.append(f"rota {r.id} layer {position}")
             continue
-        if assign_changed(layer, {"name": spec.name, "priority": spec.priority}):
+        if assign_changed(layer, {"name": spec.name}):
             report.updated.append(f"rota {r.id} layer {position}")
-        if _edit_layer_content(session, rota, layer, spec, now):
+        # Content first (from the layer's next handoff), then the priority from the cut, so
+        # neither undoes the other.
+        if _edit_layer_content(session, rota, layer, spec, at):
             report.updated.append(f"rota {r.id} layer {position} (new version)")
+        if change_layer_priority(session, rota, layer, spec.priority, cut or now, "import"):
+            report.updated.append(f"rota {r.id} layer {position} priority "
+                                  f"(from {iso_z(cut or now)})")
     for layer in [la for la in active if la not in matched]:
-        end_layer(session, layer, now)  # a layer leaves the file: end it now, keep its history
+        end_layer(session, layer, at)  # a layer leaves the file: end it, keep its history
         report.removed.append(f"rota {r.id} layer {layer.position}")
+    if (existing is not None and r.timezone
+            and change_rota_zone(session, rota, r.timezone, cut or now, "import")):
+        report.updated.append(f"rota {r.id} timezone (from {iso_z(cut or now)})")
     _sync_overrides(session, report, rota, r.overrides, now)
 
 

@@ -139,14 +139,19 @@ class Plan:
     rotas: list[RotaSpec] = field(default_factory=list)
     policies: list[PolicySpec] = field(default_factory=list)
     hotlines: list[HotlineSpec] = field(default_factory=list)
+    # Problems the database already holds (e.g. two overlapping overrides stored before writes
+    # were serialised): reported, never a reason to refuse the file.
+    warnings: list[str] = field(default_factory=list)
 
 
 class Checker:
     """Collects every problem of a document as 'where: what'; each check returns the clean value."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, stored: frozenset[tuple] = frozenset()):
         self.region = region
         self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.stored = stored  # (rota, kind, person, replaces, start, end) of stored overrides
 
     def fail(self, where: str, what: str) -> None:
         self.problems.append(f"{where}: {what}")

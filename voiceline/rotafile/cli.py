@@ -12,6 +12,7 @@ from voiceline import appdb
 from voiceline import models as m
 from voiceline.clitools import with_schema
 from voiceline.db import session_scope
+from voiceline.instants import parse_instant
 from voiceline.oncall.notify import watch_rotas
 from voiceline.rotafile import (
     RotaFileError,
@@ -21,14 +22,18 @@ from voiceline.rotafile import (
     load_file,
     parse_document,
 )
+from voiceline.rotafile.apply import stored_overrides
 
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
 @click.option("--if-empty", is_flag=True, help="Import only into a database with no people yet.")
+@click.option("--effective", metavar="ISO",
+              help="When changed priorities, zones and new layers take effect (a future instant; "
+                   "default: the end of each rota's current shift).")
 @with_schema
-def import_command(file, dry_run, if_empty):
+def import_command(file, dry_run, if_empty, effective):
     """Import a rota file (YAML or JSON): validate all of it, then write it in one transaction."""
     def refuse(exc: RotaFileError):
         click.echo(f"{file}: {len(exc.problems)} problem(s), nothing was written:", err=True)
@@ -36,18 +41,31 @@ def import_command(file, dry_run, if_empty):
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
 
+    when = None
+    if effective:
+        try:
+            when = parse_instant(effective)
+        except ValueError as exc:
+            refuse(RotaFileError([f"--effective: {exc}"]))
     try:
-        plan = parse_document(load_file(file), current_app.config["DEFAULT_REGION"])
+        doc = load_file(file)
     except RotaFileError as exc:
         refuse(exc)
     with session_scope(appdb.session_factory()) as session:
+        try:
+            plan = parse_document(doc, current_app.config["DEFAULT_REGION"],
+                                  stored_overrides(session))
+        except RotaFileError as exc:
+            refuse(exc)
+        for warning in plan.warnings:
+            click.echo(f"{file}: warning: {warning}", err=True)
         if if_empty and session.scalar(select(func.count()).select_from(m.Person)):
             click.echo("The directory already has people; --if-empty skipped the import.")
             return
         if not dry_run:
             watch_rotas(session, None, int(current_app.config.get("CHANGE_NOTICE_DAYS") or 0))
         try:
-            report = apply_plan(session, plan, actor="cli")
+            report = apply_plan(session, plan, actor="cli", effective=when)
         except RotaFileError as exc:
             session.rollback()
             refuse(exc)

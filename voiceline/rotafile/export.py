@@ -54,7 +54,7 @@ def _export_rota(rota: m.Rota) -> dict[str, Any]:
         v = newest_version(layer)
         layers.append(_compact({"name": layer.name, "members": v.members, "anchor": v.anchor,
                                 "every": v.period, "windows": v.windows,
-                                "priority": layer.priority or None}))
+                                "priority": (layer.priority if v.priority is None else v.priority) or None}))
     overrides = []
     for o in rota.overrides:
         entry: dict[str, Any] = {"start": iso_z(o.start), "end": iso_z(o.end)}

@@ -18,9 +18,12 @@ from voiceline.rotafile.sections import (
 )
 
 
-def parse_document(doc: Any, region: str = "US") -> Plan:
-    """Validate a whole rota file; return the plan or raise RotaFileError with every problem."""
-    check = Checker(region)
+def parse_document(doc: Any, region: str = "US", stored: frozenset[tuple] = frozenset()) -> Plan:
+    """Validate a whole rota file; return the plan or raise RotaFileError with every problem.
+
+    `stored` keys the overrides the database holds already: a clash between two of them is a
+    warning of the plan (the directory keeps working), not a problem."""
+    check = Checker(region, stored)
     if not isinstance(doc, dict):
         raise RotaFileError(["(top): the file must be a mapping with people, rotas, ..."])
     check.keys("(top)", doc, TOP_KEYS, set())
@@ -33,4 +36,5 @@ def parse_document(doc: Any, region: str = "US") -> Plan:
     parse_hotlines(check, doc, plan, policies)
     if check.problems:
         raise RotaFileError(check.problems)
+    plan.warnings = check.warnings
     return plan

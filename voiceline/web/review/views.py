@@ -34,6 +34,7 @@ from voiceline.calllog.metrics import load_metrics
 from voiceline.calllog.story import active_filters, call_story, rejection_reasons
 from voiceline.instants import InstantRangeError, local_day_start, utcnow
 from voiceline.models.calls import OUTCOMES, Call
+from voiceline.oncall.history import duty_then_and_now
 from voiceline.web import timefmt
 from voiceline.web.auth import current_user, role_required
 from voiceline.web.review import charts
@@ -182,10 +183,12 @@ def call_page(sid: str):
     session.commit()
     config = current_app.config
     can_play = bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"))
+    hotline = session.get(m.Hotline, call.hotline_id) if call.hotline_id else None
+    duty = duty_then_and_now(session, hotline.policy_id if hotline else None, call.started_at)
     return render_template("review/call.html", call=call, summary=present.call_summary(call, names),
                            story=call_story(call, names.person, names.caller(call.caller_id)),
                            timeline=present.timeline(call, names, local_time),
-                           names=names, zone=g.zone,
+                           names=names, zone=g.zone, duty=duty,
                            can_play=can_play,
                            can_listen=(call.meta or {}).get("ring") == "conference"
                            and call.state == "connected" and call.ended_at is None)

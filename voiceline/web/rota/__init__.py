@@ -10,7 +10,18 @@ from voiceline.web.rota.common import bp
 def init_app(app: Flask) -> None:
     """Register the rota and directory blueprints."""
     from voiceline.web import directory
-    from voiceline.web.rota import coverage, edit, mine, now, shift, swaps, timeline, undo, zones  # noqa: F401  (routes on bp)
+    from voiceline.web.rota import (  # noqa: F401  (routes on bp)
+        coverage,
+        edit,
+        history,
+        mine,
+        now,
+        shift,
+        swaps,
+        timeline,
+        undo,
+        zones,
+    )
 
     zones.register(app)
     app.register_blueprint(bp)

@@ -19,9 +19,17 @@ from voiceline.oncall.edit import (
     retire_override,
     write_layer_edit,
 )
+from voiceline.oncall.rules import from_now
 from voiceline.oncall.store import rota_to_engine
+from voiceline.oncall.versions import (
+    change_layer_priority,
+    change_point,
+    change_rota_zone,
+    new_layer_start,
+)
 from voiceline.rota import Period, Window, shifts
-from voiceline.web.auth import actor, role_required
+from voiceline.rotafile.apply import newest_version
+from voiceline.web.auth import actor, current_user, role_required
 from voiceline.web.confirm import confirm_page, confirmed, offer_undo
 from voiceline.web.rota.common import bp, local_field, people, person_choices, rota_or_404, watch
 from voiceline.web.rota.forms import (
@@ -103,35 +111,56 @@ def new_rota():
             db.commit()
             flash(f"Rota {rid} created. Add a layer next.")
             return redirect(url_for("rota.new_layer", rota_id=rid))
-    return render_template("rota/rota_form.html", form=form, rota=None)
+    return render_template("rota/rota_form.html", form=form, rota=None, zone=viewer_zone())
+
+
+def _effective(form) -> tuple[datetime | None, bool]:
+    """The form's optional "takes effect" instant (viewer's zone); False when it is wrong."""
+    if not (form.effective.data or "").strip():
+        return None, True
+    when = local_field(form.effective, viewer_zone())
+    if when is not None and when < utcnow():
+        form.effective.errors = [*form.effective.errors,
+                                 "in the past: the past stays as it was recorded"]
+        when = None
+    return when, when is not None
 
 
 @bp.route("/<rota_id>/edit", methods=["GET", "POST"], endpoint="edit_rota")
 @role_required(*MANAGE)
 def edit_rota(rota_id: str):
-    """Rename a rota, change its zone or its handoff options."""
+    """Rename a rota, change its zone (from the end of the current shift) or its handoff options."""
     rota = rota_or_404(rota_id)
     form = RotaForm(obj=rota)
     form.id.data = rota.id
     if request.method == "GET":
         fill_coverage(form, rota.coverage)
+        form.effective.data = ""
     if form.validate_on_submit():
-        db = appdb.db_session()
-        before = _rota_summary(rota)
-        watch(rota.id)
-        rota.name = (form.name.data or "").strip() or rota.id
-        rota.timezone = form.timezone.data.strip()
-        rota.reachability_minutes = form.reachability_minutes.data
-        rota.notify_outgoing = form.notify_outgoing.data
-        rota.coverage = coverage_data(form)
-        rota.swap_approval = form.swap_approval.data
-        if before != _rota_summary(rota):
-            audit.record(db, actor(), "rota.update", f"rota {rota.id}", before=before,
-                         after=_rota_summary(rota))
-        db.commit()
-        flash("Saved.")
-        return redirect(url_for("rota.rota", rota_id=rota.id))
-    return render_template("rota/rota_form.html", form=form, rota=rota)
+        effective, ok = _effective(form)
+        if ok:
+            db = appdb.db_session()
+            now = utcnow()
+            rota = lock_rota(db, rota.id) or rota
+            before = _rota_summary(rota)
+            watch(rota.id)
+            rota.name = (form.name.data or "").strip() or rota.id
+            cut = change_point(rota, now, effective)
+            rezoned = change_rota_zone(db, rota, form.timezone.data.strip(), cut, actor()[:64])
+            rota.reachability_minutes = form.reachability_minutes.data
+            rota.notify_outgoing = form.notify_outgoing.data
+            rota.coverage = coverage_data(form)
+            rota.swap_approval = form.swap_approval.data
+            if before != _rota_summary(rota):
+                audit.record(db, actor(), "rota.update", f"rota {rota.id}", before=before,
+                             after=_rota_summary(rota) | ({"zone_from": cut} if rezoned else {}))
+            db.commit()
+            flash(f"Saved: handoffs follow {rota.timezone} from {local(cut)} ({viewer_zone().key}), "
+                  "the end of the current shift; earlier shifts keep their zone." if rezoned
+                  and effective is None else f"Saved: handoffs follow {rota.timezone} from "
+                  f"{local(cut)} ({viewer_zone().key})." if rezoned else "Saved.")
+            return redirect(url_for("rota.rota", rota_id=rota.id))
+    return render_template("rota/rota_form.html", form=form, rota=rota, zone=viewer_zone())
 
 
 @bp.post("/<rota_id>/delete", endpoint="delete_rota")
@@ -190,7 +219,7 @@ def _layer_changes(form: LayerForm) -> dict:
 @bp.route("/<rota_id>/layers/new", methods=["GET", "POST"], endpoint="new_layer")
 @role_required(*MANAGE)
 def new_layer(rota_id: str):
-    """Add a layer; it starts now."""
+    """Add a layer; it starts at the end of the current shift (now when nobody is on duty)."""
     rota = rota_or_404(rota_id)
     form = LayerForm(people=set(people()))
     if request.method == "GET":
@@ -199,24 +228,29 @@ def new_layer(rota_id: str):
         return render_template("rota/layer_form.html", form=form, rota=rota, layer=None,
                                people=people(), members=_picked(form))
     if form.validate_on_submit():
-        db = appdb.db_session()
-        position = max((la.position for la in rota.layers), default=-1) + 1
-        watch(rota.id)
-        layer = m.Layer(position=position, name=(form.name.data or "").strip(),
-                        priority=form.priority.data or 0)
-        rota.layers.append(layer)
-        db.flush()
-        write_layer_edit(db, rota, layer, at=utcnow(), created_by=actor(), **_layer_changes(form))
-        created = _current_version(layer, utcnow())
-        assert created is not None  # write_layer_edit just gave the layer its first version
-        audit.record(db, actor(), "layer.create", f"rota {rota.id} layer {layer.id}",
-                     after=_version_summary(created) | {
-                         "name": layer.name, "priority": layer.priority})
-        db.commit()
-        flash("Layer added.")
-        return redirect(url_for("rota.rota", rota_id=rota.id))
+        effective, ok = _effective(form)
+        if ok:
+            db = appdb.db_session()
+            rota = lock_rota(db, rota.id) or rota
+            start = new_layer_start(rota, utcnow(), effective)
+            assert start is not None  # an existing rota always has a change point
+            position = max((la.position for la in rota.layers), default=-1) + 1
+            watch(rota.id)
+            layer = m.Layer(position=position, name=(form.name.data or "").strip(),
+                            priority=form.priority.data or 0)
+            rota.layers.append(layer)
+            db.flush()
+            write_layer_edit(db, rota, layer, at=start, created_by=actor(), **_layer_changes(form))
+            created = newest_version(layer)
+            audit.record(db, actor(), "layer.create", f"rota {rota.id} layer {layer.id}",
+                         after=_version_summary(created) | {
+                             "name": layer.name, "priority": layer.priority})
+            db.commit()
+            flash(f"Layer added: it starts {local(start)} ({viewer_zone().key})"
+                  + (", at the end of the current shift." if effective is None else "."))
+            return redirect(url_for("rota.rota", rota_id=rota.id))
     return render_template("rota/layer_form.html", form=form, rota=rota, layer=None,
-                           people=people(), members=_picked(form))
+                           people=people(), members=_picked(form), zone=viewer_zone())
 
 
 @bp.route("/<rota_id>/layers/<int:layer_id>", methods=["GET", "POST"], endpoint="edit_layer")
@@ -238,43 +272,57 @@ def edit_layer_view(rota_id: str, layer_id: int):
         return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
                                people=people(), members=_picked(form))
     if form.validate_on_submit():
-        changes = _layer_changes(form)
-        priority = form.priority.data or 0
-        fingerprint = digest(changes, priority)
-        previewed = (request.form.get("save") == "yes"
-                     and request.form.get("preview_of") == fingerprint)
-        # members, anchor, period, windows or priority change who is on duty: preview first
-        schedule_changes = not _same_content(current, changes) or priority != layer.priority
-        if schedule_changes and not previewed:
-            starts, instants = preview_edit(rota, layer, now, changes, priority)
-            preview = {"digest": fingerprint, "starts": starts, "changes": instants,
-                       "days": PREVIEW_DAYS, "zone": viewer_zone(rota.timezone)}
-            return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
-                                   people=people(), preview=preview, members=_picked(form))
-        db = appdb.db_session()
-        # cast, not narrowing: a layer with no version at all would still fail here as before
-        before = cast(dict, _version_summary(current)) | {"name": layer.name, "priority": layer.priority}
-        watch(rota.id)
-        layer.name = (form.name.data or "").strip()
-        content_same = _same_content(current, changes)
-        if content_same:
-            layer.priority = form.priority.data or 0
-        else:
-            write_layer_edit(db, rota, layer, at=now, created_by=actor(),
-                             priority=form.priority.data or 0, **changes)
-        newest = max(layer.versions, key=lambda v: v.valid_from or now)
-        after = _version_summary(newest) | {"name": layer.name, "priority": layer.priority}
-        if after != before:
-            audit.record(db, actor(), "layer.update", f"rota {rota.id} layer {layer.id}",
-                         before=before, after=after)
-        db.commit()
-        zone = viewer_zone(rota.timezone)
-        flash("Layer saved." if content_same else
-              f"Layer saved: the new version starts {local(newest.valid_from, zone)} ({zone.key}), "
-              "at the end of the current shift.")
-        return redirect(url_for("rota.rota", rota_id=rota.id))
+        effective, ok = _effective(form)
+        if ok:
+            changes = _layer_changes(form)
+            priority = form.priority.data or 0
+            fingerprint = digest(changes | {"effective": effective}, priority)
+            previewed = (request.form.get("save") == "yes"
+                         and request.form.get("preview_of") == fingerprint)
+            # members, anchor, period, windows or priority change who is on duty: preview first
+            schedule_changes = not _same_content(current, changes) or priority != layer.priority
+            if schedule_changes and not previewed:
+                starts, instants = preview_edit(rota, layer, effective or now, changes, priority)
+                preview = {"digest": fingerprint, "starts": starts, "changes": instants,
+                           "days": PREVIEW_DAYS, "zone": viewer_zone(rota.timezone)}
+                return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
+                                       people=people(), preview=preview, members=_picked(form),
+                                       zone=viewer_zone())
+            return _save_layer(rota, layer, current, form, now, effective)
     return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
-                           people=people(), members=_picked(form))
+                           people=people(), members=_picked(form), zone=viewer_zone())
+
+
+def _save_layer(rota: m.Rota, layer: m.Layer, current: m.LayerVersion | None, form: LayerForm,
+                now: datetime, effective: datetime | None):
+    """Content from the layer's next handoff (or `effective`), then the priority from the end of
+    the rota's current shift (or `effective`): neither reaches into the shift in progress."""
+    db = appdb.db_session()
+    rota = lock_rota(db, rota.id) or rota
+    # cast, not narrowing: a layer with no version at all would still fail here as before
+    before = cast(dict, _version_summary(current)) | {"name": layer.name, "priority": layer.priority}
+    watch(rota.id)
+    layer.name = (form.name.data or "").strip()
+    changes = _layer_changes(form)
+    content_same = _same_content(current, changes)
+    messages = []
+    if not content_same:
+        write_layer_edit(db, rota, layer, at=effective or now, created_by=actor(), **changes)
+        newest = newest_version(layer)
+        messages.append(f"the new version starts {local(newest.valid_from)}"
+                        + (", at the end of the current shift" if effective is None else ""))
+    cut = change_point(rota, now, effective)
+    if change_layer_priority(db, rota, layer, form.priority.data or 0, cut, actor()[:64]):
+        messages.append(f"priority {layer.priority} from {local(cut)}"
+                        + (", the end of the current shift" if effective is None else ""))
+    newest = max(layer.versions, key=lambda v: v.valid_from or now)
+    after = _version_summary(newest) | {"name": layer.name, "priority": layer.priority}
+    if after != before:
+        audit.record(db, actor(), "layer.update", f"rota {rota.id} layer {layer.id}",
+                     before=before, after=after)
+    db.commit()
+    flash("Layer saved" + (f": {'; '.join(messages)} ({viewer_zone().key})." if messages else "."))
+    return redirect(url_for("rota.rota", rota_id=rota.id))
 
 
 @bp.post("/<rota_id>/layers/<int:layer_id>/end", endpoint="end_layer")
@@ -322,9 +370,17 @@ def new_override(rota_id: str):
         if form.kind.data != "replace" and form.replaces.data:
             form.replaces.errors = ["only a replace override names who is replaced"]
         rota = lock_rota(appdb.db_session(), rota.id) or rota  # check and write as one step
+        reason = (form.correction.data or "").strip()
+        user = current_user()
+        if reason and (user is None or user.role != "admin"):
+            form.start.errors = [*form.start.errors, "only an admin can correct the record"]
+        correcting = bool(reason) and user is not None and user.role == "admin"
+        now = utcnow()
         problems = override_problems(appdb.db_session(), rota, kind=form.kind.data,
                                      person=form.person.data or None, replaces=replaces,
-                                     start=start, end=end)
+                                     start=start, end=end, now=None if correcting else now)
+        if start and not correcting:
+            start = from_now(start, now)
         for key, message in problems.items():
             getattr(form, key).errors = [*getattr(form, key).errors, message]
         if start and end and not any(f.errors for f in form):
@@ -337,10 +393,15 @@ def new_override(rota_id: str):
                              created_by=actor()[:64])
             rota.overrides.append(row)
             db.flush()
-            audit.record(db, actor(), "override.create", f"rota {rota.id} override {row.id}",
-                         after=_override_summary(row))
+            if correcting:
+                audit.record(db, actor(), "override.correct", f"rota {rota.id} override {row.id}",
+                             after=_override_summary(row), reason=reason)
+            else:
+                audit.record(db, actor(), "override.create", f"rota {rota.id} override {row.id}",
+                             after=_override_summary(row))
             db.commit()
-            flash("Override added.")
+            flash("The record is corrected (audited with your reason)." if correcting
+                  else "Override added.")
             return redirect(url_for("rota.rota", rota_id=rota.id))
     return render_template("rota/override_form.html", form=form, rota=rota, zone=zone,
                            warned=held_back(form) if request.method == "POST" else False)

@@ -104,6 +104,7 @@ class RotaForm(FlaskForm):
                                         validators=[Optional(), NumberRange(1, 24 * 60)])
     notify_outgoing = BooleanField("Tell the outgoing person at a handoff")
     swap_approval = BooleanField("Swaps need a rota manager's approval")
+    effective = StringField("A new zone takes effect", validators=[Optional()])
 
 
 class LayerForm(FlaskForm):
@@ -114,6 +115,7 @@ class LayerForm(FlaskForm):
     period = StringField("Every", validators=[DataRequired()])
     windows = TextAreaField("Windows", validators=[Optional()])
     priority = IntegerField("Priority", default=0, validators=[Optional(), NumberRange(-100, 100)])
+    effective = StringField("Takes effect", validators=[Optional()])
 
     def __init__(self, *args, people: set[str] | frozenset[str] = frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -156,6 +158,8 @@ class OverrideForm(FlaskForm):
     start = StringField("Start", validators=[DataRequired()])
     end = StringField("End", validators=[DataRequired()])
     note = StringField("Note", validators=[Optional(), Length(max=500)])
+    correction = StringField("Correct the record: why (admins only)",
+                             validators=[Optional(), Length(max=500)])
 
 
 class SwapOfferForm(FlaskForm):

@@ -20,7 +20,7 @@ from voiceline.web.rota.common import bp, watch
 
 MANAGE = ("rota_manager",)
 _OVERRIDE = ("kind", "person_id", "replaces_id", "note", "created_by")
-_VERSION = ("members", "anchor", "period", "windows", "created_by")
+_VERSION = ("members", "anchor", "period", "windows", "priority", "timezone", "created_by")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -75,7 +75,7 @@ def _restore_layer(db, snap: dict[str, Any]) -> str:
     for saved in snap["versions"]:
         row = present.get(saved["id"])
         if row is None:
-            row = m.LayerVersion(id=saved["id"], **{k: saved[k] for k in _VERSION},
+            row = m.LayerVersion(id=saved["id"], **{k: saved.get(k) for k in _VERSION},
                                  created_at=_instant(saved["created_at"]))
             layer.versions.append(row)
         row.valid_from, row.valid_until = _instant(saved["valid_from"]), _instant(saved["valid_until"])
