@@ -12,13 +12,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 from twilio.http import HttpClient
 
 from voiceline import appdb
@@ -30,12 +30,21 @@ from voiceline.db import session_scope
 from voiceline.extensions import HTTP_CLIENT
 from voiceline.instants import iso_z, utcnow
 from voiceline.jobs import coverage, linetests, reachability
-from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
+from voiceline.jobs.duty import upcoming_starts
+from voiceline.jobs.handoffs import (
+    RotaView,
+    open_duty,
+    queue_reminders,
+    reminder_leads,
+    sync_history,
+)
 from voiceline.jobs.retention import Retention, apply_retention
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
-from voiceline.oncall.store import load_rotas
+from voiceline.oncall.queries import Coverage, unreachable_among
+from voiceline.oncall.store import load_policies, rota_to_engine
 from voiceline.outbox.sender import send_due
+from voiceline.phones import try_e164
 from voiceline.rota import compile_rota
 
 log = logging.getLogger(__name__)
@@ -87,23 +96,56 @@ def confirm_url_for(app: Flask, public_url: str) -> Callable[[int], str]:
 
 
 def _duty_step(factory: sessionmaker[Session], settings: JobSettings, view: RotaView,
-               people: dict[str, m.Person], at: datetime, confirm_url: Callable[[int], str]) -> Counter:
+               people: dict[str, m.Person], lead: dict[str, timedelta], at: datetime,
+               confirm_url: Callable[[int], str]) -> Counter:
     with session_scope(factory) as session:
         counts = sync_history(session, settings, view, people, at)
-        counts["reminders"] += queue_reminders(session, view, people, at)
+        counts["reminders"] += queue_reminders(session, view, people, at, lead)
         counts["reachability_calls"] += reachability.queue_checks(session, settings, view, people, at,
                                                                confirm_url)
         return counts
 
 
-def _load(factory: sessionmaker[Session]) -> tuple[list[RotaView], dict[str, m.Person]]:
-    """Every rota (row and compiled engine value) and person, read once per tick (detached, read-only)."""
+@dataclass
+class Loaded:
+    """What a tick reads once for all its rotas (detached, read-only)."""
+
+    views: list[RotaView]
+    people: dict[str, m.Person]
+    lead: dict[str, timedelta]  # reminder lead per person
+    open_duty: dict[str, set[str]]  # rota id -> people with an open history row
+    coverage: Coverage
+
+
+# A person's phone is checked each tick for coverage (who can be rung); the parse is the cost.
+_dialable = functools.lru_cache(maxsize=65_536)(try_e164)
+
+
+def _load(factory: sessionmaker[Session]) -> Loaded:
+    """Every rota (row and compiled engine value), person, policy and open history row:
+    a handful of queries per tick, whatever the number of rotas."""
     with session_scope(factory) as session:
-        rows = list(session.scalars(select(m.Rota).order_by(m.Rota.id)))
-        engine_rotas = load_rotas(session)
+        rows = list(session.scalars(select(m.Rota).options(
+            selectinload(m.Rota.layers).selectinload(m.Layer.versions),
+            selectinload(m.Rota.overrides)).order_by(m.Rota.id)))
         people = {p.id: p for p in session.scalars(select(m.Person))}
-    views = [RotaView(row, compile_rota(engine_rotas[row.id])) for row in rows if row.id in engine_rotas]
-    return views, people
+        policies = load_policies(session)
+        duty = open_duty(session)
+    engine_rotas = {row.id: rota_to_engine(row) for row in rows}
+    views = [RotaView(row, compile_rota(engine_rotas[row.id])) for row in rows]
+    coverage = Coverage(engine_rotas, policies, unreachable_among(people.values(), _dialable))
+    return Loaded(views, people, reminder_leads(people), duty, coverage)
+
+
+def _duty_due(view: RotaView, loaded: Loaded, at: datetime) -> bool:
+    """Whether the duty step could do anything for this rota now: someone's duty started or
+    ended against the stored history, or a shift starts within the reminder or reachability
+    lead. When not, the step would read and write nothing, so it is not run (no transaction)."""
+    if set(view.compiled.people_at(at)) != loaded.open_duty.get(view.row.id, set()):
+        return True
+    window = max(max(loaded.lead.values(), default=timedelta(0)),
+                 timedelta(minutes=view.row.reachability_minutes or 0))
+    return next(iter(upcoming_starts(view.compiled, at, window)), None) is not None
 
 
 def _no_links(endpoint: str, **params) -> str:
@@ -124,13 +166,15 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     http_client = http_client or app.extensions.get(HTTP_CLIENT)
     report = TickReport(at)
 
-    loaded: list = []
-    _run_step(report, "load", lambda: loaded.extend(_load(factory)))
-    views, people = loaded or ([], {})
+    loaded: list[Loaded] = []
+    _run_step(report, "load", lambda: loaded.append(_load(factory)))
     confirm_url = confirm_url_for(app, settings.public_url or "")
-    for view in views:
-        _run_step(report, "duty", functools.partial(_duty_step, factory, settings, view, people,
-                                                    at, confirm_url))
+    for view in loaded[0].views if loaded else ():
+        if _duty_due(view, loaded[0], at):
+            _run_step(report, "duty", functools.partial(_duty_step, factory, settings, view,
+                                                        loaded[0].people, loaded[0].lead, at,
+                                                        confirm_url))
+    known = loaded[0].coverage if loaded else None
 
     def scoped(work: Callable[[Session], Any]) -> Callable[[], Any]:
         def run():
@@ -138,7 +182,8 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
                 return work(session)
         return run
 
-    _run_step(report, "coverage_gaps", scoped(lambda s: coverage.scan_coverage(s, settings, at)))
+    _run_step(report, "coverage_gaps", scoped(lambda s: coverage.scan_coverage(s, settings, at,
+                                                                             coverage=known)))
     _run_step(report, "linetests_queued", scoped(lambda s: linetests.schedule_tests(s, settings, at)))
     send = lambda: send_due(factory, settings, at, http_client=http_client)  # noqa: E731
     _run_step(report, "outbox", send)
