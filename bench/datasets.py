@@ -130,9 +130,9 @@ def insert_calls(engine, calls: int) -> None:
                 conn.exec_driver_sql(f"INSERT INTO calls ({COLUMNS}) {source}"
                                      f"SELECT {_select(True, calls)} FROM v")
             else:
-                conn.exec_driver_sql(
-                    f"INSERT INTO calls ({COLUMNS}) SELECT {_select(False, calls)} FROM "
-                    f"(SELECT n, (n * 2654435761) % 4294967291 AS h FROM generate_series({lo}, {hi}) n) v")
+                sql = (f"INSERT INTO calls ({COLUMNS}) SELECT {_select(False, calls)} FROM "
+                       f"(SELECT n, (n * 2654435761) % 4294967291 AS h FROM generate_series({lo}, {hi}) n) v")
+                conn.exec_driver_sql(sql.replace("%", "%%"))  # psycopg's placeholders
         conn.exec_driver_sql(
             "INSERT INTO call_events (call_id, at, kind, detail, dedupe_key) "
             f"SELECT id, started_at, 'greeted', {empty}, 'greeted:' || sid FROM calls")

@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from report import read, render  # noqa: E402
+from report import read, record, render  # noqa: E402
 
 
 def fresh_postgres(server_url: str) -> str:
@@ -38,8 +38,11 @@ def fresh_postgres(server_url: str) -> str:
 
 
 def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
-    """(label, argv) of every run, in order."""
+    """(label, argv) of every run, in order. "@postgres" is a fresh database; "@data:DB:N" is
+    the data set of N past calls on DB (sqlite or postgres), built once per run (datasets.py)."""
     n = 400 if quick else 2000
+    databases = ["sqlite"] + (["postgres"] if postgres else [])
+    names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
     runs: list[tuple[str, list[str]]] = []
     for clients in (4, 16):
         runs.append((f"webhooks, SQLite, {clients} clients",
@@ -51,7 +54,7 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
                          ["webhook_bench.py", "--requests", str(n), "--concurrency", str(clients),
                           "--past-calls", "10000" if quick else "100000", "--label", "PostgreSQL",
                           "--database-url", "@postgres"]))
-    calls = "50" if quick else "200"
+    calls = "50" if quick else "200"  # the issue's burst is 200 calls at once
     runs.append(("burst, SQLite", ["burst_bench.py", "--calls", calls, "--label", "SQLite"]))
     if postgres:
         runs.append(("burst, PostgreSQL", ["burst_bench.py", "--calls", calls, "--label",
@@ -59,11 +62,54 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
     runs.append(("rota engine", ["rota_bench.py"]))
     runs.append(("scheduler, 20 rotas", ["jobs_bench.py", "--ticks", "240" if quick else "1440"]))
     runs.append(("scheduler, 200 rotas", ["jobs_bench.py", "--rotas", "200", "--members", "10",
-                                          "--ticks", "10" if quick else "60", "--no-sender"]))
+                                          "--ticks", "20" if quick else "60", "--no-sender"]))
     runs.append(("SQL statements per webhook", ["statements_bench.py"]))
-    runs.append(("call log", ["calllog_bench.py", "--calls", "100000" if quick else "1000000",
-                              "--small", "10000", "--export"]))
+    big = 100_000 if quick else 1_000_000
+    middle = 10_000 if quick else 100_000
+    for db in databases:
+        runs.append((f"call log, {names[db]}",
+                     ["calllog_bench.py", "--url", f"@data:{db}:{big}", "--small-url",
+                      f"@data:{db}:10000", "--label", names[db], "--export"]))
+    for db in databases:  # after the call log: its timed calls add a few hundred rows
+        runs.append((f"/voice/incoming growth, {names[db]}",
+                     ["growth_bench.py", "--label", names[db], "--rounds", "40" if quick else "100",
+                      *[a for size in (0, middle, big) for a in ("--db", f"{size}=@data:{db}:{size}")]]))
     return runs
+
+
+class DataSets:
+    """The data sets a run's scripts share, each built once on first use (bench/datasets.py)."""
+
+    def __init__(self, postgres: str | None):
+        self.postgres = postgres
+        self.folder = Path(tempfile.mkdtemp(prefix="voiceline-bench-data-"))
+        self.urls: dict[tuple[str, int], str] = {}
+
+    def url(self, db: str, calls: int) -> str:
+        if (db, calls) not in self.urls:
+            import datasets
+
+            if db == "sqlite":
+                url = f"sqlite:///{self.folder / f'calls-{calls}.db'}"
+            else:
+                assert self.postgres, "no PostgreSQL server"
+                url = fresh_postgres(self.postgres)
+            seconds = datasets.build(url, calls)
+            name = "SQLite" if db == "sqlite" else "PostgreSQL"
+            print(f"=== data set: {calls:,} calls on {name}, built in {seconds:.1f} s", flush=True)
+            record("Data sets (bench/datasets.py, built once per run)",
+                   f"{calls:,} calls on {name}: build time", seconds, "s",
+                   note="migrate, directory, INSERT ... SELECT of calls and events, ANALYZE")
+            self.urls[(db, calls)] = url
+        return self.urls[(db, calls)]
+
+    def resolve(self, arg: str) -> str:
+        """Replace "@data:DB:N" (alone or after "K=") by that data set's URL."""
+        prefix, _, rest = arg.partition("@data:")
+        if not rest:
+            return arg
+        db, _, calls = rest.partition(":")
+        return prefix + self.url(db, int(calls))
 
 
 def main() -> int:
@@ -74,9 +120,18 @@ def main() -> int:
     postgres = os.environ.get("VOICELINE_TEST_POSTGRES_URL")
     figures = Path(tempfile.mkdtemp(prefix="voiceline-bench-report-")) / "figures.jsonl"
     env = dict(os.environ, BENCH_REPORT=str(figures))
+    os.environ["BENCH_REPORT"] = str(figures)  # the data sets' build times (DataSets.url)
+    data = DataSets(postgres)
     failures: list[str] = []
+    run_began = time.monotonic()
     for label, argv in plan(args.quick, postgres):
-        argv = [fresh_postgres(postgres) if a == "@postgres" and postgres else a for a in argv]
+        try:
+            argv = [fresh_postgres(postgres) if a == "@postgres" and postgres else data.resolve(a)
+                    for a in argv]
+        except Exception as exc:  # a data set that cannot be built fails its scripts only
+            print(f"=== {label}: data set failed: {exc}", flush=True)
+            failures.append(f"{label} (data set: {exc})")
+            continue
         print(f"\n=== {label}: {' '.join(argv)}", flush=True)
         began = time.monotonic()
         done = subprocess.run([sys.executable, str(HERE / argv[0]), *argv[1:]], env=env,
@@ -84,7 +139,10 @@ def main() -> int:
         print(f"=== {label}: {time.monotonic() - began:.0f} s, exit {done.returncode}", flush=True)
         if done.returncode:
             failures.append(f"{label} (exit {done.returncode})")
-    text = render(read(figures), failures)
+    elapsed = time.monotonic() - run_began
+    print(f"\n=== whole run: {elapsed / 60:.1f} min", flush=True)
+    text = render(read(figures), failures, mode="quick" if args.quick else "full",
+                  minutes=elapsed / 60)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
     print("\n" + text)
     return 1 if failures else 0
