@@ -32,7 +32,7 @@ import datasets  # noqa: E402
 from report import record  # noqa: E402
 
 
-def timed_pair(a, b, repeat: int = 15) -> tuple[float, float]:
+def timed_pair(a, b, repeat: int = 31) -> tuple[float, float]:
     """Median wall times (ms) of a() and b(), run alternately (back to back), after a warm-up."""
     a(), b()
     samples: tuple[list[float], list[float]] = ([], [])
@@ -88,7 +88,7 @@ class Log:
 def compare(label: str, big: Log, small: Log) -> None:
     """Every filter's first and deep page on both sets, back to back; print and record."""
     section = f"Call log pages ({label}, 50 rows): {big.total:,} vs {small.total:,} calls"
-    print(f"{section}; median of 15 alternating runs")
+    print(f"{section}; median of 31 alternating runs")
     print(f"{'filter':30} {'page 1 big':>11} {'small':>8} {'ratio':>6} {'deep big':>9} {'small':>8} rows")
     for name, args in FILTERS.items():
         first_big, first_small = big.page(args), small.page(args)

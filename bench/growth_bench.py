@@ -90,10 +90,13 @@ def main() -> None:
                        note=f"p90 {p90:.2f} ms; {args.rounds} calls")
                 continue
             ratio = ms / median[(base, name)]
-            big = n >= 1_000_000
+            # The target is the (1,000,000 past calls); a smaller run (--quick) shows it
+            # beside its largest size, named in the figure.
+            big = n == sizes[-1]
             record(section, f"{name}, {n:,} vs {base:,} past calls", ratio, "x",
                    target="<= 1.2x" if big else "", met=(ratio <= 1.2) if big else None,
-                   note=f"{ms:.2f} ms vs {median[(base, name)]:.2f} ms; p90 {p90:.2f} ms")
+                   note=f"{ms:.2f} ms vs {median[(base, name)]:.2f} ms; p90 {p90:.2f} ms"
+                        + ("" if n >= 1_000_000 or not big else "; the target is for 1,000,000"))
     for n in sizes:
         ratio = median[(n, "200 rotas")] / median[(n, "5 rotas")]
         record(section, f"200 vs 5 rotas in the policy, {n:,} past calls", ratio, "x",

@@ -72,7 +72,7 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
                       f"@data:{db}:10000", "--label", names[db], "--export"]))
     for db in databases:  # after the call log: its timed calls add a few hundred rows
         runs.append((f"/voice/incoming growth, {names[db]}",
-                     ["growth_bench.py", "--label", names[db], "--rounds", "40" if quick else "100",
+                     ["growth_bench.py", "--label", names[db], "--rounds", "40" if quick else "60",
                       *[a for size in (0, middle, big) for a in ("--db", f"{size}=@data:{db}:{size}")]]))
     return runs
 
@@ -115,6 +115,9 @@ class DataSets:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
+    parser.add_argument("--only", default="", metavar="WORDS",
+                        help="comma-separated words: run only the scripts whose label has one "
+                             "(e.g. 'call log,growth')")
     parser.add_argument("--out", default=str(HERE / "REPORT.md"))
     args = parser.parse_args()
     postgres = os.environ.get("VOICELINE_TEST_POSTGRES_URL")
@@ -124,7 +127,10 @@ def main() -> int:
     data = DataSets(postgres)
     failures: list[str] = []
     run_began = time.monotonic()
+    only = [w.strip().lower() for w in args.only.split(",") if w.strip()]
     for label, argv in plan(args.quick, postgres):
+        if only and not any(w in label.lower() for w in only):
+            continue
         try:
             argv = [fresh_postgres(postgres) if a == "@postgres" and postgres else data.resolve(a)
                     for a in argv]
