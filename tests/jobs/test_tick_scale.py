@@ -59,3 +59,15 @@ def test_a_quiet_tick_costs_the_same_statements_for_3_and_30_rotas(app, runner, 
         handoffs = session.scalars(select(m.OutboxMessage.key).where(
             m.OutboxMessage.purpose == "handoff", m.OutboxMessage.key.like("handoff:rota%"))).all()
         assert handoffs == []  # shifts that began hours before the first tick: history, no message
+
+
+def test_reminders_already_queued_cost_no_statements_per_rota(app, runner, tick, tmp_path, h):
+    at = h.utc("2026-03-05T12:40")  # 20 minutes before the 13:00Z handoffs: reminders are due
+    few = quiet_tick_statements(app, runner, tick, tmp_path, 3, at)
+    many = quiet_tick_statements(app, runner, tick, tmp_path, 30, at + timedelta(minutes=5))
+    assert many == few
+    with appdb.session_factory(app)() as session:
+        keys = session.scalars(select(m.OutboxMessage.key).where(
+            m.OutboxMessage.purpose == "reminder", m.OutboxMessage.key.like("reminder:rota%"))).all()
+    # each rota's incoming person reminded exactly once (rota0-2 twice imported, still once)
+    assert sorted(keys) == sorted(f"reminder:rota{r}:r{r}a:2026-03-05T13:00:00Z" for r in range(30))

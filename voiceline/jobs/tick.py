@@ -38,9 +38,11 @@ from voiceline.jobs.handoffs import (
     reminder_leads,
     sync_history,
 )
+from voiceline.jobs.messages import make_key
 from voiceline.jobs.retention import Retention, apply_retention
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
+from voiceline.models.jobs import ReachabilityCheck
 from voiceline.oncall.queries import Coverage, unreachable_among
 from voiceline.oncall.store import load_policies, rota_to_engine
 from voiceline.outbox.sender import send_due
@@ -137,15 +139,59 @@ def _load(factory: sessionmaker[Session]) -> Loaded:
     return Loaded(views, people, reminder_leads(people), duty, coverage)
 
 
-def _duty_due(view: RotaView, loaded: Loaded, at: datetime) -> bool:
-    """Whether the duty step could do anything for this rota now: someone's duty started or
-    ended against the stored history, or a shift starts within the reminder or reachability
-    lead. When not, the step would read and write nothing, so it is not run (no transaction)."""
-    if set(view.compiled.people_at(at)) != loaded.open_duty.get(view.row.id, set()):
-        return True
-    window = max(max(loaded.lead.values(), default=timedelta(0)),
-                 timedelta(minutes=view.row.reachability_minutes or 0))
-    return next(iter(upcoming_starts(view.compiled, at, window)), None) is not None
+@dataclass
+class _Wanted:
+    """What a rota's duty step would queue now, by key (reminders) and shift (reachability)."""
+
+    history_differs: bool
+    reminders: set[str]
+    checks: set[tuple[str, str, datetime]]
+
+
+def _wanted(view: RotaView, loaded: Loaded, at: datetime) -> _Wanted:
+    """Compute, without the database, what the duty step would try for this rota: the same
+    selection as queue_reminders and reachability.queue_checks make."""
+    rota = view.row
+    differs = set(view.compiled.people_at(at)) != loaded.open_duty.get(rota.id, set())
+    reminders: set[str] = set()
+    if loaded.lead:
+        for pid, start in upcoming_starts(view.compiled, at, max(loaded.lead.values())):
+            if pid in loaded.lead and start - at <= loaded.lead[pid]:
+                reminders.add(make_key("reminder", rota.id, pid, start))
+    checks: set[tuple[str, str, datetime]] = set()
+    if rota.reachability_minutes and rota.reachability_minutes > 0:
+        window = timedelta(minutes=rota.reachability_minutes)
+        for pid, start in upcoming_starts(view.compiled, at, window):
+            person = loaded.people.get(pid)
+            if person is not None and person.active:
+                checks.add((rota.id, pid, start))
+    return _Wanted(differs, reminders, checks)
+
+
+def _due_views(factory: sessionmaker[Session], loaded: Loaded, at: datetime) -> list[RotaView]:
+    """The rotas whose duty step has something to do: history to record, or a reminder or
+    reachability check not yet queued (one query each for every rota). The others are not
+    run at all: their step would find every key already there and change nothing."""
+    wanted = {view.row.id: _wanted(view, loaded, at) for view in loaded.views}
+    keys = sorted({k for w in wanted.values() for k in w.reminders})
+    checks = {c for w in wanted.values() for c in w.checks}
+    known_keys: set[str] = set()
+    known_checks: set[tuple[str, str, datetime]] = set()
+    with session_scope(factory) as session:
+        for i in range(0, len(keys), 500):
+            known_keys.update(session.scalars(select(m.OutboxMessage.key).where(
+                m.OutboxMessage.key.in_(keys[i:i + 500]))))
+        if checks:
+            starts = [start for _, _, start in checks]
+            known_checks.update(
+                (r, p, s) for r, p, s in session.execute(
+                    select(ReachabilityCheck.rota_id, ReachabilityCheck.person_id,
+                           ReachabilityCheck.shift_start)
+                    .where(ReachabilityCheck.shift_start >= min(starts),
+                           ReachabilityCheck.shift_start <= max(starts))))
+    return [view for view in loaded.views
+            if (w := wanted[view.row.id]).history_differs or w.reminders - known_keys
+            or w.checks - known_checks]
 
 
 def _no_links(endpoint: str, **params) -> str:
@@ -169,11 +215,15 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     loaded: list[Loaded] = []
     _run_step(report, "load", lambda: loaded.append(_load(factory)))
     confirm_url = confirm_url_for(app, settings.public_url or "")
-    for view in loaded[0].views if loaded else ():
-        if _duty_due(view, loaded[0], at):
-            _run_step(report, "duty", functools.partial(_duty_step, factory, settings, view,
-                                                        loaded[0].people, loaded[0].lead, at,
-                                                        confirm_url))
+    due: list[RotaView] = []
+    if loaded:  # when this planning read fails, every rota's step runs (each is idempotent)
+        _run_step(report, "plan", lambda: due.extend(_due_views(factory, loaded[0], at)))
+        if report.errors and report.errors[-1].startswith("plan:"):
+            due = list(loaded[0].views)
+    for view in due:
+        _run_step(report, "duty", functools.partial(_duty_step, factory, settings, view,
+                                                    loaded[0].people, loaded[0].lead, at,
+                                                    confirm_url))
     known = loaded[0].coverage if loaded else None
 
     def scoped(work: Callable[[Session], Any]) -> Callable[[], Any]:
