@@ -72,7 +72,7 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
                       f"@data:{db}:10000", "--label", names[db], "--export"]))
     for db in databases:  # after the call log: its timed calls add a few hundred rows
         runs.append((f"/voice/incoming growth, {names[db]}",
-                     ["growth_bench.py", "--label", names[db], "--rounds", "40" if quick else "60",
+                     ["growth_bench.py", "--label", names[db], "--rounds", "30" if quick else "40",
                       *[a for size in (0, middle, big) for a in ("--db", f"{size}=@data:{db}:{size}")]]))
     return runs
 
