@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -145,6 +146,7 @@ def main() -> int:
         print(f"=== {label}: {time.monotonic() - began:.0f} s, exit {done.returncode}", flush=True)
         if done.returncode:
             failures.append(f"{label} (exit {done.returncode})")
+    shutil.rmtree(data.folder, ignore_errors=True)  # the SQLite sets (~1 GB at full size)
     elapsed = time.monotonic() - run_began
     print(f"\n=== whole run: {elapsed / 60:.1f} min", flush=True)
     text = render(read(figures), failures, mode="quick" if args.quick else "full",
