@@ -3,10 +3,15 @@
     make bench                      # starts PostgreSQL like `make test`, then runs this
     .venv/bin/python bench/run_all.py [--quick]
 
+    .venv/bin/python bench/run_all.py --only "call log,growth"   # some scripts only
+
 Each script runs as its own process (one at a time, so they do not disturb each other's
 figures) with BENCH_REPORT pointing at a JSON-lines file that `bench/report.py` renders.
 PostgreSQL runs happen when VOICELINE_TEST_POSTGRES_URL names a server (make bench starts
-a throwaway one); each gets a fresh database.
+a throwaway one); each gets a fresh database. The call-log data sets (bench/datasets.py:
+0 / 10,000 / 100,000 / 1,000,000 past calls; --quick stops at 100,000) are built once per
+run on each database, when a script first needs them, and shared by calllog_bench.py and
+growth_bench.py.
 """
 
 from __future__ import annotations
