@@ -107,7 +107,7 @@ def render(figures: Iterable[dict], failures: list[str], *, mode: str = "",
                      + (f", {minutes:.1f} min" if minutes is not None else ""))
     lines.append("")
     if failures:
-        lines += ["Scripts that failed (their figures are missing):", ""]
+        lines += ["Scripts that failed or have not run (their figures are missing):", ""]
         lines += [f"- {name}" for name in failures] + [""]
     lines += summary(figures)
     for section, rows in sections.items():

@@ -53,26 +53,10 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
     databases = ["sqlite"] + (["postgres"] if postgres else [])
     names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
     runs: list[tuple[str, list[str]]] = []
-    for clients in (4, 16):
-        runs.append((f"webhooks, SQLite, {clients} clients",
-                     ["webhook_bench.py", "--requests", str(n), "--concurrency", str(clients),
-                      "--seconds", seconds, "--past-calls", "10000", "--label", "SQLite"]))
-    if postgres:
-        for clients in (4, 16):
-            runs.append((f"webhooks, PostgreSQL, {clients} clients",
-                         ["webhook_bench.py", "--requests", str(n), "--concurrency", str(clients),
-                          "--seconds", seconds, "--past-calls", "10000", "--label", "PostgreSQL",
-                          "--database-url", "@postgres"]))
-    calls = "50" if quick else "200"  # the burst is 200 calls at once
-    runs.append(("burst, SQLite", ["burst_bench.py", "--calls", calls, "--label", "SQLite"]))
-    if postgres:
-        runs.append(("burst, PostgreSQL", ["burst_bench.py", "--calls", calls, "--label",
-                                           "PostgreSQL", "--database-url", "@postgres"]))
     runs.append(("rota engine", ["rota_bench.py"]))
     runs.append(("scheduler, 20 rotas", ["jobs_bench.py", "--ticks", "240" if quick else "720"]))
     runs.append(("scheduler, 200 rotas", ["jobs_bench.py", "--rotas", "200", "--members", "10",
                                           "--ticks", "20" if quick else "60", "--no-sender"]))
-    runs.append(("SQL statements per webhook", ["statements_bench.py"]))
     big = 100_000 if quick else 1_000_000
     middle = 10_000 if quick else 100_000
     for db in databases:
@@ -83,6 +67,18 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
         runs.append((f"/voice/incoming growth, {names[db]}",
                      ["growth_bench.py", "--label", names[db], "--rounds", "30" if quick else "40",
                       *[a for size in (0, middle, big) for a in ("--db", f"{size}=@data:{db}:{size}")]]))
+    for db in databases:
+        for clients in (4, 16):
+            runs.append((f"webhooks, {names[db]}, {clients} clients",
+                         ["webhook_bench.py", "--requests", str(n), "--concurrency", str(clients),
+                          "--seconds", seconds, "--past-calls", "10000", "--label", names[db],
+                          *(["--database-url", "@postgres"] if db == "postgres" else [])]))
+    calls = "50" if quick else "200"  # the burst is 200 calls at once
+    for db in databases:
+        runs.append((f"burst, {names[db]}",
+                     ["burst_bench.py", "--calls", calls, "--label", names[db],
+                      *(["--database-url", "@postgres"] if db == "postgres" else [])]))
+    runs.append(("SQL statements per webhook", ["statements_bench.py"]))
     return runs
 
 
@@ -137,9 +133,15 @@ def main() -> int:
     failures: list[str] = []
     run_began = time.monotonic()
     only = [w.strip().lower() for w in args.only.split(",") if w.strip()]
-    for label, argv in plan(args.quick, postgres):
-        if only and not any(w in label.lower() for w in only):
-            continue
+    runs = [(label, argv) for label, argv in plan(args.quick, postgres)
+            if not only or any(w in label.lower() for w in only)]
+    mode = "quick" if args.quick else "full"
+    for number, (label, argv) in enumerate(runs):
+        if number:  # the report so far, so a run stopped part-way still leaves its figures
+            left = [name for name, _ in runs[number:]]
+            partial = render(read(figures), failures + [f"not run yet: {', '.join(left)}"],
+                             mode=f"{mode}, incomplete", minutes=(time.monotonic() - run_began) / 60)
+            Path(args.out).write_text(partial + "\n", encoding="utf-8")
         try:
             argv = [fresh_postgres(postgres) if a == "@postgres" and postgres else data.resolve(a)
                     for a in argv]
@@ -157,8 +159,7 @@ def main() -> int:
     shutil.rmtree(data.folder, ignore_errors=True)  # the SQLite sets (~1 GB at full size)
     elapsed = time.monotonic() - run_began
     print(f"\n=== whole run: {elapsed / 60:.1f} min", flush=True)
-    text = render(read(figures), failures, mode="quick" if args.quick else "full",
-                  minutes=elapsed / 60)
+    text = render(read(figures), failures, mode=mode, minutes=elapsed / 60)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
     print("\n" + text)
     return 1 if failures else 0
