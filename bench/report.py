@@ -79,15 +79,33 @@ def _row(row: dict, name: str | None = None) -> str:
     return f"| {name or row['name']} | {_value(row)} | {row['target']} | {met} | {row['note']} |"
 
 
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return "–"
+    met = {True: "yes", False: "**no**", None: ""}[row["met"]]
+    return f"{_value(row)} {met}".strip()
+
+
 def summary(figures: list[dict]) -> list[str]:
-    """Every figure that has a target, in one table (the one the README shows)."""
+    """Every figure that has a target, SQLite beside PostgreSQL (the table the README shows)."""
     targeted = [f for f in figures if f["target"]]
     if not targeted:
         return []
+    rows: dict[str, dict[str, dict]] = {}
+    targets: dict[str, str] = {}
+    for f in targeted:
+        db = "PostgreSQL" if "PostgreSQL" in f["section"] else "SQLite"
+        section = (f["section"].replace("PostgreSQL, ", "").replace("SQLite, ", "")
+                   .replace(", PostgreSQL", "").replace(", SQLite", "")
+                   .replace(" (PostgreSQL)", "").replace(" (SQLite)", ""))
+        key = f"{section}: {f['name']}"
+        rows.setdefault(key, {})[db] = f
+        targets[key] = f["target"]
     met = sum(1 for f in targeted if f["met"])
     lines = [f"## Targets at a glance: {met} of {len(targeted)} met", "",
-             "| figure | value | target | met | note |", "|---|---|---|---|---|"]
-    lines += [_row(f, f"{f['section']}: {f['name']}") for f in targeted]
+             "| figure | SQLite | PostgreSQL | target |", "|---|---|---|---|"]
+    lines += [f"| {key} | {_cell(dbs.get('SQLite'))} | {_cell(dbs.get('PostgreSQL'))} | "
+              f"{targets[key]} |" for key, dbs in rows.items()]
     return lines + [""]
 
 
