@@ -46,7 +46,6 @@ from voiceline.models.jobs import ReachabilityCheck
 from voiceline.oncall.queries import Coverage, unreachable_among
 from voiceline.oncall.store import load_policies, rota_to_engine
 from voiceline.outbox.sender import send_due
-from voiceline.phones import try_e164
 from voiceline.rota import compile_rota
 
 log = logging.getLogger(__name__)
@@ -119,10 +118,6 @@ class Loaded:
     coverage: Coverage
 
 
-# A person's phone is checked each tick for coverage (who can be rung); the parse is the cost.
-_dialable = functools.lru_cache(maxsize=65_536)(try_e164)
-
-
 def _load(factory: sessionmaker[Session]) -> Loaded:
     """Every rota (row and compiled engine value), person, policy and open history row:
     a handful of queries per tick, whatever the number of rotas."""
@@ -135,7 +130,7 @@ def _load(factory: sessionmaker[Session]) -> Loaded:
         duty = open_duty(session)
     engine_rotas = {row.id: rota_to_engine(row) for row in rows}
     views = [RotaView(row, compile_rota(engine_rotas[row.id])) for row in rows]
-    coverage = Coverage(engine_rotas, policies, unreachable_among(people.values(), _dialable))
+    coverage = Coverage(engine_rotas, policies, unreachable_among(people.values()))
     return Loaded(views, people, reminder_leads(people), duty, coverage)
 
 

@@ -69,8 +69,7 @@ def shifts_between(session: Session, rota_id: str, start: datetime, end: datetim
 
 def unreachable_among(people: Iterable[m.Person],
                       dialable: Callable[[str | None], str | None] = try_e164) -> dict[str, str]:
-    """Those of `people` a call cannot ring, with why (the test the call's escalation applies);
-    `dialable` is try_e164 or a memo of it (the scheduler checks every person each tick)."""
+    """Those of `people` a call cannot ring, with why (the test the call's escalation applies)."""
     out: dict[str, str] = {}
     for person in people:
         if not person.active:
