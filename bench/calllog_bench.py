@@ -1,10 +1,12 @@
 """Call-log timings at a million calls: keyset page 1 and a deep page, with and without filters.
 
-    .venv/bin/python bench/calllog_bench.py [--calls 1000000] [--db PATH]
+    .venv/bin/python bench/calllog_bench.py [--calls 1000000 --small 10000] [--export]
+    .venv/bin/python bench/calllog_bench.py --url URL --small-url URL --label PostgreSQL --export
 
-Builds a migrated SQLite file (default: a temp dir), imports the demo directory,
-bulk-inserts the calls in one transaction (executemany), then times
-`voiceline.calllog.query.call_page` (the query the UI and the API run).
+Times `voiceline.calllog.query.call_page` (the query the UI and the API run) on a big and a
+small data set (bench/datasets.py: built here on SQLite, or given by URL as `make bench`
+does for SQLite and PostgreSQL), the two measured back to back in this run, and prints the
+ratios; with --export also a CSV export of every call of the big set (wall time, peak RSS).
 """
 
 from __future__ import annotations
@@ -13,86 +15,33 @@ import argparse
 import csv
 import io
 import os
-import random
 import statistics
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
-from voiceline import migrate
 from voiceline.calllog import present
 from voiceline.calllog import query as calllog
-from voiceline.db import make_engine, make_sessionmaker, session_scope
+from voiceline.db import make_engine, make_sessionmaker
 from voiceline.models.calls import Call
-from voiceline.rotafile import apply_plan, load_file, parse_document
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import datasets  # noqa: E402
 from report import record  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-START = datetime(2024, 1, 1, tzinfo=UTC)
-OUTCOMES = [("answered", 85), ("voicemail", 5), ("missed", 4), ("rejected", 3), ("abandoned", 2.5),
-            ("failed", 0.5)]
-RESPONDERS = ["alice", "dmitri", "grace", "boris", "carol", "duty-chief"]
 
-
-def rows(n: int, seed: int = 7):
-    """n calls, one every ~63 s on average from 2024-01-01 (about two years)."""
-    rng = random.Random(seed)
-    names, weights = zip(*OUTCOMES, strict=True)
-    at = START
-    for i in range(n):
-        at += timedelta(seconds=rng.randint(1, 125), microseconds=rng.randint(0, 999_999))
-        outcome = rng.choices(names, weights)[0]
-        answered = outcome == "answered"
-        yield {
-            "sid": f"CA{i:032x}", "hotline_id": "liaison", "to_number": "+12025550100",
-            "from_number": "+12025550150", "caller_id": rng.choice(["ops-desk", "watch-officer",
-                                                                   "embassy-duty", None]),
-            "verified": True, "priority": rng.choice([1, 2, 2, 2]),
-            "duress": rng.random() < 0.0005, "is_test": rng.random() < 0.01, "state": "done",
-            "started_at": at, "answered_at": at + timedelta(seconds=rng.randint(3, 40)) if answered else None,
-            "ended_at": at + timedelta(seconds=120), "outcome": outcome,
-            "answered_by": rng.choice(RESPONDERS) if answered else None,
-            "duration_seconds": 120, "meta": {}, "round": 0, "pin_attempts": 0,
-        }
-
-
-def build(path: Path, n: int) -> None:
-    """A migrated database with the demo directory and n calls."""
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    with session_scope(make_sessionmaker(engine)) as session:
-        apply_plan(session, parse_document(load_file(ROOT / "fixtures" / "demo.yaml")), actor="bench")
-    began = time.perf_counter()
-    batch: list[dict] = []
-    with engine.begin() as conn:
-        for row in rows(n):
-            batch.append(row)
-            if len(batch) == 20_000:
-                conn.execute(insert(Call), batch)
-                batch.clear()
-        if batch:
-            conn.execute(insert(Call), batch)
-    print(f"inserted {n:,} calls in {time.perf_counter() - began:.1f} s")
-    with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-    engine.dispose()
-
-
-def timed(fn, repeat: int = 15) -> float:
-    """Median wall time of fn() in milliseconds (after one warm-up call)."""
-    fn()
-    samples = []
+def timed_pair(a, b, repeat: int = 31) -> tuple[float, float]:
+    """Median wall times (ms) of a() and b(), run alternately (back to back), after a warm-up."""
+    a(), b()
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - began) * 1000)
-    return statistics.median(samples)
+        for fn, out in ((a, samples[0]), (b, samples[1])):
+            began = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - began) * 1000)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 FILTERS = {
@@ -105,67 +54,76 @@ FILTERS = {
 }
 
 
-def page_times(path: Path) -> tuple[int, dict[str, tuple[float, float, str]]]:
-    """(calls, {filter: (first page ms, deep page ms, where the deep cursor is)})."""
-    engine = make_engine(f"sqlite:///{path}")
-    session = make_sessionmaker(engine)()
-    total = session.scalar(text("SELECT count(*) FROM calls")) or 0
-    times = {}
-    for label, args_ in FILTERS.items():
-        f = calllog.parse_filter(args_, session)
-        first = timed(lambda f=f: calllog.call_page(session, f, limit=50))
-        # A cursor about 90% of the way down this filter's matches: what page ~18,000 would cost.
-        offset = session.scalar(calllog.filtered(select(func.count(Call.id)), f)) or 0
-        deep_row = session.execute(calllog.filtered(select(Call.started_at, Call.id), f)
-            .order_by(Call.started_at.desc(), Call.id.desc()).offset(int(offset * 0.9)).limit(1)).first()
-        deep_ms, where = float("nan"), "-"
-        if deep_row is not None:
-            cursor = calllog.Cursor(deep_row[0], deep_row[1])
-            deep_ms = timed(lambda f=f, c=cursor: calllog.call_page(session, f, limit=50, before=c))
-            where = f"row {int(offset * 0.9):,} of {offset:,}"
-        times[label] = (first, deep_ms, where)
-        session.expunge_all()
-    session.close()
-    engine.dispose()
-    return total, times
+class Log:
+    """One data set's session, with the filters parsed and a deep cursor per filter."""
+
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        self.session = make_sessionmaker(self.engine)()
+        self.total = self.session.scalar(text("SELECT count(*) FROM calls")) or 0
+
+    def page(self, args: dict, deep: bool = False):
+        """A callable running the filter's first page (or a page ~90% of the way down)."""
+        f = calllog.parse_filter(args, self.session)
+        cursor = None
+        if deep:  # what page ~18,000 of a million would cost
+            matches = self.session.scalar(calllog.filtered(select(func.count(Call.id)), f)) or 0
+            row = self.session.execute(calllog.filtered(select(Call.started_at, Call.id), f)
+                                       .order_by(Call.started_at.desc(), Call.id.desc())
+                                       .offset(int(matches * 0.9)).limit(1)).first()
+            if row is not None:
+                cursor = calllog.Cursor(row[0], row[1])
+
+        def run():
+            page = calllog.call_page(self.session, f, limit=50, before=cursor)
+            self.session.expunge_all()
+            return len(page.calls)
+        return run
+
+    def close(self) -> None:
+        self.session.close()
+        self.engine.dispose()
+
+
+def compare(label: str, big: Log, small: Log) -> None:
+    """Every filter's first and deep page on both sets, back to back; print and record."""
+    section = f"Call log pages ({label}, 50 rows): {big.total:,} vs {small.total:,} calls"
+    print(f"{section}; median of 31 alternating runs")
+    print(f"{'filter':30} {'page 1 big':>11} {'small':>8} {'ratio':>6} {'deep big':>9} {'small':>8} rows")
+    for name, args in FILTERS.items():
+        first_big, first_small = big.page(args), small.page(args)
+        rows = (first_big(), first_small())
+        b1, s1 = timed_pair(first_big, first_small)
+        b2, s2 = timed_pair(big.page(args, deep=True), small.page(args, deep=True))
+        ratio = b1 / s1 if s1 else 0.0
+        print(f"{name:30} {b1:9.2f}ms {s1:6.2f}ms {ratio:5.2f}x {b2:7.2f}ms {s2:6.2f}ms "
+              f"{rows[0]}/{rows[1]}")
+        filtered = name != "no filter"
+        record(section, f"{name}: first page", ratio, "x",
+               target="<= 3x" if filtered else "", met=(ratio <= 3) if filtered else None,
+               note=f"{b1:.2f} ms vs {s1:.2f} ms ({rows[0]} vs {rows[1]} rows)")
+        record(section, f"{name}: deep page (90% down)", b2 / s2 if s2 else 0.0, "x",
+               note=f"{b2:.2f} ms vs {s2:.2f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=10_000,
-                        help="also time a database of this many calls and print the ratios (0: no)")
-    parser.add_argument("--db", type=Path, help="reuse or create this SQLite file")
+    parser.add_argument("--calls", type=int, default=1_000_000, help="big set built here (no --url)")
+    parser.add_argument("--small", type=int, default=10_000, help="small set built here (no --small-url)")
+    parser.add_argument("--url", help="the big data set (bench/datasets.py)")
+    parser.add_argument("--small-url", help="the small data set")
+    parser.add_argument("--label", default="", help="names the database in the report")
     parser.add_argument("--export", action="store_true", help="also time a CSV export of every call")
     args = parser.parse_args()
-    path = args.db or Path(tempfile.mkdtemp(prefix="vl-bench-")) / "calls.db"
-    if not path.exists():
-        build(path, args.calls)
-    small: dict[str, tuple[float, float, str]] = {}
-    small_total = 0
-    if args.small:
-        small_path = Path(tempfile.mkdtemp(prefix="vl-bench-small-")) / "calls.db"
-        build(small_path, args.small)
-        small_total, small = page_times(small_path)
-    total, times = page_times(path)
-    print(f"{total:,} calls in {path}; page size 50; median of 15 runs")
-    print(f"{'filter':32} {'page 1':>10} {'deep page':>10}  deep cursor")
-    section = f"Call log pages (SQLite, 50 rows): {total:,} vs {small_total:,} calls"
-    for label, (first, deep_ms, where) in times.items():
-        print(f"{label:32} {first:8.2f}ms {deep_ms:8.2f}ms  {where}")
-        if label in small:
-            ratio = first / small[label][0] if small[label][0] else 0.0
-            filtered = label != "no filter"
-            record(section, f"{label}: first page", ratio, "x",
-                   target="<= 3x" if filtered else "", met=(ratio <= 3) if filtered else None,
-                   note=f"{first:.2f} ms vs {small[label][0]:.2f} ms; deep page {deep_ms:.2f} ms")
+    url = args.url or datasets.scratch_sqlite(args.calls)
+    small_url = args.small_url or datasets.scratch_sqlite(args.small)
+    label = args.label or ("SQLite" if url.startswith("sqlite") else "PostgreSQL")
+    big, small = Log(url), Log(small_url)
+    compare(label, big, small)
+    big.close()
+    small.close()
     if args.export:
-        export_all(session_for(path))
-
-
-def session_for(path: Path):
-    """A session on the bench database."""
-    return make_sessionmaker(make_engine(f"sqlite:///{path}"))()
+        export_all(make_sessionmaker(make_engine(url))(), label)
 
 
 def _rss_mib() -> float:
@@ -174,14 +132,22 @@ def _rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def export_all(session) -> None:
-    """Time the CSV export path (keyset batches, one row at a time) over every call."""
+def _hwm_mib() -> float:
+    """This process's peak resident memory so far (MiB), from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def export_all(session, label: str) -> None:
+    """Time the CSV export path (the web export's: keyset batches of plain rows) over every call."""
     names = present.load_names(session)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     began, count = time.perf_counter(), 0
     peak = start_rss = _rss_mib()
-    for call in calllog.iter_calls(session, calllog.CallFilter()):
+    for call in calllog.iter_export_rows(session, calllog.CallFilter()):
         writer.writerow(present.csv_row(call, names))
         count += 1
         if buffer.tell() > 32_768:
@@ -193,11 +159,12 @@ def export_all(session) -> None:
     peak = max(peak, _rss_mib())
     print(f"CSV export of {count:,} calls: {elapsed:.1f} s ({count / elapsed:,.0f} rows/s), "
           f"peak RSS {peak:.0f} MiB ({peak - start_rss:+.0f} MiB during the export)")
-    section = "Call log CSV export (SQLite)"
+    section = f"Call log CSV export ({label})"
     record(section, f"export of {count:,} calls: wall time", elapsed, "s",
            note=f"{count / elapsed:,.0f} rows/s")
     record(section, "peak RSS during the export", peak, "MiB", target="< 150 MB",
-           met=peak * 2**20 < 150e6, note=f"{peak - start_rss:+.0f} MiB over the process before it")
+           met=peak * 2**20 < 150e6, note=f"{peak - start_rss:+.0f} MiB over the process before it; "
+                f"process high-water mark {_hwm_mib():.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ def machine() -> list[str]:
     pg = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
     return [
         f"- when: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory}",
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory}; load average at the end "
+        f"{os.getloadavg()[0]:.1f} (other work on the machine slows every absolute figure)",
         f"- {platform.python_implementation()} {platform.python_version()} on {platform.platform()}",
         f"- SQLite {sqlite3.sqlite_version}; "
         + (_first_line([str(pg[-1]), "--version"]) if pg else "PostgreSQL not installed"),
@@ -73,23 +74,64 @@ def _value(figure: dict) -> str:
     return f"{text} {figure['unit']}".strip()
 
 
-def render(figures: Iterable[dict], failures: list[str]) -> str:
-    """The markdown report: machine, then a table per section in the order first seen."""
+def _row(row: dict, name: str | None = None) -> str:
+    met = {True: "yes", False: "**no**", None: ""}[row["met"]]
+    return f"| {name or row['name']} | {_value(row)} | {row['target']} | {met} | {row['note']} |"
+
+
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return "–"
+    met = {True: "yes", False: "**no**", None: ""}[row["met"]]
+    return f"{_value(row)} {met}".strip()
+
+
+def summary(figures: list[dict]) -> list[str]:
+    """Every figure that has a target, SQLite beside PostgreSQL (the table the README shows)."""
+    targeted = [f for f in figures if f["target"]]
+    if not targeted:
+        return []
+    rows: dict[str, dict[str, dict]] = {}
+    targets: dict[str, str] = {}
+    for f in targeted:
+        db = "PostgreSQL" if "PostgreSQL" in f["section"] else "SQLite"
+        section = (f["section"].replace("PostgreSQL, ", "").replace("SQLite, ", "")
+                   .replace(", PostgreSQL", "").replace(", SQLite", "")
+                   .replace(" (PostgreSQL)", "").replace(" (SQLite)", ""))
+        key = f"{section}: {f['name']}"
+        rows.setdefault(key, {})[db] = f
+        targets[key] = f["target"]
+    met = sum(1 for f in targeted if f["met"])
+    lines = [f"## Targets at a glance: {met} of {len(targeted)} met", "",
+             "| figure | SQLite | PostgreSQL | target |", "|---|---|---|---|"]
+    lines += [f"| {key} | {_cell(dbs.get('SQLite'))} | {_cell(dbs.get('PostgreSQL'))} | "
+              f"{targets[key]} |" for key, dbs in rows.items()]
+    return lines + [""]
+
+
+def render(figures: Iterable[dict], failures: list[str], *, mode: str = "",
+           minutes: float | None = None) -> str:
+    """The markdown report: machine, the targets at a glance, then a table per section."""
+    figures = list(figures)
     sections: dict[str, list[dict]] = {}
     for figure in figures:
         sections.setdefault(figure["section"], []).append(figure)
-    lines = ["# voiceline bench report", "", "Written by `make bench` (bench/run_all.py).", ""]
-    lines += machine() + [""]
+    lines = ["# voiceline bench report", "", "Written by `make bench` (bench/run_all.py). Ratios "
+             "compare runs measured back to back in the same run (absolute times drift on a "
+             "shared machine).", ""]
+    lines += machine()
+    if mode:
+        lines.append(f"- run: {mode} (`make bench`{' BENCH_ARGS=--quick' if mode == 'quick' else ''})"
+                     + (f", {minutes:.1f} min" if minutes is not None else ""))
+    lines.append("")
     if failures:
-        lines += ["Scripts that failed (their figures are missing):", ""]
+        lines += ["Scripts that failed or have not run (their figures are missing):", ""]
         lines += [f"- {name}" for name in failures] + [""]
+    lines += summary(figures)
     for section, rows in sections.items():
         lines += [f"## {section}", "", "| figure | value | target | met | note |",
                   "|---|---|---|---|---|"]
-        for row in rows:
-            met = {True: "yes", False: "**no**", None: ""}[row["met"]]
-            lines.append(f"| {row['name']} | {_value(row)} | {row['target']} | {met} | "
-                         f"{row['note']} |")
+        lines += [_row(row) for row in rows]
         lines.append("")
     return "\n".join(lines)
 

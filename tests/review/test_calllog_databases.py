@@ -40,3 +40,23 @@ def test_keyset_pages_filters_and_metrics(demo, session, mk):
     assert out["median_seconds_to_answer"] == 7 and out["p90_seconds_to_answer"] == 12
     assert out["per_responder"][0] == {"person": "alice", "rung": 12, "answered": 9, "declined": 4,
                                        "median_seconds_to_answer": 7, "p90_seconds_to_answer": 12}
+
+
+def test_export_rows_page_like_the_log_and_give_the_same_csv(demo, session, mk):
+    """The CSV export's plain-row batches cross ties on started_at like the log's pages."""
+    from voiceline.calllog import present
+
+    same = mk.t0 + timedelta(hours=1)
+    for n in range(7):
+        mk(n, at=same if n in (2, 3, 4) else None, outcome="missed" if n % 3 == 0 else "answered",
+           answered_after=n + 1)
+    session.commit()
+    names = present.load_names(session)
+    f = calllog.parse_filter({}, session)
+    records = [present.csv_row(c, names) for c in calllog.iter_calls(session, f, batch=2)]
+    rows = [present.csv_row(r, names) for r in calllog.iter_export_rows(session, f, batch=2)]
+    assert [r[0] for r in rows] == [f"CA{n:032d}" for n in (4, 3, 2, 6, 5, 1, 0)]
+    assert rows == records
+    missed = calllog.parse_filter({"outcome": "missed"}, session)
+    assert [r.sid for r in calllog.iter_export_rows(session, missed, batch=1)] == \
+        [f"CA{n:032d}" for n in (3, 6, 0)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
@@ -88,12 +88,18 @@ def csv_cell(value: Any) -> str:
     return "'" + text if _FORMULA.match(text) else text
 
 
-def csv_row(call: Call, names: Names) -> list[str]:
-    """One call as a CSV row in CSV_COLUMNS order."""
-    summary = call_summary(call, names)
-    summary["test"] = call.is_test
-    summary["priority"] = PRIORITY_WORDS.get(call.priority or 0, "")  # words, not 1/2
-    return [csv_cell(summary[c]) for c in CSV_COLUMNS]
+def csv_row(call: Call | Row[Any], names: Names) -> list[str]:
+    """One call (a record, or a row of query.EXPORT_COLUMNS) as a CSV row in CSV_COLUMNS order.
+
+    Built directly rather than from call_summary: an export writes it a million times."""
+    return [csv_cell(value) for value in (
+        call.sid, iso_z(call.started_at), iso_z(call.answered_at), iso_z(call.ended_at),
+        call.hotline_id, call.to_number, call.from_number, call.caller_id,
+        names.caller(call.caller_id), call.verified,
+        PRIORITY_WORDS.get(call.priority or 0, ""),  # words, not 1/2
+        call.duress, call.is_test, call.outcome, call.answered_by, names.person(call.answered_by),
+        None if call.answered_at is None else round((call.answered_at - call.started_at).total_seconds()),
+        call.duration_seconds, bool(call.recording_url), call.recording_seconds)]
 
 
 @dataclass(frozen=True)

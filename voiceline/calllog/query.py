@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Row, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from voiceline import models as m
@@ -234,6 +235,30 @@ def call_page(session: Session, f: CallFilter, *, limit: int = 50, before: Curso
 
 def _key(call: Call) -> Cursor:
     return Cursor(call.started_at, call.id)
+
+
+# What present.csv_row reads: an export fetches these columns as plain rows (no ORM objects,
+# no JSON meta), about twice as fast as whole records at a million calls.
+EXPORT_COLUMNS = (Call.id, Call.sid, Call.started_at, Call.answered_at, Call.ended_at,
+                  Call.hotline_id, Call.to_number, Call.from_number, Call.caller_id, Call.verified,
+                  Call.priority, Call.duress, Call.is_test, Call.outcome, Call.answered_by,
+                  Call.duration_seconds, Call.recording_url, Call.recording_seconds)
+
+
+def iter_export_rows(session: Session, f: CallFilter, batch: int = 2000) -> Iterator[Row[Any]]:
+    """Every matching call as a row of EXPORT_COLUMNS, newest first, in keyset batches (for the
+    CSV export: memory stays flat however many calls match)."""
+    cursor: Cursor | None = None
+    while True:
+        query = select(*EXPORT_COLUMNS)
+        if cursor is not None:
+            query = query.where(_before(cursor))
+        rows = session.execute(filtered(query, f).order_by(Call.started_at.desc(), Call.id.desc())
+                               .limit(batch)).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        cursor = Cursor(rows[-1].started_at, rows[-1].id)
 
 
 def iter_calls(session: Session, f: CallFilter, batch: int = 1000) -> Iterator[Call]:

@@ -68,9 +68,12 @@ def _zone_of(gap: Gap, rotas: dict[str, m.Rota], policies: dict[str, m.Policy]) 
 
 
 def scan_coverage(session: Session, settings: JobSettings, at: datetime, *,
-                  force: bool = False) -> int:
-    """Scan the next COVERAGE_DAYS for gaps when due; alert new ones. Returns gaps newly alerted."""
-    coverage = load_coverage(session)
+                  force: bool = False, coverage: Coverage | None = None) -> int:
+    """Scan the next COVERAGE_DAYS for gaps when due; alert new ones. Returns gaps newly alerted.
+
+    `coverage` is what the tick already loaded (its rotas and people, read once per tick);
+    without it, it is read here."""
+    coverage = coverage if coverage is not None else load_coverage(session)
     rules = load_rules(session)
     print_ = fingerprint(coverage, rules)
     state = get_state(session, STATE)

@@ -113,11 +113,27 @@ def sync_history(session: Session, settings: JobSettings, rota: RotaView,
     return counts
 
 
-def queue_reminders(session: Session, rota: RotaView, people: dict[str, m.Person],
-                    at: datetime) -> int:
-    """Queue each person's pre-shift reminder once, reminder_minutes before their shift starts."""
-    lead = {pid: timedelta(minutes=p.reminder_minutes) for pid, p in people.items()
+def reminder_leads(people: dict[str, m.Person]) -> dict[str, timedelta]:
+    """How long before their shift each active person wants a reminder (those who want one)."""
+    return {pid: timedelta(minutes=p.reminder_minutes) for pid, p in people.items()
             if p.active and p.reminder_minutes and p.reminder_minutes > 0}
+
+
+def open_duty(session: Session) -> dict[str, set[str]]:
+    """Who has an open history row, per rota: one query for every rota."""
+    out: dict[str, set[str]] = {}
+    for rota_id, pid in session.execute(select(DutyRecord.rota_id, DutyRecord.person_id)
+                                        .where(DutyRecord.end.is_(None))):
+        out.setdefault(rota_id, set()).add(pid)
+    return out
+
+
+def queue_reminders(session: Session, rota: RotaView, people: dict[str, m.Person],
+                    at: datetime, lead: dict[str, timedelta] | None = None) -> int:
+    """Queue each person's pre-shift reminder once, reminder_minutes before their shift starts.
+
+    `lead` is reminder_leads(people), which a tick computes once for all its rotas."""
+    lead = reminder_leads(people) if lead is None else lead
     if not lead:
         return 0
     created = 0

@@ -12,13 +12,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 from twilio.http import HttpClient
 
 from voiceline import appdb
@@ -30,11 +30,21 @@ from voiceline.db import session_scope
 from voiceline.extensions import HTTP_CLIENT
 from voiceline.instants import iso_z, utcnow
 from voiceline.jobs import coverage, linetests, reachability
-from voiceline.jobs.handoffs import RotaView, queue_reminders, sync_history
+from voiceline.jobs.duty import upcoming_starts
+from voiceline.jobs.handoffs import (
+    RotaView,
+    open_duty,
+    queue_reminders,
+    reminder_leads,
+    sync_history,
+)
+from voiceline.jobs.messages import make_key
 from voiceline.jobs.retention import Retention, apply_retention
 from voiceline.jobs.settings import JobSettings
 from voiceline.jobs.state import set_state
-from voiceline.oncall.store import load_rotas
+from voiceline.models.jobs import ReachabilityCheck
+from voiceline.oncall.queries import Coverage, unreachable_among
+from voiceline.oncall.store import load_policies, rota_to_engine
 from voiceline.outbox.sender import send_due
 from voiceline.rota import compile_rota
 
@@ -87,23 +97,96 @@ def confirm_url_for(app: Flask, public_url: str) -> Callable[[int], str]:
 
 
 def _duty_step(factory: sessionmaker[Session], settings: JobSettings, view: RotaView,
-               people: dict[str, m.Person], at: datetime, confirm_url: Callable[[int], str]) -> Counter:
+               people: dict[str, m.Person], lead: dict[str, timedelta], at: datetime,
+               confirm_url: Callable[[int], str]) -> Counter:
     with session_scope(factory) as session:
         counts = sync_history(session, settings, view, people, at)
-        counts["reminders"] += queue_reminders(session, view, people, at)
+        counts["reminders"] += queue_reminders(session, view, people, at, lead)
         counts["reachability_calls"] += reachability.queue_checks(session, settings, view, people, at,
                                                                confirm_url)
         return counts
 
 
-def _load(factory: sessionmaker[Session]) -> tuple[list[RotaView], dict[str, m.Person]]:
-    """Every rota (row and compiled engine value) and person, read once per tick (detached, read-only)."""
+@dataclass
+class Loaded:
+    """What a tick reads once for all its rotas (detached, read-only)."""
+
+    views: list[RotaView]
+    people: dict[str, m.Person]
+    lead: dict[str, timedelta]  # reminder lead per person
+    open_duty: dict[str, set[str]]  # rota id -> people with an open history row
+    coverage: Coverage
+
+
+def _load(factory: sessionmaker[Session]) -> Loaded:
+    """Every rota (row and compiled engine value), person, policy and open history row:
+    a handful of queries per tick, whatever the number of rotas."""
     with session_scope(factory) as session:
-        rows = list(session.scalars(select(m.Rota).order_by(m.Rota.id)))
-        engine_rotas = load_rotas(session)
+        rows = list(session.scalars(select(m.Rota).options(
+            selectinload(m.Rota.layers).selectinload(m.Layer.versions),
+            selectinload(m.Rota.overrides)).order_by(m.Rota.id)))
         people = {p.id: p for p in session.scalars(select(m.Person))}
-    views = [RotaView(row, compile_rota(engine_rotas[row.id])) for row in rows if row.id in engine_rotas]
-    return views, people
+        policies = load_policies(session)
+        duty = open_duty(session)
+    engine_rotas = {row.id: rota_to_engine(row) for row in rows}
+    views = [RotaView(row, compile_rota(engine_rotas[row.id])) for row in rows]
+    coverage = Coverage(engine_rotas, policies, unreachable_among(people.values()))
+    return Loaded(views, people, reminder_leads(people), duty, coverage)
+
+
+@dataclass
+class _Wanted:
+    """What a rota's duty step would queue now, by key (reminders) and shift (reachability)."""
+
+    history_differs: bool
+    reminders: set[str]
+    checks: set[tuple[str, str, datetime]]
+
+
+def _wanted(view: RotaView, loaded: Loaded, at: datetime) -> _Wanted:
+    """Compute, without the database, what the duty step would try for this rota: the same
+    selection as queue_reminders and reachability.queue_checks make."""
+    rota = view.row
+    differs = set(view.compiled.people_at(at)) != loaded.open_duty.get(rota.id, set())
+    reminders: set[str] = set()
+    if loaded.lead:
+        for pid, start in upcoming_starts(view.compiled, at, max(loaded.lead.values())):
+            if pid in loaded.lead and start - at <= loaded.lead[pid]:
+                reminders.add(make_key("reminder", rota.id, pid, start))
+    checks: set[tuple[str, str, datetime]] = set()
+    if rota.reachability_minutes and rota.reachability_minutes > 0:
+        window = timedelta(minutes=rota.reachability_minutes)
+        for pid, start in upcoming_starts(view.compiled, at, window):
+            person = loaded.people.get(pid)
+            if person is not None and person.active:
+                checks.add((rota.id, pid, start))
+    return _Wanted(differs, reminders, checks)
+
+
+def _due_views(factory: sessionmaker[Session], loaded: Loaded, at: datetime) -> list[RotaView]:
+    """The rotas whose duty step has something to do: history to record, or a reminder or
+    reachability check not yet queued (one query each for every rota). The others are not
+    run at all: their step would find every key already there and change nothing."""
+    wanted = {view.row.id: _wanted(view, loaded, at) for view in loaded.views}
+    keys = sorted({k for w in wanted.values() for k in w.reminders})
+    checks = {c for w in wanted.values() for c in w.checks}
+    known_keys: set[str] = set()
+    known_checks: set[tuple[str, str, datetime]] = set()
+    with session_scope(factory) as session:
+        for i in range(0, len(keys), 500):
+            known_keys.update(session.scalars(select(m.OutboxMessage.key).where(
+                m.OutboxMessage.key.in_(keys[i:i + 500]))))
+        if checks:
+            starts = [start for _, _, start in checks]
+            known_checks.update(
+                (r, p, s) for r, p, s in session.execute(
+                    select(ReachabilityCheck.rota_id, ReachabilityCheck.person_id,
+                           ReachabilityCheck.shift_start)
+                    .where(ReachabilityCheck.shift_start >= min(starts),
+                           ReachabilityCheck.shift_start <= max(starts))))
+    return [view for view in loaded.views
+            if (w := wanted[view.row.id]).history_differs or w.reminders - known_keys
+            or w.checks - known_checks]
 
 
 def _no_links(endpoint: str, **params) -> str:
@@ -124,13 +207,19 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
     http_client = http_client or app.extensions.get(HTTP_CLIENT)
     report = TickReport(at)
 
-    loaded: list = []
-    _run_step(report, "load", lambda: loaded.extend(_load(factory)))
-    views, people = loaded or ([], {})
+    loaded: list[Loaded] = []
+    _run_step(report, "load", lambda: loaded.append(_load(factory)))
     confirm_url = confirm_url_for(app, settings.public_url or "")
-    for view in views:
-        _run_step(report, "duty", functools.partial(_duty_step, factory, settings, view, people,
-                                                    at, confirm_url))
+    due: list[RotaView] = []
+    if loaded:  # when this planning read fails, every rota's step runs (each is idempotent)
+        _run_step(report, "plan", lambda: due.extend(_due_views(factory, loaded[0], at)))
+        if report.errors and report.errors[-1].startswith("plan:"):
+            due = list(loaded[0].views)
+    for view in due:
+        _run_step(report, "duty", functools.partial(_duty_step, factory, settings, view,
+                                                    loaded[0].people, loaded[0].lead, at,
+                                                    confirm_url))
+    known = loaded[0].coverage if loaded else None
 
     def scoped(work: Callable[[Session], Any]) -> Callable[[], Any]:
         def run():
@@ -138,7 +227,8 @@ def run_tick(app: Flask, at: datetime, *, http_client: HttpClient | None = None)
                 return work(session)
         return run
 
-    _run_step(report, "coverage_gaps", scoped(lambda s: coverage.scan_coverage(s, settings, at)))
+    _run_step(report, "coverage_gaps", scoped(lambda s: coverage.scan_coverage(s, settings, at,
+                                                                             coverage=known)))
     _run_step(report, "linetests_queued", scoped(lambda s: linetests.schedule_tests(s, settings, at)))
     send = lambda: send_due(factory, settings, at, http_client=http_client)  # noqa: E731
     _run_step(report, "outbox", send)

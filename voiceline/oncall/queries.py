@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,15 +73,21 @@ def shifts_between(session: Session, rota_id: str, start: datetime, end: datetim
     return shifts(rotas[rota_id], start, end)
 
 
-def unreachable_people(session: Session) -> dict[str, str]:
-    """People a call cannot ring, with why (the same test the call's escalation applies)."""
+def unreachable_among(people: Iterable[m.Person],
+                      dialable: Callable[[str | None], str | None] = try_e164) -> dict[str, str]:
+    """Those of `people` a call cannot ring, with why (the test the call's escalation applies)."""
     out: dict[str, str] = {}
-    for person in session.scalars(select(m.Person)):
+    for person in people:
         if not person.active:
             out[person.id] = "inactive"
-        elif not try_e164(person.phone):
+        elif not dialable(person.phone):
             out[person.id] = "no phone"
     return out
+
+
+def unreachable_people(session: Session) -> dict[str, str]:
+    """People a call cannot ring, with why (the same test the call's escalation applies)."""
+    return unreachable_among(session.scalars(select(m.Person)))
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def export():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(present.CSV_COLUMNS)
-        for call in calllog.iter_calls(session, f):
+        for call in calllog.iter_export_rows(session, f):
             writer.writerow(present.csv_row(call, names))
             if buffer.tell() > 32_768:
                 yield buffer.getvalue()
