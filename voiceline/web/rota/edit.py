@@ -226,7 +226,7 @@ def new_layer(rota_id: str):
         form.period.data = "1w"
     elif reorder_requested(form):  # a picker button: show the form again, save nothing
         return render_template("rota/layer_form.html", form=form, rota=rota, layer=None,
-                               people=people(), members=_picked(form))
+                               people=people(), members=_picked(form), zone=viewer_zone())
     if form.validate_on_submit():
         effective, ok = _effective(form)
         if ok:
@@ -270,7 +270,7 @@ def edit_layer_view(rota_id: str, layer_id: int):
             form.windows.data = format_windows(current.windows)
     elif reorder_requested(form):  # a picker button: show the form again, save nothing
         return render_template("rota/layer_form.html", form=form, rota=rota, layer=layer,
-                               people=people(), members=_picked(form))
+                               people=people(), members=_picked(form), zone=viewer_zone())
     if form.validate_on_submit():
         effective, ok = _effective(form)
         if ok:
