@@ -4,6 +4,7 @@ the past (issue 11, defect 3): rota file, API and UI alike."""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -147,9 +148,13 @@ def test_ui_priority_and_zone_changes_keep_today_and_the_past(app, as_role, post
     now = utcnow()
     assert who(session, now) == ("a",)
     low = session.query(m.Layer).filter_by(name="low").one().id
-    response = post_form(manager, f"/rota/r/layers/{low}", data={
-        "name": "low", "members": "c, d", "anchor": doc["rotas"][0]["layers"][1]["anchor"],
-        "period": "1d", "windows": "", "priority": "5"})
+    fields = {"name": "low", "members": "c, d", "anchor": doc["rotas"][0]["layers"][1]["anchor"],
+              "period": "1d", "windows": "", "priority": "5"}
+    preview = post_form(manager, f"/rota/r/layers/{low}", data=fields)  # previewed first
+    assert preview.status_code == 200
+    digest = re.search(r'name="preview_of" value="(\w+)"', preview.get_data(as_text=True)).group(1)
+    response = post_form(manager, f"/rota/r/layers/{low}",
+                         data={**fields, "preview_of": digest, "save": "yes"})
     assert response.status_code == 302, response.get_data(as_text=True)
     assert who(session, now + timedelta(minutes=1)) == ("a",)
     assert who(session, now + timedelta(hours=23, minutes=1)) == ("d",)
