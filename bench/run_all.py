@@ -79,6 +79,7 @@ def plan(quick: bool, postgres: str | None) -> list[tuple[str, list[str]]]:
                      ["burst_bench.py", "--calls", calls, "--label", names[db],
                       *(["--database-url", "@postgres"] if db == "postgres" else [])]))
     runs.append(("SQL statements per webhook", ["statements_bench.py"]))
+    runs.append(("PIN to first ring, dial vs conference", ["ring_bench.py", "--calls", "3" if quick else "5"]))
     return runs
 
 

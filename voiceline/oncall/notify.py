@@ -26,6 +26,7 @@ from voiceline.oncall.store import load_rotas
 from voiceline.outbox.queue import enqueue
 from voiceline.phones import try_e164
 from voiceline.rota import load_zone, shifts
+from voiceline.rota.model import merge_ranges
 
 INFO_KEY = "voiceline.rota_change"
 MAX_ITEMS = 4  # ranges listed per rota and kind of change; the rota page shows them all
@@ -41,14 +42,6 @@ class _Watch:
     existing: set[str]  # rotas that existed before the edit: a new rota changes nothing "under" anyone
 
 
-def _merge(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    out: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
 
 
 def coverage_of(session: Session, rota_ids: Iterable[str] | None, start: datetime,
@@ -59,7 +52,7 @@ def coverage_of(session: Session, rota_ids: Iterable[str] | None, start: datetim
         for seg in shifts(rota, start, end):
             for person in seg.people:
                 cover.setdefault((person, rota_id), []).append((seg.start, seg.end))
-    return {key: _merge(ranges) for key, ranges in cover.items()}
+    return {key: merge_ranges(ranges) for key, ranges in cover.items()}
 
 
 def subtract(a: list[tuple[datetime, datetime]],

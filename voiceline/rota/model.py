@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Literal
@@ -293,3 +294,14 @@ class ResolvedStep:
     index: int
     ring_seconds: int
     responders: tuple[str, ...]
+
+
+def merge_ranges(ranges: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The union of [lo, hi) ranges as sorted, non-touching ranges."""
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 
-from .model import Gap, Policy, PolicyStep, ResolvedStep, Rota, require_aware
+from .model import Gap, Policy, PolicyStep, ResolvedStep, Rota, merge_ranges, require_aware
 from .query import CompiledRota, compile_rota, shifts
 
 
@@ -41,14 +41,6 @@ def _on_duty_ranges(step: PolicyStep, policy: Policy, rotas: Mapping[str, Rota |
                   for s in shifts(_rota(rotas, rota_id, policy), start, end) if s.people)
 
 
-def _merge(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
 
 
 def policy_gaps(policy: Policy, rotas: Mapping[str, Rota | CompiledRota],
@@ -69,7 +61,7 @@ def policy_gaps(policy: Policy, rotas: Mapping[str, Rota | CompiledRota],
         if len(named_unreachable) < len(step.people):
             continue  # a named person who can be rung always is
         on_duty = _on_duty_ranges(step, policy, rotas, start, end)
-        covered = _merge([(lo, hi) for lo, hi, people in on_duty
+        covered = merge_ranges([(lo, hi) for lo, hi, people in on_duty
                           if any(p not in cannot for p in people)])
         uncovered: list[tuple[datetime, datetime]] = []
         cursor = start

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import Gap, Segment
+from .model import Gap, Segment, merge_ranges
 
 KINDS = ("understaffed", "long_shift", "short_rest")
 
@@ -59,19 +59,11 @@ class Violation:
     real_end: datetime | None = None
 
 
-def _merge(ranges: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
 
 
 def stretches(segments: Iterable[Segment], person: str) -> list[tuple[datetime, datetime]]:
     """The person's unbroken stretches on duty, merged across handoffs that keep them on."""
-    return _merge((s.start, s.end) for s in segments if person in s.people)
+    return merge_ranges((s.start, s.end) for s in segments if person in s.people)
 
 
 def understaffed(segments: Iterable[Segment], minimum: int, *,
