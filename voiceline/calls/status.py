@@ -28,8 +28,8 @@ from voiceline.webhooks.params import Recording, Status
 TERMINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
-def call_status(ctx: Context, callback: Status) -> None:
-    """A status callback of the parent (inbound) call."""
+def call_status(ctx: Context, callback: Status) -> Call:
+    """A status callback of the parent (inbound) call; returns the call it was for."""
     sid = callback.call_sid
     call = call_by_sid(ctx.session, sid)
     if call is None:
@@ -40,21 +40,21 @@ def call_status(ctx: Context, callback: Status) -> None:
     event = add_event(ctx.session, call, "call_status", at, dedupe_key=f"status:{sid}:{status}",
                       status=status, sequence=sequence, duration=callback.duration)
     if event is None:
-        return  # a duplicate
+        return call  # a duplicate
     newer = sequence is None or sequence > call.last_sequence
     if sequence is not None and newer:
         call.last_sequence = sequence
     if status not in TERMINAL:
-        return
+        return call
     if not newer and call.state == "done":
-        return  # an older callback (canceled after completed) never rewrites a finished call
+        return call  # an older callback (canceled after completed) never rewrites a finished call
     # The end of the parent call is final whatever order the events came in.
     call.ended_at = at
     duration = callback.duration
     if duration is not None:
         call.duration_seconds = duration
     if call.state == CallState.DONE:
-        return  # a finished call is never reopened
+        return call  # a finished call is never reopened
     if status in {"failed", "busy", "no-answer"} or call.state in {CallState.FALLBACK, CallState.NEW}:
         # NEW: only a status callback ever saw this call (its incoming request never stored)
         finish(call, "failed", at)
@@ -69,6 +69,7 @@ def call_status(ctx: Context, callback: Status) -> None:
     call.ended_at = at
     if duration is not None:
         call.duration_seconds = duration
+    return call
 
 
 def _unseen_call(ctx: Context, callback: Status) -> Call:

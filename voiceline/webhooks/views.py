@@ -293,10 +293,7 @@ def call_status():
         if leg is not None:
             status.leg_status(ctx, leg, values)
         else:
-            status.call_status(ctx, values)
-            call = call_by_sid(ctx.session, values.call_sid)
-            if call is not None:
-                conference.parent_ended(ctx, call)
+            conference.parent_ended(ctx, status.call_status(ctx, values))
     return _callback("status", run)
 
 
