@@ -321,3 +321,15 @@ def test_a_leg_url_answered_from_another_call_claims_nothing(conf, twilio, fake_
     call = db.scalar(select(Call).where(Call.sid == "CAconf12"))
     db.refresh(call)
     assert call.state == "ringing" and call.answered_by is None
+
+
+def test_fake_rest_call_sids_never_repeat_across_instances():
+    """simulate and replay run again and again against one database: a second run's first
+    CallSid must not be a leg the first run stored (the unique call_legs.sid refused it)."""
+    import json
+
+    uri = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    sids = [json.loads(FakeRest(unique_sids=True).request("POST", uri, data={"To": "+12025550102"})
+                       .text)["sid"] for _ in range(2)]
+    assert sids[0] != sids[1]
+    assert all(sid.startswith("CA") and len(sid) == 34 for sid in sids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from urllib.parse import urlparse
 
 from twilio.http import HttpClient
@@ -17,12 +18,16 @@ ACCOUNT_SID = "AC" + "0" * 30 + "01"
 class FakeRest(HttpClient):
     """A twilio HttpClient: calls.create answers a new CallSid, calls(sid).update echoes it."""
 
-    def __init__(self) -> None:
+    def __init__(self, unique_sids: bool = False) -> None:
         super().__init__(logger=None, is_async=False)
         self.requests: list[dict] = []
         self.script: list[tuple[int, dict]] = []  # answers for the next calls.create, consumed first
         self._lock = threading.Lock()
         self._count = 0
+        # unique_sids: CallSids unique across instances, as Twilio's are (simulate plays call
+        # after call into one database, where a counter from 1 would hand out a stored leg's
+        # sid); without it the sids count from 1, as the recorded fixtures expect.
+        self._prefix = uuid.uuid4().hex[:8] if unique_sids else ""
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False):
@@ -36,7 +41,7 @@ class FakeRest(HttpClient):
                 if self.script:
                     status, body = self.script.pop(0)
                     return Response(status, json.dumps(body))
-                sid = f"CA{self._count:032d}"
+                sid = f"CA{self._prefix}{self._count:0{32 - len(self._prefix)}d}"
                 self.requests[-1]["sid"] = sid
                 return Response(201, json.dumps({"sid": sid, "status": "queued",
                                                  "account_sid": ACCOUNT_SID}))

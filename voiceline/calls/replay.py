@@ -213,12 +213,13 @@ def _check_rest(final: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def use_fake_rest(app) -> Any:
-    """Conference mode in-process: credentials, a fake REST transport, the inline dialer."""
+def use_fake_rest(app, unique_sids: bool = False) -> Any:
+    """Conference mode in-process: credentials, a fake REST transport, the inline dialer
+    (`unique_sids`: CallSids that never repeat across runs, see FakeRest)."""
     from voiceline.calls.fake_rest import ACCOUNT_SID, FakeRest
     from voiceline.extensions import HTTP_CLIENT
 
-    fake = FakeRest()
+    fake = FakeRest(unique_sids)
     app.config["TWILIO_ACCOUNT_SID"] = app.config.get("TWILIO_ACCOUNT_SID") or ACCOUNT_SID
     app.config["CALLS_PER_SECOND"] = 1000.0  # the replay's clock is pinned: no pacing waits
     app.extensions[HTTP_CLIENT] = fake

@@ -49,7 +49,7 @@ class Simulation:
         self.start = self.now
         app.extensions[CLOCK] = lambda: self.now
         # Conference mode's REST calls are played here too: nothing leaves the machine.
-        self.rest = use_fake_rest(app)
+        self.rest = use_fake_rest(app, unique_sids=True)  # call after call into one database
         self.twilio = in_process_twilio(app)
         self.twilio.rest = self.rest
 
