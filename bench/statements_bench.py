@@ -5,7 +5,9 @@ PIN 2468 for every caller and the fixture's clock, as tests/calls/conftest.py se
 a throwaway database (SQLite by default, or --database-url), counts the statements each
 request sends through the app's engine (a SQLAlchemy before_cursor_execute listener), prints
 the count per step and every statement of /voice/incoming (normalised), and records the
-counts for `make bench` when bench/report.py is there. Nothing is optimised here: it measures.
+counts for `make bench` when bench/report.py is there. The same call is played once
+first with new CallSids, uncounted: the process's copies of directory and rota rows are then
+filled, as on a server that has answered a call since it started. Nothing is optimised here: it measures.
 
     .venv/bin/python bench/statements_bench.py [--database-url URL] [--show STEP]
 """
@@ -86,13 +88,18 @@ def build_app(url: str | None):
 def measure(app) -> list[tuple[str, list[str], bool]]:
     """(step name, statements, answer as the fixture expects) for each step of the call."""
     from voiceline import appdb
-    from voiceline.calls.replay import in_process_twilio, load_fixture, replay
+    from voiceline.calls.replay import in_process_twilio, live_copy, load_fixture, replay
 
     fixture = load_fixture(FIXTURE)
     # The fixture's setup and clock, applied here (not counted); then one step at a time.
     replay({"setup": fixture.get("setup") or {}, "steps": []}, in_process_twilio(app), app=app)
     counter = StatementCounter(appdb.engine(app))
     twilio = in_process_twilio(app)
+    # A process that has answered a call before: its copies of the directory and rota rows
+    # (voiceline/directory.py) are filled, as on a server that has been running. The same
+    # call with new CallSids, uncounted.
+    warm_up, _ = live_copy(fixture)
+    replay(warm_up, twilio, app=app)
     steps = []
     for step in fixture["steps"]:
         counter.take()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, event, inspect, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from voiceline import models as m
+
+T = TypeVar("T")
 
 
 def people_with_role(session: Session, role: str) -> list[m.Person]:
@@ -15,20 +22,177 @@ def people_with_role(session: Session, role: str) -> list[m.Person]:
 
 
 def caller_by_number(session: Session, e164: str | None) -> m.Caller | None:
-    """The active caller owning this E.164 number, if any."""
+    """The active caller owning this E.164 number, if any (from the process's copy)."""
     if not e164:
         return None
-    return session.scalar(_CALLER_BY_NUMBER, {"number": e164})
+    return _copies(session).get(session, "caller-number", e164)
 
 
 def hotline_by_number(session: Session, e164: str | None) -> m.Hotline | None:
-    """The hotline dialled at this E.164 number, if any."""
+    """The hotline dialled at this E.164 number, if any (from the process's copy)."""
     if not e164:
         return None
-    return session.scalar(_HOTLINE_BY_NUMBER, {"number": e164})
+    return _copies(session).get(session, "hotline-number", e164)
 
 
-# Built once: both are on every incoming call (one statement each, compiled once per process).
-_CALLER_BY_NUMBER = (select(m.Caller).join(m.CallerPhone, m.CallerPhone.caller_id == m.Caller.id)
-                     .where(m.CallerPhone.number == bindparam("number"), m.Caller.active.is_(True)))
-_HOTLINE_BY_NUMBER = select(m.Hotline).where(m.Hotline.number == bindparam("number"))
+def caller(session: Session, caller_id: str | None) -> m.Caller | None:
+    """The caller with this id, active or not (`session.get`, from the process's copy)."""
+    if not caller_id:
+        return None
+    return _copies(session).get(session, "caller", caller_id)
+
+
+def hotline(session: Session, hotline_id: str | None) -> m.Hotline | None:
+    """The hotline with this id (`session.get`, from the process's copy)."""
+    if not hotline_id:
+        return None
+    return _copies(session).get(session, "hotline", hotline_id)
+
+
+def person(session: Session, person_id: str | None) -> m.Person | None:
+    """The person with this id (`session.get`, from the process's copy)."""
+    if not person_id:
+        return None
+    return _copies(session).get(session, "person", person_id)
+
+
+def people(session: Session, ids: Iterable[str]) -> dict[str, m.Person]:
+    """The people with these ids that exist, keyed by id; the ones not copied yet are read
+    in one statement."""
+    copies = _copies(session)._current(session)
+    wanted = sorted(set(ids))
+    missing = [pid for pid in wanted if ("person", pid) not in copies.rows]
+    if missing:
+        found = {p.id: p for p in session.scalars(select(m.Person).where(m.Person.id.in_(missing)))}
+        for pid in missing:
+            copies.keep("person", pid, found.get(pid))
+    return {pid: p for pid in wanted if (p := copies.get(session, "person", pid)) is not None}
+
+
+def cached(session: Session, kind: str, key: str, load: Callable[[], T]) -> T:
+    """A pure value computed from directory and rota rows (`load`, e.g. a policy and its rotas
+    as rota-engine values), kept like the rows: valid while the token is the same."""
+    copies = _copies(session)._current(session)
+    try:
+        return copies.values[(kind, key)]
+    except KeyError:
+        value = load()
+        if copies.token is not None:
+            copies.values[(kind, key)] = value
+        return value
+
+
+# --- The process's copy of the directory and rota rows webhooks read -------------------------
+#
+# Every call step reads its hotline and caller, and ringing reads the policy, its rotas and
+# the people they name; all of these change rarely. So each process keeps detached copies of
+# the rows it has read (and the rota-engine values built from them), per engine, valid under
+# one token of the `directory_version` row, which triggers renew on every write to any of
+# those tables (migration 0011_dirversion). A session reads the token once, before any row
+# (a copy taken after is then at least as new as the token says), and takes the copies only
+# while the token is the one they were read under: a committed edit is seen by the next
+# request, as a re-read would. The session gets its own instance (`merge(load=False)`: no
+# statement), so a write to it (a PIN rehash) is flushed like any other.
+
+_LOADERS = {
+    "caller-number": (select(m.Caller).join(m.CallerPhone, m.CallerPhone.caller_id == m.Caller.id)
+                      .where(m.CallerPhone.number == bindparam("key"), m.Caller.active.is_(True))
+                      .options(selectinload(m.Caller.phones))),
+    "hotline-number": select(m.Hotline).where(m.Hotline.number == bindparam("key")),
+    "caller": select(m.Caller).where(m.Caller.id == bindparam("key"))
+    .options(selectinload(m.Caller.phones)),
+    "hotline": select(m.Hotline).where(m.Hotline.id == bindparam("key")),
+    "person": select(m.Person).where(m.Person.id == bindparam("key")),
+}
+# The tables migration 0011_dirversion gave triggers (a test checks they are all there).
+COPIED_TABLES = ("hotlines", "callers", "caller_phones", "people", "policies", "policy_steps",
+                 "rotas", "layers", "layer_versions", "overrides")
+_TOKEN = text("SELECT token FROM directory_version WHERE id = 1")
+_SESSION_TOKEN = "vl_directory_token"
+
+
+class _Copies:
+    """Detached copies of rows by (kind, key), all read under `token`."""
+
+    def __init__(self, token: int | None) -> None:
+        self.token = token
+        self.rows: dict[tuple[str, str], Any] = {}
+        self.values: dict[tuple[str, str], Any] = {}
+
+    def keep(self, kind: str, key: str, row: Any) -> None:
+        """Keep a copy of a row just read in a session (or None: there is no such row)."""
+        if self.token is None:  # no token (an unmigrated schema): never kept
+            return
+        copy = _detached(row)
+        self.rows[(kind, key)] = copy
+        if copy is not None and kind.endswith("-number"):  # found by its id next time
+            self.rows[(kind.removesuffix("-number"), copy.id)] = copy
+
+    def get(self, session: Session, kind: str, key: str) -> Any:
+        copies = self._current(session)
+        try:
+            row = copies.rows[(kind, key)]
+        except KeyError:
+            row = session.scalar(_LOADERS[kind], {"key": key})
+            copies.keep(kind, key, row)
+            return row
+        if row is None:
+            return None
+        present = session.identity_map.get(inspect(row).identity_key)
+        if present is not None:  # loaded (perhaps changed) in this session already: that one
+            return present
+        merged = session.merge(row, load=False)
+        held = session.info.get("held")  # a webhook request's session: for the rest of it
+        if held is not None:
+            held.append(merged)
+        return merged
+
+    def _current(self, session: Session) -> _Copies:
+        token = session.info.get(_SESSION_TOKEN, _UNREAD)
+        if token is _UNREAD:  # once per transaction
+            token = session.connection().scalar(_TOKEN)
+            session.info[_SESSION_TOKEN] = token
+        if token == self.token:
+            return self
+        engine = session.get_bind()
+        fresh = _Copies(token)
+        _BY_ENGINE[engine] = fresh
+        return fresh
+
+
+_UNREAD = object()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_token(session: Session, transaction) -> None:
+    """The next transaction reads the token again (a session may outlive a transaction)."""
+    if transaction.parent is None:
+        session.info.pop(_SESSION_TOKEN, None)
+_BY_ENGINE: weakref.WeakKeyDictionary[Any, _Copies] = weakref.WeakKeyDictionary()
+
+
+def _copies(session: Session) -> _Copies:
+    engine = session.get_bind()
+    copies = _BY_ENGINE.get(engine)
+    if copies is None:
+        copies = _BY_ENGINE.setdefault(engine, _Copies(None))
+    return copies
+
+
+def _detached(row: Any) -> Any:
+    """A clean detached copy of a loaded hotline or caller (a caller with its phones)."""
+    if row is None:
+        return None
+    copy = _copy_columns(row)
+    if isinstance(row, m.Caller):
+        set_committed_value(copy, "phones", [_copy_columns(phone) for phone in row.phones])
+    return copy
+
+
+def _copy_columns(row: Any) -> Any:
+    mapper = inspect(type(row))
+    copy = mapper.class_manager.new_instance()
+    for attr in mapper.column_attrs:
+        set_committed_value(copy, attr.key, getattr(row, attr.key))
+    make_transient_to_detached(copy)
+    return copy

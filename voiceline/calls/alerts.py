@@ -7,11 +7,11 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voiceline import outbox
+from voiceline import directory, outbox
 from voiceline.calls.context import Context
 from voiceline.directory import people_with_role
 from voiceline.models.calls import Call
-from voiceline.models.directory import Caller, Hotline, Person
+from voiceline.models.directory import Caller, Person
 from voiceline.models.web import User
 from voiceline.phones import try_e164
 
@@ -67,7 +67,7 @@ def queue_duress(ctx: Context, call: Call, caller: Caller) -> int:
 
 def queue_pin_not_set(ctx: Context, call: Call, caller: Caller) -> int:
     """Tell the managers (once per caller and day) that a registered caller without a PIN was refused."""
-    hotline = ctx.session.get(Hotline, call.hotline_id) if call.hotline_id else None
+    hotline = directory.hotline(ctx.session, call.hotline_id) if call.hotline_id else None
     line = (hotline.name or hotline.number) if hotline else call.to_number
     body = (f"voiceline: {caller.name} ({caller.org}) called {line} from {call.from_number} at "
             f"{ctx.at:%Y-%m-%d %H:%M}Z and was turned away: no PIN is set. Set one with "

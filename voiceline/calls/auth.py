@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -81,6 +82,12 @@ def check_pin(caller: Caller | None, digits: str, keys: PinKeys | None) -> PinCh
     return PinCheck(True, duress=column == "duress_pin_hash", rehash=rehash)
 
 
+def has_legacy_hash(caller: Caller | None) -> bool:
+    """The caller's PIN or duress PIN is still an argon2 hash (slow to check)."""
+    return caller is not None and any(value and is_legacy(value)
+                                      for value in (caller.pin_hash, caller.duress_pin_hash))
+
+
 def lockout_key(call: Call) -> str | None:
     """The calling number's bucket (E.164 when it parses), or None for a withheld number."""
     if is_withheld(call.from_number):
@@ -104,7 +111,7 @@ class Lock:
     until: datetime
 
 
-def _lock_of(row: PinLockout | None, at: datetime) -> Lock | None:
+def _lock_of(row: Bucket | None, at: datetime) -> Lock | None:
     if row is None or row.locked_until is None or row.locked_until <= at:
         return None
     scope = "caller" if row.number.startswith(CALLER_PREFIX) else "number"
@@ -127,7 +134,7 @@ def current_lock(session: Session, caller_id: str | None, number: str | None,
     return None
 
 
-_LOCKOUTS = PinLockout.__table__
+_LOCKOUTS = cast(Table, PinLockout.__table__)
 _LOCKS_OF = (select(_LOCKOUTS.c.number, _LOCKOUTS.c.locked_until)
              .where(_LOCKOUTS.c.number.in_(bindparam("keys", expanding=True))))
 _NEW_BUCKETS = {name: module.insert(_LOCKOUTS).on_conflict_do_nothing(index_elements=["number"])
@@ -135,11 +142,22 @@ _NEW_BUCKETS = {name: module.insert(_LOCKOUTS).on_conflict_do_nothing(index_elem
 
 
 @dataclass
+class Bucket:
+    """One bucket's row as read under its lock (plain values: written back by the Guard)."""
+
+    number: str
+    failures: int
+    locked_until: datetime | None
+    updated_at: datetime
+
+
+@dataclass
 class Guard:
     """The locked bucket rows of one PIN step (held until the request's transaction ends)."""
 
-    caller: PinLockout | None
-    number: PinLockout | None
+    session: Session
+    caller: Bucket | None
+    number: Bucket | None
 
     def lock(self, at: datetime) -> Lock | None:
         """The caller's or the number's lock at `at`, if any."""
@@ -147,7 +165,7 @@ class Guard:
 
     def fail(self, at: datetime, *, tries: int, minutes: int, caller_failures: int,
              caller_minutes: int) -> list[Lock]:
-        """Count one wrong try in both buckets; return the locks it starts."""
+        """Count one wrong try in both buckets (written at once); return the locks it starts."""
         locks = []
         if self.number is not None:
             row = self.number
@@ -172,14 +190,32 @@ class Guard:
             if row.failures >= caller_failures:
                 row.locked_until = at + timedelta(minutes=caller_minutes)
                 locks.append(Lock("caller", row.number, row.locked_until))
+        self._save([row for row in (self.number, self.caller) if row is not None])
         return locks
 
     def succeed(self, at: datetime) -> None:
         """A correct PIN clears both counts (a bucket with nothing counted is left unwritten:
         its updated_at only matters beside a failure count)."""
+        changed = []
         for row in (self.caller, self.number):
             if row is not None and (row.failures or row.locked_until is not None):
                 row.failures, row.locked_until, row.updated_at = 0, None, at
+                changed.append(row)
+        self._save(changed)
+
+    def _save(self, rows: list[Bucket]) -> None:
+        if rows:
+            self.session.connection().execute(_SAVE, [
+                {"key": r.number, "n": r.failures, "until": r.locked_until, "at": r.updated_at}
+                for r in rows])
+
+
+_HOLD = (select(_LOCKOUTS.c.number, _LOCKOUTS.c.failures, _LOCKOUTS.c.locked_until,
+                _LOCKOUTS.c.updated_at)
+         .where(_LOCKOUTS.c.number.in_(bindparam("keys", expanding=True)))
+         .order_by(_LOCKOUTS.c.number).with_for_update())
+_SAVE = (update(_LOCKOUTS).where(_LOCKOUTS.c.number == bindparam("key"))
+         .values(failures=bindparam("n"), locked_until=bindparam("until"), updated_at=bindparam("at")))
 
 
 def hold(session: Session, caller_id: str | None, number: str | None, at: datetime) -> Guard:
@@ -188,16 +224,17 @@ def hold(session: Session, caller_id: str | None, number: str | None, at: dateti
     The insert comes first: on SQLite it is the transaction's first statement and takes the
     database's write lock (like BEGIN IMMEDIATE), so no other request checks or counts until
     this one commits; on PostgreSQL the rows are then locked FOR UPDATE, in key order (no
-    deadlock between two calls locking the same buckets).
+    deadlock between two calls locking the same buckets). Plain rows, not ORM objects: the
+    Guard writes back only what a try changed, in one statement.
     """
     keys = sorted(k for k in (caller_key(caller_id), number) if k)
     if not keys:
-        return Guard(None, None)
+        return Guard(session, None, None)
     rows = [{"number": k, "failures": 0, "updated_at": at} for k in keys]
+    connection = session.connection()
     # Parameter sets, not a multi-row VALUES list: the compiled statement is cached per process.
-    session.execute(_NEW_BUCKETS[session.get_bind().dialect.name], rows)
-    found = {row.number: row for row in session.scalars(
-        select(PinLockout).where(PinLockout.number.in_(keys)).order_by(PinLockout.number)
-        .with_for_update().execution_options(populate_existing=True))}
-    return Guard(found.get(caller_key(caller_id) or "") if caller_id else None,
+    connection.execute(_NEW_BUCKETS[connection.dialect.name], rows)
+    found = {row.number: Bucket(row.number, row.failures, row.locked_until, row.updated_at)
+             for row in connection.execute(_HOLD, {"keys": keys})}
+    return Guard(session, found.get(caller_key(caller_id) or "") if caller_id else None,
                  found.get(number) if number else None)

@@ -22,13 +22,14 @@ from typing import cast
 
 from sqlalchemy import select
 
+from voiceline import directory
 from voiceline.calls import ringmode
 from voiceline.calls.context import Context
 from voiceline.calls.states import CallState
-from voiceline.calls.store import add_event, finish
+from voiceline.calls.store import add_event, finish, written
 from voiceline.calls.twiml import Reply
 from voiceline.models.calls import Call, CallLeg
-from voiceline.models.directory import Hotline, Person
+from voiceline.models.directory import Person
 from voiceline.phones import try_e164
 
 RING, COLLEAGUE, LISTEN = "ring", "colleague", "listen"
@@ -81,13 +82,13 @@ def wanted(ctx: Context, call: Call, policy_ring: str) -> bool:
 
 
 def _hotline_number(ctx: Context, call: Call) -> str:
-    hotline = ctx.session.get(Hotline, call.hotline_id)
+    hotline = directory.hotline(ctx.session, call.hotline_id)
     assert hotline is not None  # a call being escalated belongs to a configured hotline
     return hotline.number
 
 
 def group_legs(ctx: Context, call: Call, purpose: str = RING, group: int | None = None) -> list[CallLeg]:
-    query = select(CallLeg).where(CallLeg.call_id == call.id, CallLeg.purpose == purpose)
+    query = select(CallLeg).where(CallLeg.call_id == written(ctx.session, call), CallLeg.purpose == purpose)
     if purpose == RING:
         query = query.where(CallLeg.round == call.round, CallLeg.step == call.step,
                             CallLeg.dial_group == (call.dial_group if group is None else group))
@@ -113,7 +114,7 @@ def ring_group(ctx: Context, call: Call, reply: Reply, people: list[Person], rin
         people = choose(people)
         if not people:
             return None
-        legs = [CallLeg(call_id=call.id, person_id=p.id, number=cast(str, try_e164(p.phone)),
+        legs = [CallLeg(call_id=written(ctx.session, call), person_id=p.id, number=cast(str, try_e164(p.phone)),
                         step=call.step, round=call.round, dial_group=call.dial_group,
                         status="queued", purpose=RING, started_at=ctx.at) for p in people]
         ctx.session.add_all(legs)

@@ -9,6 +9,7 @@ from typing import cast
 
 from sqlalchemy import select, update
 
+from voiceline import directory
 from voiceline.calls import prompts
 from voiceline.calls.conference import (
     COLLEAGUE,
@@ -122,7 +123,7 @@ _ROLE_WORDS = {RING: "took the call", COLLEAGUE: "brought in by a colleague",
                LISTEN: "listening, muted"}
 
 def _name(ctx: Context, leg: CallLeg) -> str:
-    person = ctx.session.get(Person, leg.person_id) if leg.person_id else None
+    person = directory.person(ctx.session, leg.person_id) if leg.person_id else None
     return person.name if person is not None else leg.number
 
 def _claim(ctx: Context, call: Call, leg: CallLeg) -> bool:

@@ -10,13 +10,14 @@ from typing import cast
 
 from sqlalchemy import select
 
+from voiceline import directory
 from voiceline.calls import busy, conference, prompts, rering
 from voiceline.calls.context import Context
 from voiceline.calls.states import CallState
-from voiceline.calls.store import add_event, finish
+from voiceline.calls.store import add_event, finish, written
 from voiceline.calls.twiml import Reply, Ring, fallback_twiml
 from voiceline.models.calls import Call, CallLeg
-from voiceline.models.directory import Caller, Hotline, Person
+from voiceline.models.directory import Caller, Person
 from voiceline.oncall.store import load_policy
 from voiceline.phones import try_e164
 from voiceline.rota import resolve_policy
@@ -41,28 +42,23 @@ class Plan:
 
 def resolve(ctx: Context, call: Call) -> Plan:
     """Resolve the hotline's policy now; responders are active people with a valid phone."""
-    hotline = ctx.session.get(Hotline, call.hotline_id)
+    hotline = directory.hotline(ctx.session, call.hotline_id)
     assert hotline is not None  # a call being escalated belongs to a configured hotline
-    loaded = load_policy(ctx.session, hotline.policy_id)
+    # The policy and its rotas as rota-engine values, and the people they name, from the
+    # process's copies while no directory or rota row has been written (voiceline/directory.py).
+    loaded = directory.cached(ctx.session, "policy", hotline.policy_id,
+                              lambda: load_policy(ctx.session, hotline.policy_id))
     if loaded is None:
         raise LookupError(f"hotline {hotline.id} names missing policy {hotline.policy_id!r}")
     policy, rotas = loaded
     steps = []
     resolved = list(resolve_policy(policy, rotas, ctx.at))
-    _load_people(ctx, {pid for step in resolved for pid in step.responders})
+    named = directory.people(ctx.session, {pid for step in resolved for pid in step.responders})
     for step in resolved:
-        found = [ctx.session.get(Person, pid) for pid in step.responders]
+        found = [named.get(pid) for pid in step.responders]
         people = [p for p in found if p is not None and p.active and try_e164(p.phone)]
         steps.append((step.ring_seconds, people))
     return Plan(steps, max(0, policy.repeat), policy.ring)
-
-
-def _load_people(ctx: Context, ids: set[str]) -> None:
-    """Everyone the plan names, in one statement (session.get then finds them loaded: a webhook
-    request's session holds what it loads, see webhooks.views.request_session)."""
-    if len(ids) > 1:
-        ctx.session.info.setdefault("people", []).extend(
-            ctx.session.scalars(select(Person).where(Person.id.in_(sorted(ids)))))
 
 
 def _groups(call: Call, people: list[Person]) -> list[list[Person]]:
@@ -116,7 +112,7 @@ def dial_current(ctx: Context, call: Call, reply: Reply, announce: bool = False)
 
 
 def _anyone_rung(ctx: Context, call: Call) -> bool:
-    return ctx.session.scalar(select(CallLeg.id).where(CallLeg.call_id == call.id).limit(1)) is not None
+    return ctx.session.scalar(select(CallLeg.id).where(CallLeg.call_id == written(ctx.session, call)).limit(1)) is not None
 
 
 def _fallback_numbers(ctx: Context) -> list[str]:
@@ -132,12 +128,12 @@ def _fallback_numbers(ctx: Context) -> list[str]:
 def _group_legs(ctx: Context, call: Call, group: int | None = None) -> list[CallLeg]:
     group = call.dial_group if group is None else group
     return list(ctx.session.scalars(select(CallLeg).where(
-        CallLeg.call_id == call.id, CallLeg.round == call.round, CallLeg.step == call.step,
+        CallLeg.call_id == written(ctx.session, call), CallLeg.round == call.round, CallLeg.step == call.step,
         CallLeg.dial_group == group).order_by(CallLeg.id)))
 
 
 def _add_legs(ctx: Context, call: Call, targets: list[tuple[str | None, str]]) -> list[CallLeg]:
-    legs = [CallLeg(call_id=call.id, person_id=person_id, number=number, step=call.step,
+    legs = [CallLeg(call_id=written(ctx.session, call), person_id=person_id, number=number, step=call.step,
                     round=call.round, dial_group=call.dial_group, status="queued", started_at=ctx.at)
             for person_id, number in targets]
     ctx.session.add_all(legs)
@@ -217,7 +213,7 @@ def _dial_again(ctx: Context, call: Call, reply: Reply, ring_seconds: int,
 
 
 def _name(ctx: Context, leg: CallLeg) -> str:
-    person = ctx.session.get(Person, leg.person_id) if leg.person_id else None
+    person = directory.person(ctx.session, leg.person_id) if leg.person_id else None
     return person.name if person is not None else leg.number
 
 
@@ -240,7 +236,7 @@ def _dial_fallback(ctx: Context, call: Call, reply: Reply) -> str:
 def _dial(ctx: Context, call: Call, reply: Reply, legs: list[CallLeg], ring_seconds: int) -> str:
     rings = [Ring(leg.number, ctx.links("screen", leg=leg.id), ctx.links("leg_status", leg=leg.id))
              for leg in legs]
-    hotline = ctx.session.get(Hotline, call.hotline_id)
+    hotline = directory.hotline(ctx.session, call.hotline_id)
     assert hotline is not None  # a call being escalated belongs to a configured hotline
     reply.dial(rings, action=ctx.links("dial_result", step=call.step, group=call.dial_group,
                                        round=call.round),
@@ -327,7 +323,7 @@ def screen(ctx: Context, leg: CallLeg, request: LegKeys, answer_endpoint: str = 
     add_event(ctx.session, call, "leg_answered", ctx.at, step=leg.step, person_id=leg.person_id,
               leg_sid=leg.sid, dedupe_key=f"screen:{leg.id}")
     priority = {1: "urgent", 2: "routine"}.get(call.priority or 0, "no_priority")
-    caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
+    caller = directory.caller(ctx.session, call.caller_id) if call.caller_id else None
     priority_word = prompts.text(language, priority)
     if caller is not None:
         who = f"{caller.name}, {caller.org}" if caller.org else caller.name
@@ -358,7 +354,7 @@ def leg_language(ctx: Context, leg: CallLeg) -> str:
     caller_language = prompts.supported(leg.call.language)
     if leg.person_id is None:
         return caller_language or prompts.DEFAULT_LANGUAGE
-    return _responder_language(ctx.session.get(Person, leg.person_id), caller_language)
+    return _responder_language(directory.person(ctx.session, leg.person_id), caller_language)
 
 
 def _responder_language(person: Person | None, caller_language: str | None = None) -> str:

@@ -10,14 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from voiceline import audit, outbox
+from voiceline import audit, directory, outbox
 from voiceline.calls import alerts, auth, prompts
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import dial_current, fallback_reply
 from voiceline.calls.states import Answer, CallState, Prompt
-from voiceline.calls.store import add_event, call_by_sid, finish
+from voiceline.calls.store import add_event, finish
 from voiceline.calls.twiml import Reply
 from voiceline.directory import caller_by_number, hotline_by_number, people_with_role
 from voiceline.models.calls import Call
@@ -31,10 +29,10 @@ log = logging.getLogger(__name__)
 def incoming(ctx: Context, request: Incoming, call: Call | None = None) -> tuple[Call, Answer]:
     """A new CallSid: create its record and greet or refuse; returns the call and its answer.
 
-    A CallSid already stored never gets here (machine.incoming answers the repeat), except a
-    bare record a status callback made first: `call` is that record, and this request runs the
-    whole step on it (authentication included), never the fallback. One stored by another
-    worker meanwhile is returned as it stands.
+    Without `call`, the new record is added (not written: machine.incoming's flush writes it,
+    and answers a CallSid stored before as a repeat). With `call`, a bare record a status
+    callback made first, this request runs the whole step on it (authentication included),
+    never the fallback.
     """
     sid = request.call_sid
     region = ctx.settings.region
@@ -48,19 +46,11 @@ def incoming(ctx: Context, request: Incoming, call: Call | None = None) -> tuple
                   stir_verstat=request.meta.get("StirVerstat", "")[:64] or None,
                   meta=_meta(request, from_e164))
     if call is None:
+        # Written once, with its final state, by machine.incoming's flush (which also finds a
+        # CallSid another worker or a status callback stored first).
         call = Call(sid=sid, started_at=ctx.at, state=CallState.NEW, **fields)
         ctx.session.add(call)
-        try:
-            # The request's first write, so no savepoint: on a clash the whole (read-only so
-            # far) transaction is rolled back and the look-ups above reload on their next use.
-            ctx.session.flush()
-        except IntegrityError:  # the same CallSid is being answered by another worker
-            ctx.session.rollback()
-            call = call_by_sid(ctx.session, sid)
-            assert call is not None  # the IntegrityError means that worker stored this CallSid
-            if not made_by_status(call):
-                return call, Prompt()
-    if made_by_status(call):  # a status callback came first and made a bare record
+    elif made_by_status(call):  # a status callback came first and made a bare record
         for name, value in fields.items():
             setattr(call, name, value)
         call.meta = {**call.meta, "status_first": True}
@@ -125,7 +115,7 @@ def _line_test(ctx: Context, call: Call) -> str:
 
 def choose_language(ctx: Context, call: Call, keys: Keys) -> Answer:
     """The caller pressed a digit in the language menu (silence or junk: the first language)."""
-    hotline = ctx.session.get(Hotline, call.hotline_id)
+    hotline = directory.hotline(ctx.session, call.hotline_id)
     assert hotline is not None  # the language menu is only offered on a known hotline
     languages = prompts.hotline_languages(hotline.languages)
     digits = keys.digits
@@ -133,7 +123,7 @@ def choose_language(ctx: Context, call: Call, keys: Keys) -> Answer:
     call.language = languages[index] if 0 <= index < len(languages) else languages[0]
     add_event(ctx.session, call, "language", ctx.at, language=call.language,
               chosen=0 <= index < len(languages))
-    caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
+    caller = directory.caller(ctx.session, call.caller_id) if call.caller_id else None
     return _authenticate(ctx, call, hotline, caller, greet=True)
 
 
@@ -166,7 +156,7 @@ def identify(ctx: Context, call: Call, keys: Keys) -> Answer:
     before a right PIN (the PIN step refuses the claim as it refuses a wrong PIN)."""
     if (lock := auth.current_lock(ctx.session, None, auth.lockout_key(call), ctx.at)) is not None:
         return _reject_locked(ctx, call, lock)  # the calling number was locked meanwhile
-    caller = _keyed_caller(ctx, ctx.session.get(Hotline, call.hotline_id), keys.digits)
+    caller = _keyed_caller(ctx, directory.hotline(ctx.session, call.hotline_id), keys.digits)
     call.caller_id = caller.id if caller is not None else None
     call.state = CallState.PIN
     add_event(ctx.session, call, "identified", ctx.at, caller=call.caller_id,
@@ -195,11 +185,14 @@ def _keyed_caller(ctx: Context, hotline: Hotline | None, digits: str) -> Caller 
 def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
     """The caller keyed a PIN: the real one or the duress one go on, anything else is a failed try."""
     number = auth.lockout_key(call)
-    caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
+    caller = directory.caller(ctx.session, call.caller_id) if call.caller_id else None
     keyed = _keyed_claim(call, caller)
-    lock = auth.current_lock(ctx.session, call.caller_id, number, ctx.at)
+    # A plain read first when the caller still has an argon2 hash: a locked caller then costs
+    # no slow hashing. Keyed hashes cost microseconds, so the locked rows read below decide.
+    lock = (auth.current_lock(ctx.session, call.caller_id, number, ctx.at)
+            if auth.has_legacy_hash(caller) else None)
     if lock is not None and not (keyed and lock.scope == "caller"):
-        return _reject_locked(ctx, call, lock)  # a plain read first: a locked caller costs no hashing
+        return _reject_locked(ctx, call, lock)
     # A keyed claim of a locked caller is refused like a wrong PIN (unchecked: no guess counts
     # during a lock); telling "locked" would tell a prober that the number is registered.
     result = auth.check_pin(caller if lock is None else None, keys.digits, ctx.settings.pin_keys)
@@ -210,7 +203,7 @@ def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
     if (lock := guard.lock(ctx.at)) is not None:
         if not (keyed and lock.scope == "caller"):
             return _reject_locked(ctx, call, lock)
-        return _failed_try(ctx, call, auth.Guard(None, guard.number), "pin_refused", "pin_wrong",
+        return _failed_try(ctx, call, auth.Guard(ctx.session, None, guard.number), "pin_refused", "pin_wrong",
                            keyed=True, reason="the claimed caller is locked: the PIN was not checked",
                            scope=lock.scope, until=lock.until.isoformat(), **_lock_subject(lock))
     if not result.ok:
@@ -223,7 +216,7 @@ def enter_pin(ctx: Context, call: Call, keys: Keys) -> Answer:
     assert caller is not None  # check_pin is never ok without a caller
     if result.duress:
         _duress(ctx, call, caller)
-    hotline = ctx.session.get(Hotline, call.hotline_id)
+    hotline = directory.hotline(ctx.session, call.hotline_id)
     assert hotline is not None  # the PIN is only asked for on a known hotline
     return _after_auth(ctx, call, hotline, greet=False)
 
@@ -289,7 +282,7 @@ def _record_locks(ctx: Context, call: Call, guard: auth.Guard, locks: list[auth.
 
 def _alert_caller_locked(ctx: Context, call: Call, lock: auth.Lock, reason: str) -> None:
     """Tell the rota managers and supervisors that a caller is locked (someone may be guessing)."""
-    caller = ctx.session.get(Caller, call.caller_id)
+    caller = directory.caller(ctx.session, call.caller_id)
     name = f"{caller.name} ({caller.org})" if caller is not None else call.caller_id
     body = (f"voiceline: caller {name} is locked until {lock.until:%Y-%m-%d %H:%M} UTC: {reason}. "
             f"Last try from {call.from_number or 'a withheld number'}. {ctx.call_link(call.sid)}")

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
+
+from voiceline import directory
 from voiceline.calls import conference_legs, escalation, flow, prompts, status
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import dial_current, enter_voicemail, fallback_reply
@@ -21,7 +24,6 @@ from voiceline.calls.states import Answer, CallState, Prompt
 from voiceline.calls.store import call_by_sid
 from voiceline.calls.twiml import Reply
 from voiceline.models.calls import Call, CallLeg
-from voiceline.models.directory import Hotline
 from voiceline.webhooks.params import Incoming
 
 __all__ = ["STEPS", "CallState", "IllegalTransition", "Step", "incoming", "render", "run", "run_leg"]
@@ -153,11 +155,26 @@ def run_leg(ctx: Context, step: Step, leg: CallLeg, request: Any) -> str:
 
 
 def incoming(ctx: Context, request: Incoming) -> str:
-    """A call comes in: a CallSid seen before hears the same first answer and nothing changes."""
-    call = call_by_sid(ctx.session, request.call_sid)
-    if call is not None and not flow.made_by_status(call):  # Twilio repeated the request
-        return render(ctx, call, greet=call.pin_attempts == 0 and call.priority is None)
-    call, answer = flow.incoming(ctx, request, call)  # new, or bare from an early status callback
+    """A call comes in: a CallSid seen before hears the same first answer and nothing changes.
+
+    A new CallSid is the common case, so the record is written first and the unique index
+    finds a repeat (no read before): on a clash the whole transaction is rolled back (nothing
+    it did counts) and the step runs again on the stored record.
+    """
+    try:
+        call, answer = flow.incoming(ctx, request)
+        ctx.session.flush()
+    except (IntegrityError, PendingRollbackError):  # the CallSid is stored (checked below):
+        # Twilio repeated the request, a status callback came first, or another worker is
+        # answering it now. A savepoint's flush may have met the clash first (PendingRollback).
+        ctx.session.rollback()
+        ctx.after.clear()
+        stored = call_by_sid(ctx.session, request.call_sid)
+        if stored is None:
+            raise
+        if not flow.made_by_status(stored):
+            return render(ctx, stored, greet=stored.pin_attempts == 0 and stored.priority is None)
+        call, answer = flow.incoming(ctx, request, stored)  # bare: the whole step runs on it
     return _finish(ctx, call, answer)
 
 
@@ -174,7 +191,7 @@ def render(ctx: Context, call: Call, *, greet: bool = False, prefix: str | None 
         reply.say(prefix)
     links, state = ctx.links, call.state
     if state == S.LANGUAGE:
-        hotline = ctx.session.get(Hotline, call.hotline_id)
+        hotline = directory.hotline(ctx.session, call.hotline_id)
         assert hotline is not None  # a call in progress belongs to a configured hotline
         keys = [("choose", lang, {"digit": i}) for i, lang in
                 enumerate(prompts.hotline_languages(hotline.languages), start=1)]
@@ -193,7 +210,7 @@ def render(ctx: Context, call: Call, *, greet: bool = False, prefix: str | None 
     if state == S.VOICEMAIL:
         return enter_voicemail(ctx, call)
     if state in {S.FALLBACK, S.NEW}:
-        hotline = ctx.session.get(Hotline, call.hotline_id) if call.hotline_id else None
+        hotline = directory.hotline(ctx.session, call.hotline_id) if call.hotline_id else None
         return fallback_reply(ctx, hotline.number if hotline else call.to_number or None)
     if state == S.DONE and call.outcome == "rejected":
         return str(reply.say("goodbye").hangup())

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from voiceline import outbox
+from voiceline import directory, outbox
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import resolve
 from voiceline.calls.states import CallState
@@ -21,7 +21,7 @@ from voiceline.calls.store import add_event, call_by_sid, finish
 from voiceline.calls.twiml import Reply
 from voiceline.directory import hotline_by_number, people_with_role
 from voiceline.models.calls import Call, CallEvent, CallLeg
-from voiceline.models.directory import Caller, Hotline, Person
+from voiceline.models.directory import Person
 from voiceline.phones import try_e164
 from voiceline.webhooks.params import Recording, Status
 
@@ -227,12 +227,12 @@ def notify(ctx: Context, call: Call, kind: str) -> int:
     except Exception:  # a broken rota must not stop the notice: the legs and managers remain
         pass
     for leg in call.legs:
-        person = ctx.session.get(Person, leg.person_id) if leg.person_id else None
+        person = directory.person(ctx.session, leg.person_id) if leg.person_id else None
         if person is not None and person.active:
             recipients[person.id] = person
     recipients.update({p.id: p for p in people_with_role(ctx.session, "manager")})
-    caller = ctx.session.get(Caller, call.caller_id) if call.caller_id else None
-    hotline = ctx.session.get(Hotline, call.hotline_id) if call.hotline_id else None
+    caller = directory.caller(ctx.session, call.caller_id) if call.caller_id else None
+    hotline = directory.hotline(ctx.session, call.hotline_id) if call.hotline_id else None
     who = (f"{caller.name} ({caller.org}) {call.from_number}" if caller
            else call.from_number or "a number not on record")
     what = {"voicemail": f"voicemail ({call.recording_seconds or 0} s)",

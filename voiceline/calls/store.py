@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -35,6 +35,13 @@ _CALL_BY_SID = select(Call).where(Call.sid == bindparam("sid"))
 _LEG_BY_SID = select(CallLeg).where(CallLeg.sid == bindparam("sid"))
 
 
+def written(session: Session, call: Call) -> int:
+    """The call's id, writing a record made in this request first (rows that refer to it need it)."""
+    if call.id is None:
+        session.flush()
+    return call.id
+
+
 def add_event(session: Session, call: Call, kind: str, at: datetime, *, step: int | None = None,
               person_id: str | None = None, leg_sid: str | None = None,
               dedupe_key: str | None = None, **detail: Any) -> CallEvent | None:
@@ -43,20 +50,52 @@ def add_event(session: Session, call: Call, kind: str, at: datetime, *, step: in
     One statement: the unique index on `dedupe_key` decides (INSERT ... ON CONFLICT DO NOTHING),
     so a repeated or concurrent callback neither reads first nor needs a savepoint. The entry
     is written at once (not at the next flush); the returned CallEvent is a detached copy.
+    An entry of a call record made in this request and not written yet waits for the flush
+    that writes the call (then it is written at once, in order, before any later entry), so a
+    new call is one INSERT with its final state, not an INSERT and an UPDATE.
     """
-    if call.id is None:  # a call record made in this request and not written yet
-        session.flush()
     values = dict(call_id=call.id, at=at, kind=kind, step=step, person_id=person_id,
                   leg_sid=leg_sid, detail=detail, dedupe_key=dedupe_key)
+    if call.id is None:
+        session.info.setdefault(_PENDING, []).append((call, values))
+        return CallEvent(**values)
     # On the session's connection, not session.execute: no autoflush of the call's pending
     # changes here (they are written once, at the commit).
-    connection = session.connection()
-    if dedupe_key:
-        if not rowcount(connection.execute(_DEDUPED_EVENT[connection.dialect.name], values)):
-            return None  # the same callback was stored before (or is being stored concurrently)
-    else:
-        connection.execute(_PLAIN_EVENT, values)
+    if not _write(session.connection(), values):
+        return None  # the same callback was stored before (or is being stored concurrently)
     return CallEvent(**values)
+
+
+def _write(connection, values: dict) -> int:
+    if values["dedupe_key"]:
+        return rowcount(connection.execute(_DEDUPED_EVENT[connection.dialect.name], values))
+    connection.execute(_PLAIN_EVENT, values)
+    return 1
+
+
+_PENDING = "vl_pending_events"
+
+
+@event.listens_for(Session, "after_flush")
+def _write_pending_events(session: Session, _flush_context) -> None:
+    """The entries of new calls this flush has just written (see add_event)."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    waiting = []
+    for call, values in pending:
+        if call.id is None:
+            waiting.append((call, values))
+        else:
+            _write(session.connection(), {**values, "call_id": call.id})
+    session.info[_PENDING] = waiting
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_events(session: Session, previous_transaction) -> None:
+    """A rolled-back call record takes its waiting entries with it."""
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
 
 
 _EVENTS = cast(Table, CallEvent.__table__)

@@ -3,7 +3,14 @@
 from voiceline.models import calls as _calls  # noqa: F401  (the call log, owned by the call area)
 from voiceline.models import jobs as _jobs  # noqa: F401  (clock work)
 from voiceline.models import web as _web  # noqa: F401  (accounts, tokens, feeds)
-from voiceline.models.directory import CALLER_POLICIES, Caller, CallerPhone, Hotline, Person
+from voiceline.models.directory import (
+    CALLER_POLICIES,
+    Caller,
+    CallerPhone,
+    DirectoryVersion,
+    Hotline,
+    Person,
+)
 from voiceline.models.rota import (
     Layer,
     LayerVersion,
@@ -17,6 +24,6 @@ from voiceline.models.rota import (
 from voiceline.models.shared import AuditAnchor, AuditEntry, OutboxMessage
 
 __all__ = [
-    "CALLER_POLICIES", "AuditAnchor", "AuditEntry", "Caller", "CallerPhone", "Hotline", "Layer", "LayerVersion",
+    "CALLER_POLICIES", "AuditAnchor", "AuditEntry", "Caller", "CallerPhone", "DirectoryVersion", "Hotline", "Layer", "LayerVersion",
     "OutboxMessage", "Override", "Person", "Policy", "PolicyStep", "Rota", "RotaState", "Swap",
 ]

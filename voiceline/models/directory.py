@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voiceline.db import Base, UTCDateTime
@@ -84,3 +84,17 @@ class Hotline(Base):
     ask_priority: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DirectoryVersion(Base):
+    """One row: a token that database triggers give a new random value on every write to the
+    directory and rota tables (hotlines, callers, caller_phones, people, policies,
+    policy_steps, rotas, layers, layer_versions, overrides), whoever writes: the UI, the API,
+    an import, a SQL shell. Webhooks keep a per-process copy of the rows they read and trust
+    it only while the token they read first in their transaction is the one it was taken
+    under (voiceline/directory.py)."""
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger, default=0)

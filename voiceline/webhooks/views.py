@@ -115,10 +115,17 @@ def request_session() -> Session:
     read in between (a step that needs new rows' ids flushes them itself).
     """
     session = appdb.session_factory()(autoflush=False)
-    held: list[object] = []
-    session.info["held"] = held
-    event.listen(session, "loaded_as_persistent", lambda _session, instance: held.append(instance))
+    session.info["held"] = []
     return session
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _hold(session: Session, instance: object) -> None:
+    """What a webhook request's session loads stays referenced until the request ends (one
+    listener for every session: one per request cost more than the look-up it saves)."""
+    held = session.info.get("held")
+    if held is not None:
+        held.append(instance)
 
 
 def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[], str] = _fallback):
