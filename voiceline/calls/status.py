@@ -7,7 +7,7 @@ finished call keeps its outcome.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,32 +29,50 @@ TERMINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
 def call_status(ctx: Context, callback: Status) -> Call:
-    """A status callback of the parent (inbound) call; returns the call it was for."""
+    """A status callback of the parent (inbound) call; returns the call it was for.
+
+    The callback is folded into the call in memory first and its timeline entry, whose unique
+    key finds a duplicate, is the first write: on SQLite the database's write lock is then held
+    only for that INSERT, the call's UPDATE and the commit (a writer waiting on it sleeps
+    in SQLite's busy handler); a duplicate drops the folded changes, unwritten.
+    """
     sid = callback.call_sid
     call = call_by_sid(ctx.session, sid)
     if call is None:
         call = _unseen_call(ctx, callback)
     status = callback.status
-    sequence = callback.sequence
     at = callback.timestamp or ctx.at
+    awaits_recording = _fold(call, callback, at)
     event = add_event(ctx.session, call, "call_status", at, dedupe_key=f"status:{sid}:{status}",
-                      status=status, sequence=sequence, duration=callback.duration)
-    if event is None:
-        return call  # a duplicate
+                      status=status, sequence=callback.sequence, duration=callback.duration)
+    if event is None:  # a duplicate: changes nothing
+        ctx.session.expire(call)
+        return call
+    if awaits_recording:
+        await_recording(ctx, call)  # the caller was at <Record>: its callback may still come
+    return call
+
+
+def _fold(call: Call, callback: Status, at: datetime) -> bool:
+    """Apply one parent status callback to the call (in memory); True when the call ended at
+    <Record> with no recording yet (its missed-call notice waits for one)."""
+    status = callback.status
+    sequence = callback.sequence
     newer = sequence is None or sequence > call.last_sequence
     if sequence is not None and newer:
         call.last_sequence = sequence
     if status not in TERMINAL:
-        return call
+        return False
     if not newer and call.state == "done":
-        return call  # an older callback (canceled after completed) never rewrites a finished call
+        return False  # an older callback (canceled after completed) never rewrites a finished call
     # The end of the parent call is final whatever order the events came in.
     call.ended_at = at
     duration = callback.duration
     if duration is not None:
         call.duration_seconds = duration
     if call.state == CallState.DONE:
-        return call  # a finished call is never reopened
+        return False  # a finished call is never reopened
+    awaits = False
     if status in {"failed", "busy", "no-answer"} or call.state in {CallState.FALLBACK, CallState.NEW}:
         # NEW: only a status callback ever saw this call (its incoming request never stored)
         finish(call, "failed", at)
@@ -62,14 +80,13 @@ def call_status(ctx: Context, callback: Status) -> Call:
         finish(call, "answered", at)
     elif call.state == CallState.VOICEMAIL:
         finish(call, "voicemail" if call.recording_url else "missed", at)
-        if call.outcome == "missed":
-            await_recording(ctx, call)  # the caller was at <Record>: its callback may still come
+        awaits = call.outcome == "missed"
     else:
         finish(call, "abandoned", at)
     call.ended_at = at
     if duration is not None:
         call.duration_seconds = duration
-    return call
+    return awaits
 
 
 def _unseen_call(ctx: Context, callback: Status) -> Call:
