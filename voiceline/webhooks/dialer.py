@@ -27,7 +27,7 @@ from twilio.rest import Client
 # few hundred ms, which would land inside the first paced slot of every worker.
 from twilio.rest.api.v2010.account.call import CallList  # noqa: F401
 
-from voiceline import appdb
+from voiceline import appdb, audit
 from voiceline.calls import conference_legs
 from voiceline.calls.conference import End, Place, Redirect
 from voiceline.calls.context import CallSettings, Context
@@ -130,6 +130,21 @@ def _drain(app: Any, rest: TwilioRest, work: list[Any], base: str) -> None:
                 rest.redirect_call(item.sid, item.url)
         except Exception:
             log.exception("conference: %s failed", type(item).__name__)
+
+
+def listen_in(session: Any, call: Any, person: Any, actor: str) -> Any:
+    """A supervisor listens in, muted (conference mode): their phone is called, screened, and
+    joins the room muted; audited (`calls.listen`) and committed, then the call is placed.
+    Returns the leg, or None when the call is not live in a conference."""
+    ctx = Context(session=session, at=utcnow(), links=links,
+                  settings=CallSettings.from_config(current_app.config, request.host_url))
+    leg = conference_legs.listen(ctx, call, person, actor)
+    if leg is None:
+        return None
+    audit.record(session, actor, "calls.listen", call.sid, person=person.id, phone=leg.number)
+    session.commit()
+    run_after(ctx.after)
+    return leg
 
 
 def links(endpoint: str, **params) -> str:

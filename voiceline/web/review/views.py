@@ -39,6 +39,7 @@ from voiceline.web import timefmt
 from voiceline.web.auth import current_user, role_required
 from voiceline.web.review import charts
 from voiceline.web.review.recording import RecordingUnavailable, fetch_recording
+from voiceline.webhooks.dialer import listen_in
 
 bp = Blueprint("review", __name__, template_folder="templates")
 REVIEWERS = ("reviewer",)  # admin passes every role check
@@ -198,10 +199,6 @@ def call_page(sid: str):
 @role_required(*REVIEWERS)
 def listen(sid: str):
     """A supervisor listens in, muted, to a live conference-mode call: their phone is called."""
-    from voiceline.calls.conference_legs import listen as listen_in
-    from voiceline.calls.context import CallSettings, Context
-    from voiceline.webhooks.dialer import links, run_after
-
     session = db_session()
     call = _call_or_404(sid)
     user = current_user()
@@ -212,15 +209,10 @@ def listen(sid: str):
     if not (current_app.config.get("TWILIO_ACCOUNT_SID") and current_app.config.get("TWILIO_AUTH_TOKEN")):
         flash("Listening in needs Twilio credentials.")
         return redirect(url_for("review.call_page", sid=sid))
-    ctx = Context(session=session, at=utcnow(), links=links,
-                  settings=CallSettings.from_config(current_app.config, request.host_url))
-    leg = listen_in(ctx, call, person, actor())
+    leg = listen_in(session, call, person, actor())
     if leg is None:
         flash("The call is not live in conference mode: there is nothing to listen to.")
         return redirect(url_for("review.call_page", sid=sid))
-    audit.record(session, actor(), "calls.listen", call.sid, person=person.id, phone=leg.number)
-    session.commit()
-    run_after(ctx.after)
     flash(f"Calling {person.name} at {leg.number}: press 1 to listen, muted.")
     return redirect(url_for("review.call_page", sid=sid))
 
