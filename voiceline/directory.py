@@ -107,6 +107,7 @@ _LOADERS = {
 # The tables migration 0011_dirversion gave triggers (a test checks they are all there).
 COPIED_TABLES = ("hotlines", "callers", "caller_phones", "people", "policies", "policy_steps",
                  "rotas", "layers", "layer_versions", "overrides")
+MAX_COPIES = 20_000  # rows kept per process before starting again (a few MB at most)
 _TOKEN = text("SELECT token FROM directory_version WHERE id = 1")
 _SESSION_TOKEN = "vl_directory_token"
 
@@ -123,6 +124,8 @@ class _Copies:
         """Keep a copy of a row just read in a session (or None: there is no such row)."""
         if self.token is None:  # no token (an unmigrated schema): never kept
             return
+        if len(self.rows) >= MAX_COPIES:  # unknown numbers are kept too: calls from many
+            self.rows.clear()  # spoofed numbers must not grow a process without bound
         copy = _detached(row)
         self.rows[(kind, key)] = copy
         if copy is not None and kind.endswith("-number"):  # found by its id next time

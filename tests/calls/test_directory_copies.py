@@ -151,3 +151,14 @@ def test_every_table_the_copies_come_from_has_its_triggers(hotline):
             names = set(conn.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
             expected = {f"directory_version_{t}" for t in COPIED_TABLES}
     assert expected <= names, sorted(expected - names)
+
+
+def test_calls_from_many_unknown_numbers_do_not_grow_the_copies_without_bound(hotline, monkeypatch):
+    from voiceline import directory
+
+    monkeypatch.setattr(directory, "MAX_COPIES", 50)
+    with appdb.session_factory(hotline)() as session:
+        for i in range(200):
+            assert directory.caller_by_number(session, f"+1303555{i:04d}") is None
+        assert len(directory._copies(session).rows) <= 50
+        assert directory.caller_by_number(session, WATCH).id == "watch-officer"
