@@ -231,7 +231,8 @@ def step_pin(port: int) -> Step:
 
         def send() -> bool:
             status, answer = _post(port, action, digits)
-            return status == 200 and b"<Response" in answer
+            # The right PIN moves on to the priority question (a wrong one would ask again).
+            return status == 200 and b"/voice/priority" in answer
         return send
     return prepare
 
