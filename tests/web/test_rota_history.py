@@ -145,3 +145,66 @@ def test_history_page_shows_the_schedule_then_and_who_changed_what(app, runner, 
     diff = html[html.index('id="duty-diff"'):html.index('id="stood"')]
     assert re.findall(r"<td>([AB])</td>", diff) == ["A", "B"]  # then A, now B (the override)
     assert "2030-01-08 00:00" in diff
+
+
+def _two_imports(runner, tmp_path) -> str:
+    """Import the rota, then (after the instant returned) an edit that gives b 2030-01-08."""
+    first, second = tmp_path / "1.yaml", tmp_path / "2.yaml"
+    first.write_text(yaml.safe_dump(_doc(False)))
+    second.write_text(yaml.safe_dump(_doc(True)))
+    assert runner.invoke(args=["import", str(first)]).exit_code == 0
+    between = utcnow().isoformat().replace("+00:00", "Z")
+    assert runner.invoke(args=["import", str(second)]).exit_code == 0
+    return between
+
+
+def test_api_diff_between_two_instants(app, runner, tmp_path, client, accounts):
+    import hashlib
+    import secrets
+
+    from voiceline import appdb
+    from voiceline.models.web import ApiToken
+
+    between = _two_imports(runner, tmp_path)
+    raw = secrets.token_urlsafe(32)
+    with app.app_context():
+        db = appdb.session_factory(app)()
+        db.add(ApiToken(user_id=accounts["reviewer"], name="t",
+                        token_hash=hashlib.sha256(raw.encode()).hexdigest()))
+        db.commit()
+        db.close()
+    headers = {"Authorization": f"Bearer {raw}"}
+    url = f"/api/v1/rotas/r/diff?from={between}&start=2030-01-07T09:00:00Z&days=3"
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert [(c["actor"], c["action"]) for c in body["changes"]] == [("cli", "rota.import")]
+    assert body["duty"] == [{"start": "2030-01-08T00:00:00Z", "end": "2030-01-09T00:00:00Z",
+                             "before": ["a"], "after": ["b"]}]
+    assert (body["start"], body["end"]) == ("2030-01-07T09:00:00Z", "2030-01-10T09:00:00Z")
+    # `to` at the first instant too: nothing changed between them
+    same = client.get(f"{url}&to={between}", headers=headers).get_json()
+    assert same["changes"] == [] and same["duty"] == []
+    assert client.get("/api/v1/rotas/r/diff?from=2001-01-01T00:00:00Z",
+                      headers=headers).status_code == 404
+    assert client.get("/api/v1/rotas/nope/diff?from=2030-01-01T00:00:00Z",
+                      headers=headers).status_code == 404
+    assert client.get("/api/v1/rotas/r/diff?from=yesterday", headers=headers).status_code == 400
+    assert client.get("/api/v1/rotas/r/diff", headers=headers).status_code == 400
+    assert client.get(url.replace("days=3", "days=99"), headers=headers).status_code == 400
+    assert client.get(url).status_code == 401
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/rotas/{rid}/diff" in spec["paths"]
+
+
+def test_history_cli_prints_the_same_diff(app, runner, tmp_path):
+    between = _two_imports(runner, tmp_path)
+    args = ["history", "--rota", "r", "--from", between, "--start", "2030-01-07T09:00Z",
+            "--days", "3"]
+    body = json.loads(runner.invoke(args=[*args, "--json"]).output)
+    assert [d["before"] + d["after"] for d in body["duty"]] == [["a", "b"]]
+    text = runner.invoke(args=args).output
+    assert "by cli: rota.import" in text
+    assert "2030-01-08T00:00:00Z .. 2030-01-09T00:00:00Z  a -> b" in text
+    early = runner.invoke(args=["history", "--rota", "r", "--from", "2001-01-01T00:00Z"])
+    assert early.exit_code != 0 and "no recorded state" in early.output

@@ -20,7 +20,14 @@ def openapi_document():
 
 def init_app(app: Flask) -> None:
     """Register the API blueprint (routes are declared in the modules imported here)."""
-    from voiceline.api import calls, coverage, directory, overrides, swaps  # noqa: F401  (they declare routes)
+    from voiceline.api import (  # noqa: F401  (they declare routes)
+        calls,
+        coverage,
+        directory,
+        history,
+        overrides,
+        swaps,
+    )
 
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # token-authenticated, no cookie session: a CSRF token means nothing here

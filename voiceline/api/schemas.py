@@ -144,3 +144,18 @@ SWAP = api.schema("Swap", obj(
     note=STR, decided_by=NSTR, decided_at=NINSTANT))
 SWAP_TAKE = api.schema("SwapTake", obj([], person={**STR, "description": "who takes it "
                                                    "(default: the token's own person)"}))
+ROTA_DIFF = api.schema("RotaDiff", obj(
+    ["rota", "from", "to", "recorded_at", "start", "end", "changes", "duty"],
+    rota=STR, **{"from": INSTANT}, to=INSTANT,
+    recorded_at={**INSTANT, "description": "when the state of the rota at `from` was recorded"},
+    start={**INSTANT, "description": "where the duty comparison starts"},
+    end={**INSTANT, "description": "where the duty comparison ends (exclusive)"},
+    changes={"type": "array", "items": obj(
+        ["at", "actor", "action"], at=INSTANT,
+        actor={**STR, "description": "who made the change (`user:NAME`, `cli`, ...; empty: "
+               "not recorded)"},
+        action={**STR, "description": "the audited action that made it, e.g. `rota.import`"})},
+    duty={"type": "array", "items": obj(
+        ["start", "end", "before", "after"], start=INSTANT, end=INSTANT,
+        before={**STRS, "description": "on duty by the rota as it stood at `from`"},
+        after={**STRS, "description": "on duty by the rota as it stood at `to`"})}))

@@ -9,9 +9,10 @@ import click
 from flask import Flask
 
 from voiceline import appdb
+from voiceline import models as m
 from voiceline.clitools import instant_option, with_schema
 from voiceline.db import session_scope
-from voiceline.instants import iso_z
+from voiceline.instants import iso_z, utcnow
 from voiceline.oncall.coverage_rules import (
     describe_rule,
     describe_where,
@@ -20,8 +21,15 @@ from voiceline.oncall.coverage_rules import (
     violation_json,
     violations,
 )
-from voiceline.oncall.history import rota_as_of
-from voiceline.oncall.present import describe_gap, gap_json, on_duty_json, shift_json, why_nobody
+from voiceline.oncall.history import diff_between, rota_as_of
+from voiceline.oncall.present import (
+    describe_gap,
+    diff_json,
+    gap_json,
+    on_duty_json,
+    shift_json,
+    why_nobody,
+)
 from voiceline.oncall.queries import UnknownRota, load_coverage, on_duty_now, shifts_between
 from voiceline.rota import shifts
 
@@ -115,10 +123,53 @@ def gaps_command(days, start_text, as_json):
                    f"{iso_z(v.start)} .. {iso_z(v.end)}")
 
 
-COMMANDS = (oncall_command, shifts_command, gaps_command)
+@click.command("history")
+@click.option("--rota", "rota_id", required=True, help="Rota id.")
+@click.option("--from", "from_text", required=True, metavar="ISO",
+              help="The first instant: the rota as it stood then, ISO 8601.")
+@click.option("--to", "to_text", metavar="ISO", help="The second instant (default: now).")
+@click.option("--start", "start_text", metavar="ISO",
+              help="Where the duty comparison starts (default: --from).")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 31),
+              help="Days of duty compared.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/v1/rotas/ID/diff).")
+@with_schema
+def history_command(rota_id, from_text, to_text, start_text, days, as_json):
+    """What changed in a rota between two instants: who changed it, when, by which action, and
+    the ranges where the rota as it stood at --from and at --to put different people on duty."""
+    now = utcnow()
+    as_of = instant_option(from_text)
+    compare = instant_option(to_text) if to_text else now
+    start = instant_option(start_text) if start_text else as_of
+    end = start + timedelta(days=days)
+    with session_scope(appdb.session_factory()) as session:
+        rota = session.get(m.Rota, rota_id)
+        if rota is None:
+            raise click.ClickException(f"no rota {rota_id!r}")
+        found = diff_between(session, rota, as_of, compare, start, end, now)
+        if found is None:
+            raise click.ClickException(f"no recorded state of rota {rota_id!r} that early")
+        entry = diff_json(rota_id, found, as_of, compare, start, end)
+    if as_json:
+        click.echo(json.dumps(entry, indent=2))
+        return
+    click.echo(f"{rota_id} as it stood at {entry['from']} (recorded {entry['recorded_at']}) "
+               f"against {entry['to']}:")
+    for c in entry["changes"]:
+        click.echo(f"  changed {c['at']} by {c['actor'] or '(not recorded)'}: {c['action']}")
+    if not entry["changes"]:
+        click.echo("  no change recorded")
+    for d in entry["duty"]:
+        click.echo(f"  {d['start']} .. {d['end']}  {', '.join(d['before']) or 'nobody'} -> "
+                   f"{', '.join(d['after']) or 'nobody'}")
+    if not entry["duty"]:
+        click.echo(f"  the same people on duty from {entry['start']} to {entry['end']}")
+
+
+COMMANDS = (oncall_command, shifts_command, gaps_command, history_command)
 
 
 def init_app(app: Flask) -> None:
-    """Register `oncall`, `shifts` and `gaps`."""
+    """Register `oncall`, `shifts`, `gaps` and `history`."""
     for command in COMMANDS:
         app.cli.add_command(command)

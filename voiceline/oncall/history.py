@@ -198,3 +198,32 @@ def changes_between(session: Session, rota_id: str, lo: datetime, hi: datetime) 
     return list(session.scalars(select(m.RotaState).where(
         m.RotaState.rota_id == rota_id, m.RotaState.recorded_at > lo,
         m.RotaState.recorded_at <= hi).order_by(m.RotaState.recorded_at, m.RotaState.id)))
+
+
+@dataclass(frozen=True)
+class HistoryDiff:
+    """A rota between two instants: its state at the first, the changes recorded up to the
+    second, and where the rota at the first and at the second put different people on duty."""
+
+    stood: Rota
+    recorded_at: datetime
+    later: Rota
+    changes: list[m.RotaState]
+    duty: list[DutyChange]
+
+
+def diff_between(session: Session, rota: m.Rota, as_of: datetime, compare: datetime,
+                 start: datetime, end: datetime, now: datetime | None = None) -> HistoryDiff | None:
+    """The rota as it stood at `as_of` against the rota at `compare` (the rota as it stands at
+    `now` or later), duty compared within [start, end); None before its first recorded state."""
+    now = now or utcnow()
+    stood = rota_as_of(session, rota.id, as_of)
+    if stood is None:
+        return None
+    if compare >= now:
+        later = rota_to_engine(rota)
+    else:
+        found = rota_as_of(session, rota.id, compare)
+        later = found[0] if found else rota_to_engine(rota)
+    return HistoryDiff(stood[0], stood[1], later, changes_between(session, rota.id, as_of, compare),
+                       duty_diff(stood[0], later, start, end))

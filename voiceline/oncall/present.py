@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from voiceline.instants import iso_z
+from voiceline.oncall.history import HistoryDiff
 from voiceline.oncall.queries import RotaOnDuty
 from voiceline.rota import Gap, Segment
 
@@ -52,3 +54,15 @@ def why_nobody(gap: Gap, unreachable: Mapping[str, str]) -> str:
         return "nobody"
     who = ", ".join(f"{p}: {unreachable.get(p, 'cannot be rung')}" for p in gap.unreachable)
     return f"nobody reachable ({who})"
+
+
+def diff_json(rota_id: str, found: HistoryDiff, as_of: datetime, compare: datetime,
+              start: datetime, end: datetime) -> dict[str, Any]:
+    """{rota, from, to, recorded_at, start, end, changes: [{at, actor, action}],
+    duty: [{start, end, before, after}]}: the API's and `voiceline history --json`'s shape."""
+    return {"rota": rota_id, "from": iso_z(as_of), "to": iso_z(compare),
+            "recorded_at": iso_z(found.recorded_at), "start": iso_z(start), "end": iso_z(end),
+            "changes": [{"at": iso_z(c.recorded_at), "actor": c.actor, "action": c.action}
+                        for c in found.changes],
+            "duty": [{"start": iso_z(d.start), "end": iso_z(d.end), "before": list(d.before),
+                      "after": list(d.after)} for d in found.duty]}

@@ -9,8 +9,7 @@ from flask import render_template, request
 
 from voiceline import appdb
 from voiceline.instants import InstantRangeError, utcnow
-from voiceline.oncall.history import changes_between, duty_diff, rota_as_of
-from voiceline.oncall.store import rota_to_engine
+from voiceline.oncall.history import diff_between
 from voiceline.rota import shifts
 from voiceline.web.auth import login_required
 from voiceline.web.rota.common import bp, people, rota_or_404
@@ -41,19 +40,14 @@ def history_page(rota_id: str):
     start = instant("from", as_of)
     days = min(max(request.args.get("days", 7, type=int) or 7, 1), 31)
     end = start + timedelta(days=days)
-    db = appdb.db_session()
-    stood = rota_as_of(db, row.id, as_of)
-    if compare >= now:
-        later = rota_to_engine(row)
-    else:
-        found = rota_as_of(db, row.id, compare)
-        later = found[0] if found else rota_to_engine(row)
-    schedule = shifts(stood[0], start, end) if stood else []
-    diff = duty_diff(stood[0], later, start, end) if stood else []
+    found = diff_between(appdb.db_session(), row, as_of, compare, start, end, now)
+    stood = (found.stood, found.recorded_at) if found else None
+    schedule = shifts(found.stood, start, end) if found else []
+    diff = found.duty if found else []
     names = {pid: p.name for pid, p in people().items()}
     return render_template(
         "rota/history.html", rota=row, zone=zone, problems=problems, stood=stood,
         schedule=schedule, diff=diff, names=names, days=days,
-        changes=changes_between(db, row.id, as_of, compare),
+        changes=found.changes if found else [],
         form={"as_of": to_input(as_of, zone), "compare": to_input(compare, zone),
               "from": to_input(start, zone)})
