@@ -32,6 +32,8 @@ EXPECTED: dict[str, set[str]] = {
     "rota.new_rota": MANAGERS, "rota.edit_rota": MANAGERS, "rota.delete_rota": MANAGERS,
     "rota.new_layer": MANAGERS, "rota.edit_layer": MANAGERS, "rota.end_layer": MANAGERS, "rota.undo": MANAGERS,
     "rota.new_override": MANAGERS, "rota.delete_override": MANAGERS,
+    "rota.proposals": MANAGERS, "rota.approve_proposal": MANAGERS,
+    "rota.reject_proposal": MANAGERS, "rota.withdraw_proposal": MANAGERS,
     "rota.swaps": SWAPPERS, "rota.offer_swap": SWAPPERS, "rota.take_swap": SWAPPERS,
     "rota.cancel_swap": SWAPPERS, "rota.approve_swap": MANAGERS, "rota.refuse_swap": MANAGERS,
     "directory.people": MANAGERS, "directory.new_person": MANAGERS,
@@ -75,7 +77,7 @@ def world(demo, accounts):
                   "person_id": "alice", "policy_id": "main", "hotline_id": "liaison",
                   "sid": "CA00000000000000000000000000000000", "token": "not-a-token",
                   "token_id": api.id, "check_id": 1, "cid": "ops-desk", "pid": "alice",
-                  "rid": "primary", "oid": override.id, "filename": "voiceline.css"}
+                  "rid": "primary", "oid": override.id, "filename": "voiceline.css", "proposal_id": 1}
         db.close()
     return values
 

@@ -19,8 +19,9 @@ from voiceline.rotafile.export import export_document
 
 from . import schemas as s
 from .base import EVERYONE, MANAGERS, ApiError, actor, api, instant_arg, json_body
+from .proposals import PROPOSED, propose
 from .spec import INSTANT_RANGE, Param
-from .writes import put_entry
+from .writes import check_entry, put_entry
 
 MAX_SHIFT_DAYS = 400
 
@@ -171,10 +172,16 @@ def get_rota(rid: str):
            roles=MANAGERS, tag="rota", body=s.ROTA, response=s.ROTA, errors=(400, 422),
            query=(Param("effective", "when the changes take effect, ISO 8601, not in the past "
                         "(default: the end of the rota's current shift)", {"type": "string"}),),
-           also={201: "Created"})
+           also={201: "Created"}, others=(PROPOSED,))
 def put_rota(rid: str):
     session = db_session()
-    created = put_entry(session, "rotas", rid, json_body(), actor(), instant_arg("effective"))
+    body, effective = json_body(), instant_arg("effective")
+    rota = session.get(m.Rota, rid)
+    if rota is not None and rota.two_person:
+        check_entry(session, "rotas", rid, body, effective)
+        return propose(rota, "rota.put", {"entry": body, "effective": effective},
+                       f"PUT the rota: {', '.join(sorted(body)) or 'nothing'}")
+    created = put_entry(session, "rotas", rid, body, actor(), effective)
     session.commit()
     session.expire_all()
     return jsonify(_rotas_doc()[rid]), (201 if created else 200)

@@ -13,6 +13,7 @@ from voiceline.oncall.edit import OverrideIsHistory, lock_rota, retire_override
 
 from . import schemas as s
 from .base import ADMINS, MANAGERS, ApiError, actor, api, instant_arg, json_body
+from .proposals import PROPOSED, propose
 from .spec import INSTANT_RANGE, Param
 from .writes import validate_override, watch
 
@@ -61,7 +62,8 @@ def get_override(oid: int):
 @api.route("/overrides", "POST", summary="Add an override (checked like the rota file: known "
            "people, start before end, no overlap for one person in the rota; one starting in the "
            "past is refused, 409)", roles=MANAGERS,
-           tag="rota", body=s.OVERRIDE_IN, response=s.OVERRIDE, status=201, errors=(400, 409, 422))
+           tag="rota", body=s.OVERRIDE_IN, response=s.OVERRIDE, status=201, errors=(400, 409, 422),
+           others=(PROPOSED,))
 def create_override():
     return _create(correction=None)
 
@@ -75,6 +77,13 @@ def _create(correction: str | None):
     entry = {k: v for k, v in body.items() if k not in ("rota", "reason")}
     lock_rota(session, rota_id)  # check and write as one step, whatever other servers do
     o = validate_override(session, rota_id, entry, None if correction else utcnow())
+    if not correction:
+        proposed = propose(session.get(m.Rota, rota_id), "override.create", {
+            "kind": o.kind, "person": o.person, "replaces": o.replaces, "start": o.start,
+            "end": o.end, "note": o.note}, f"{o.kind} {o.person}"
+            + (f" for {o.replaces}" if o.replaces else "") + f" {iso_z(o.start)} to {iso_z(o.end)}")
+        if proposed:
+            return proposed
     watch(rota_id)
     row = m.Override(rota_id=rota_id, kind=o.kind, person_id=o.person, replaces_id=o.replaces,
                      start=o.start, end=o.end, note=o.note, created_by=actor())
@@ -109,7 +118,7 @@ def correct_record():
            "may remove it with `?correction=REASON`, audited as override.correct)",
            roles=MANAGERS, tag="rota", response=s.OVERRIDE, status=204, errors=(403, 409),
            query=(Param("correction", "admins: the reason for removing a past override"),),
-           also={200: "It was in progress: it now ends now"})
+           also={200: "It was in progress: it now ends now"}, others=(PROPOSED,))
 def delete_override(oid: int):
     session = db_session()
     row = _override_or_404(oid)
@@ -126,6 +135,12 @@ def delete_override(oid: int):
                      via="api", before=before, reason=reason)
         session.commit()
         return "", 204
+    if row.end > now:
+        proposed = propose(row.rota, "override.delete", {"override": oid},
+                           f"remove override {oid}: {row.kind} {row.person_id} "
+                           f"{iso_z(row.start)} to {iso_z(row.end)}")
+        if proposed:
+            return proposed
     try:
         result = retire_override(session, row, now)
     except OverrideIsHistory as exc:

@@ -53,6 +53,8 @@ ROTA = api.schema("Rota", obj(
     reachability_minutes={**NINT, "minimum": 1, "maximum": 1440},
     notify_outgoing=BOOL, coverage=COVERAGE_RULE,
     swap_approval={**BOOL, "description": "swaps wait for a rota manager's approval"},
+    two_person={**BOOL, "description": "the two-person rule: an edit through the UI or API is "
+                "a proposal until a second rota manager or an admin approves it"},
     layers={"type": "array", "items": obj(
         ["members", "anchor", "every"], name=STR, members={"type": "array", "items": NSTR},
         anchor={**STR, "description": "local date-time of one handoff, e.g. 2026-01-05T09:00"},
@@ -159,3 +161,21 @@ ROTA_DIFF = api.schema("RotaDiff", obj(
         ["start", "end", "before", "after"], start=INSTANT, end=INSTANT,
         before={**STRS, "description": "on duty by the rota as it stood at `from`"},
         after={**STRS, "description": "on duty by the rota as it stood at `to`"})}))
+PROPOSAL = api.schema("Proposal", obj(
+    ["id", "rota", "kind", "edit", "proposed_by", "proposed_at", "status"],
+    id={"type": "integer"}, rota=STR,
+    kind={"enum": ["layer.create", "layer.update", "layer.end", "override.create",
+                   "override.delete", "rota.update", "rota.put"]},
+    edit={"type": "object", "description": "the edit as data, replayed when approved"},
+    summary=STR, proposed_by=STR, proposed_at=INSTANT, via={"enum": ["web", "api"]},
+    status={"enum": ["open", "approved", "rejected", "withdrawn", "stale"]},
+    decided_by=NSTR, decided_at=NINSTANT,
+    reason={**STR, "description": "why rejected or stale; what an approval did"},
+    based_on={**STR, "description": "digest of the rota's state it was proposed against"},
+    preview=obj(["refused", "changes"],
+                refused={**NSTR, "description": "why it would be refused if approved now"},
+                rota_changed_since=BOOL,
+                changes={"type": "array", "items": obj(
+                    ["at", "before", "after", "was"], at=INSTANT, before=STRS, after=STRS,
+                    was={**STRS, "description": "who today's schedule has then"},
+                    differs=BOOL)})))

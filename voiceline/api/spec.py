@@ -50,6 +50,8 @@ class RouteSpec:
     errors: tuple[int, ...] = ()
     tag: str = ""
     also: tuple[tuple[int, str], ...] = ()  # other success codes that carry `response`
+    # other success codes with their own schema: (code, description, schema)
+    others: tuple[tuple[int, str, dict[str, Any]], ...] = ()
 
 
 class Api:
@@ -69,13 +71,14 @@ class Api:
     def route(self, rule: str, method: str, *, summary: str, roles: Sequence[str] | None,
               query: Sequence[Param] = (), body: dict | None = None, response: dict | None = None,
               status: int = 200, errors: Sequence[int] = (), tag: str = "",
-              also: dict[int, str] | None = None):
+              also: dict[int, str] | None = None,
+              others: Sequence[tuple[int, str, dict[str, Any]]] = ()):
         """Register a view for one method, wrapped in the token and role check."""
         def decorator(view):
             endpoint = view.__name__
             spec = RouteSpec(method.upper(), summary, tuple(roles) if roles is not None else None,
                              tuple(query), body, response, status, tuple(errors), tag,
-                             tuple((also or {}).items()))
+                             tuple((also or {}).items()), tuple(others))
             self.specs[f"{self.bp.name}.{endpoint}"] = spec
             wrapped = self.guard(spec.roles)(view) if self.guard else view
             self.bp.add_url_rule(rule, endpoint, wrapped, methods=[spec.method])
@@ -113,6 +116,9 @@ def _operation(endpoint: str, spec: RouteSpec, path_params: list[dict]) -> dict[
         responses[str(code)] = {"description": description}
         if spec.response is not None and code != 204:
             responses[str(code)]["content"] = {"application/json": {"schema": spec.response}}
+    for code, description, schema in spec.others:
+        responses[str(code)] = {"description": description,
+                                "content": {"application/json": {"schema": schema}}}
     codes = set(spec.errors) | ({401, 403} if spec.roles is not None else set())
     if path_params:
         codes.add(404)

@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from voiceline import models as m
 from voiceline.appdb import db_session
-from voiceline.instants import iso_z
+from voiceline.instants import iso_z, utcnow
 from voiceline.oncall.edit import KnownPeople, draft_of
 from voiceline.oncall.notify import watch_rotas
 from voiceline.oncall.rules import PAST_WORDS, Draft, first_overlap, from_now, starts_in_the_past
-from voiceline.rotafile import RotaFileError, apply_plan, parse_document
-from voiceline.rotafile.apply import stored_overrides
-from voiceline.rotafile.check import Checker, OverrideSpec, Plan
-from voiceline.rotafile.export import export_document
+from voiceline.rotafile import RotaFileError
+from voiceline.rotafile.check import Checker, OverrideSpec
+from voiceline.rotafile.put import put_entry as put_rotafile_entry
+from voiceline.rotafile.put import splice, validate
 from voiceline.rotafile.sections import parse_override
 
 from .base import ApiError
@@ -31,45 +31,29 @@ def watch(*rota_ids: str) -> None:
     watch_rotas(db_session(), rota_ids or None, int(current_app.config.get("CHANGE_NOTICE_DAYS") or 0))
 
 
-def _validate(doc: dict[str, Any], session: Session) -> Plan:
-    try:
-        # A clash the database holds already (from before writes were serialised) is not
-        # a reason to refuse an unrelated write.
-        return parse_document(doc, current_app.config.get("DEFAULT_REGION", "US"),
-                              stored_overrides(session))
-    except RotaFileError as exc:
-        raise ApiError(422, "validation failed", exc.problems) from None
-
-
 def put_entry(session: Session, section: str, entry_id: str, entry: dict[str, Any],
               actor: str, effective: datetime | None = None) -> bool:
     """Create or replace one person, caller or rota as in a rota file; True when created."""
-    if "id" in entry and entry["id"] != entry_id:
-        raise ApiError(422, "validation failed", [f"id: {entry['id']!r} differs from the URL"])
-    doc = export_document(session)
-    items = doc.setdefault(section, [])
-    entry = {**entry, "id": entry_id}
-    created = True
-    for i, existing in enumerate(items):
-        if existing.get("id") == entry_id:
-            if section == "rotas":
-                # A rota PUT replaces only what it names: layers, zone, overrides (which have
-                # their own endpoints) and the rest stay as they are unless the body says.
-                entry = {**existing, **entry}
-            items[i] = entry
-            created = False
-            break
-    else:
-        items.append(entry)
-    plan = _validate(doc, session)
-    if section == "rotas":
-        watch(entry_id)
     try:
-        apply_plan(session, Plan(**{section: [x for x in getattr(plan, section) if x.id == entry_id]}),
-                   actor=actor, effective=effective)
+        return put_rotafile_entry(
+            session, section, entry_id, entry, actor=actor, effective=effective,
+            region=current_app.config.get("DEFAULT_REGION", "US"),
+            before_write=(lambda: watch(entry_id)) if section == "rotas" else None)
     except RotaFileError as exc:
         raise ApiError(422, "validation failed", exc.problems) from None
-    return created
+
+
+def check_entry(session: Session, section: str, entry_id: str, entry: dict[str, Any],
+                effective: datetime | None) -> None:
+    """Refuse (422) what `put_entry` would refuse, writing nothing (a proposal is checked so)."""
+    try:
+        validate(session, splice(session, section, entry_id, entry)[0],
+                 current_app.config.get("DEFAULT_REGION", "US"))
+    except RotaFileError as exc:
+        raise ApiError(422, "validation failed", exc.problems) from None
+    if effective is not None and effective < utcnow():
+        raise ApiError(422, "validation failed", [f"effective: {iso_z(effective)} is in the "
+                                                  "past; the past stays as it was recorded"])
 
 
 def validate_override(session: Session, rota_id: str, entry: dict[str, Any],

@@ -17,6 +17,7 @@ from voiceline.models.rota import (
     Override,
     Policy,
     PolicyStep,
+    Proposal,
     Rota,
     RotaState,
     Swap,
@@ -25,5 +26,5 @@ from voiceline.models.shared import AuditAnchor, AuditEntry, OutboxMessage
 
 __all__ = [
     "CALLER_POLICIES", "AuditAnchor", "AuditEntry", "Caller", "CallerPhone", "DirectoryVersion", "Hotline", "Layer", "LayerVersion",
-    "OutboxMessage", "Override", "Person", "Policy", "PolicyStep", "Rota", "RotaState", "Swap",
+    "OutboxMessage", "Override", "Person", "Policy", "PolicyStep", "Proposal", "Rota", "RotaState", "Swap",
 ]

@@ -25,6 +25,8 @@ class Rota(Base):
     # coverage rules: {"min_people", "max_shift_hours", "min_rest_hours"} (oncall/coverage_rules.py)
     coverage: Mapped[dict | None] = mapped_column(JSON)
     swap_approval: Mapped[bool] = mapped_column(Boolean, default=False)  # a manager approves swaps
+    # the two-person rule: an edit through the UI or API waits for a second person's approval
+    two_person: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -93,6 +95,33 @@ class RotaState(Base):
     action: Mapped[str] = mapped_column(String(64), default="")
     digest: Mapped[str] = mapped_column(String(64))
     state: Mapped[dict] = mapped_column(JSON)
+
+
+class Proposal(Base):
+    """An edit of a rota under the two-person rule, waiting for a second person's approval.
+
+    `edit` is the edit as data (oncall/proposals.py replays it when approved); `base_digest`
+    and `base_state` are the rota's state (oncall.history.state_of) it was proposed against.
+    """
+
+    __tablename__ = "rota_proposals"
+    __table_args__ = (Index("ix_rota_proposals_rota_status", "rota_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rota_id: Mapped[str] = mapped_column(ForeignKey("rotas.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # layer.create, override.delete, rota.put, ...
+    edit: Mapped[dict] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    proposed_by: Mapped[str] = mapped_column(String(200))  # the audit actor, user:NAME
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    via: Mapped[str] = mapped_column(String(8), default="web")  # web | api
+    base_digest: Mapped[str] = mapped_column(String(64))
+    base_state: Mapped[dict] = mapped_column(JSON)
+    # open | approved | rejected | withdrawn | stale (no longer applies; `reason` says why)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class Override(Base):

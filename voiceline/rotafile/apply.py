@@ -88,8 +88,10 @@ def database_problems(session: Session, plan: Plan, now: datetime | None = None)
 
 
 def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None = None,
-               effective: datetime | None = None) -> ImportReport:
-    """Write the plan in the session's transaction and audit it; the caller commits.
+               effective: datetime | None = None,
+               note: dict[str, Any] | None = None) -> ImportReport:
+    """Write the plan in the session's transaction and audit it (with `note` added to the
+    audit entry); the caller commits.
 
     A changed priority or zone and a new layer of an existing rota take effect at the end of
     the rota's shift in progress, or at `effective` (not in the past). Raises RotaFileError,
@@ -136,7 +138,7 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, at: datetime | None 
     session.flush()
     if report.changed:
         audit.record(session, actor, "rota.import", "directory", created=report.created,
-                     updated=report.updated, removed=report.removed)
+                     updated=report.updated, removed=report.removed, **(note or {}))
     return report
 
 
@@ -161,7 +163,7 @@ def _apply_rota(session: Session, report: ImportReport, r: RotaSpec, now: dateti
                    {"name": r.name, "timezone": existing.timezone if existing else r.timezone,
                     "reachability_minutes": r.reachability_minutes,
                     "notify_outgoing": r.notify_outgoing, "coverage": r.coverage,
-                    "swap_approval": r.swap_approval})
+                    "swap_approval": r.swap_approval, "two_person": r.two_person})
     session.flush()
     # Where a rota-wide change takes effect, from the rota as it stands before this import; a
     # new rota has no past to keep, so its layers run from their anchors.

@@ -87,6 +87,7 @@ class RotaSpec:
     timezone: str | None
     notify_outgoing: bool
     swap_approval: bool = False
+    two_person: bool = False
     reachability_minutes: int | None = None
     coverage: dict[str, int] | None = None
     layers: list[LayerSpec] = field(default_factory=list)

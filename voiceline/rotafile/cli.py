@@ -65,7 +65,14 @@ def import_command(file, dry_run, if_empty, effective):
         if not dry_run:
             watch_rotas(session, None, int(current_app.config.get("CHANGE_NOTICE_DAYS") or 0))
         try:
-            report = apply_plan(session, plan, actor="cli", effective=when)
+            # An operator on the host holds the database anyway: the two-person rule is not
+            # applied to an import, and its audit entry says so for the rotas that have it.
+            ruled = sorted({r.id for r in plan.rotas if r.two_person} | set(session.scalars(
+                select(m.Rota.id).where(m.Rota.two_person.is_(True),
+                                        m.Rota.id.in_([r.id for r in plan.rotas])))))
+            report = apply_plan(session, plan, actor="cli", effective=when, note={
+                "two_person_rule": f"not applied (voiceline import) to {', '.join(ruled)}"}
+                if ruled else None)
         except RotaFileError as exc:
             session.rollback()
             refuse(exc)

@@ -68,7 +68,7 @@ def _export_rota(rota: m.Rota) -> dict[str, Any]:
     entry = {"id": rota.id, "name": rota.name, "timezone": rota.timezone,
              "reachability_minutes": rota.reachability_minutes,
              "notify_outgoing": rota.notify_outgoing, "coverage": rota.coverage or None,
-             "swap_approval": rota.swap_approval,
+             "swap_approval": rota.swap_approval, "two_person": rota.two_person,
              "layers": layers, "overrides": overrides}
     # `layers` is required by import, so a rota whose layers have all ended exports `[]`.
     return {k: v for k, v in entry.items() if k == "layers" or k in _compact(entry)}

@@ -28,7 +28,7 @@ from voiceline.rotafile.check import (
 PERSON_KEYS = {"id", "name", "phone", "languages", "timezone", "reminder_minutes", "roles"}
 CALLER_KEYS = {"id", "name", "org", "phones", "language"}
 ROTA_KEYS = {"id", "name", "timezone", "layers", "overrides", "reachability_minutes",
-             "notify_outgoing", "coverage", "swap_approval"}
+             "notify_outgoing", "coverage", "swap_approval", "two_person"}
 LAYER_KEYS = {"name", "members", "anchor", "every", "windows", "priority"}
 OVERRIDE_KEYS = {"start", "end", "add", "remove", "replace", "with", "note"}
 POLICY_KEYS = {"id", "name", "steps", "repeat", "ring"}
@@ -116,6 +116,7 @@ def parse_rotas(check: Checker, doc: dict, plan: Plan, people: AbstractSet[str],
             timezone=check.zone(f"{where}.timezone", entry.get("timezone", zone)),
             notify_outgoing=bool(entry.get("notify_outgoing")),
             swap_approval=bool(entry.get("swap_approval")),
+            two_person=bool(entry.get("two_person")),
         )
         if entry.get("reachability_minutes") is not None:
             rota.reachability_minutes = check.integer(

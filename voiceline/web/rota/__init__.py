@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         history,
         mine,
         now,
+        proposals,
         shift,
         swaps,
         timeline,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast, overload
+from typing import cast
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -18,6 +18,14 @@ from voiceline.oncall.edit import (
     override_problems,
     retire_override,
     write_layer_edit,
+)
+from voiceline.oncall.proposals import (
+    current_version,
+    jsonable,
+    override_summary,
+    rota_summary,
+    same_content,
+    version_summary,
 )
 from voiceline.oncall.rules import from_now
 from voiceline.oncall.store import rota_to_engine
@@ -46,6 +54,7 @@ from voiceline.web.rota.forms import (
 from voiceline.web.rota.members import picked as _picked
 from voiceline.web.rota.members import reorder_requested
 from voiceline.web.rota.preview import PREVIEW_DAYS, digest, preview_edit
+from voiceline.web.rota.proposals import propose
 from voiceline.web.rota.undo import layer_snapshot, override_snapshot
 from voiceline.web.timefmt import local, to_input, viewer_zone
 from voiceline.web.warnings import held_back, warn
@@ -53,29 +62,8 @@ from voiceline.web.warnings import held_back, warn
 MANAGE = ("rota_manager",)
 
 
-def _rota_summary(rota: m.Rota) -> dict:
-    return {"name": rota.name, "timezone": rota.timezone,
-            "reachability_minutes": rota.reachability_minutes,
-            "notify_outgoing": rota.notify_outgoing, "coverage": rota.coverage,
-            "swap_approval": rota.swap_approval}
-
-
-@overload
-def _version_summary(v: m.LayerVersion) -> dict: ...
-@overload
-def _version_summary(v: None) -> None: ...
-@overload
-def _version_summary(v: m.LayerVersion | None) -> dict | None: ...
-def _version_summary(v: m.LayerVersion | None) -> dict | None:
-    if v is None:
-        return None
-    return {"members": v.members, "anchor": v.anchor, "period": v.period, "windows": v.windows,
-            "valid_from": v.valid_from, "valid_until": v.valid_until}
-
-
-def _override_summary(o: m.Override) -> dict:
-    return {"kind": o.kind, "person": o.person_id, "replaces": o.replaces_id,
-            "start": o.start, "end": o.end, "note": o.note}
+_rota_summary, _override_summary = rota_summary, override_summary
+_version_summary, _current_version, _same_content = version_summary, current_version, same_content
 
 
 @bp.get("/", endpoint="rotas")
@@ -104,7 +92,8 @@ def new_rota():
                           reachability_minutes=form.reachability_minutes.data,
                           notify_outgoing=form.notify_outgoing.data,
                           coverage=coverage_data(form),
-                          swap_approval=form.swap_approval.data)
+                          swap_approval=form.swap_approval.data,
+                          two_person=form.two_person.data)
             db.add(rota)
             db.flush()
             audit.record(db, actor(), "rota.create", f"rota {rid}", after=_rota_summary(rota))
@@ -138,6 +127,17 @@ def edit_rota(rota_id: str):
         form.effective.data = ""
     if form.validate_on_submit():
         effective, ok = _effective(form)
+        proposed = ok and propose(rota, "rota.update", {
+            "name": (form.name.data or "").strip() or rota.id,
+            "timezone": form.timezone.data.strip(),
+            "reachability_minutes": form.reachability_minutes.data,
+            "notify_outgoing": form.notify_outgoing.data, "coverage": coverage_data(form),
+            "swap_approval": form.swap_approval.data, "two_person": form.two_person.data,
+            "effective": effective}, "change the rota's settings"
+            + (f" (zone {form.timezone.data.strip()})"
+               if form.timezone.data.strip() != rota.timezone else ""))
+        if proposed:
+            return proposed
         if ok:
             db = appdb.db_session()
             now = utcnow()
@@ -151,6 +151,7 @@ def edit_rota(rota_id: str):
             rota.notify_outgoing = form.notify_outgoing.data
             rota.coverage = coverage_data(form)
             rota.swap_approval = form.swap_approval.data
+            rota.two_person = form.two_person.data
             if before != _rota_summary(rota):
                 audit.record(db, actor(), "rota.update", f"rota {rota.id}", before=before,
                              after=_rota_summary(rota) | ({"zone_from": cut} if rezoned else {}))
@@ -192,23 +193,6 @@ def _layer_or_404(rota: m.Rota, layer_id: int) -> m.Layer:
     return layer
 
 
-def _current_version(layer: m.Layer, at: datetime) -> m.LayerVersion | None:
-    """The version in force at `at`, else the newest one."""
-    for v in layer.versions:
-        if (v.valid_from is None or v.valid_from <= at) and (v.valid_until is None or at < v.valid_until):
-            return v
-    return max(layer.versions, key=lambda v: v.id or 0) if layer.versions else None
-
-
-def _same_content(current: m.LayerVersion | None, changes: dict) -> bool:
-    """True when the edit keeps members, anchor, period and windows of the version in force."""
-    return current is not None and bool(_version_summary(current)) and (
-        list(changes["members"]) == current.members
-        and changes["anchor"].strftime("%Y-%m-%dT%H:%M") == current.anchor
-        and str(changes["period"]) == current.period
-        and [w.to_dict() for w in changes["windows"]] == (current.windows or []))
-
-
 def _layer_changes(form: LayerForm) -> dict:
     return {"members": tuple(parse_members(form.members.data)),
             "anchor": datetime.fromisoformat(form.anchor.data.strip()),
@@ -229,6 +213,13 @@ def new_layer(rota_id: str):
                                people=people(), members=_picked(form), zone=viewer_zone())
     if form.validate_on_submit():
         effective, ok = _effective(form)
+        proposed = ok and propose(rota, "layer.create", {
+            "name": (form.name.data or "").strip(), "priority": form.priority.data or 0,
+            **_layer_changes(form), "effective": effective},
+            f"add a layer {(form.name.data or '').strip()!r}: {form.members.data} "
+            f"every {form.period.data} from {form.anchor.data}")
+        if proposed:
+            return proposed
         if ok:
             db = appdb.db_session()
             rota = lock_rota(db, rota.id) or rota
@@ -297,6 +288,13 @@ def _save_layer(rota: m.Rota, layer: m.Layer, current: m.LayerVersion | None, fo
                 now: datetime, effective: datetime | None):
     """Content from the layer's next handoff (or `effective`), then the priority from the end of
     the rota's current shift (or `effective`): neither reaches into the shift in progress."""
+    proposed = propose(rota, "layer.update", {
+        "layer": layer.id, "name": (form.name.data or "").strip(),
+        "priority": form.priority.data or 0, **_layer_changes(form), "effective": effective},
+        f"edit layer {layer.name or layer.id}: {form.members.data} every {form.period.data} "
+        f"from {form.anchor.data}, priority {form.priority.data or 0}")
+    if proposed:
+        return proposed
     db = appdb.db_session()
     rota = lock_rota(db, rota.id) or rota
     # cast, not narrowing: a layer with no version at all would still fail here as before
@@ -336,6 +334,10 @@ def end_layer_view(rota_id: str, layer_id: int):
                             f"From now on layer {layer.name or layer.id} of {rota.name or rota.id} "
                             "puts nobody on duty; versions not yet begun are dropped.",
                             "End now", url_for("rota.rota", rota_id=rota.id))
+    proposed = propose(rota, "layer.end", {"layer": layer.id},
+                       f"end layer {layer.name or layer.id} (when approved)")
+    if proposed:
+        return proposed
     db = appdb.db_session()
     before = [_version_summary(v) for v in layer.versions]
     watch(rota.id)
@@ -385,6 +387,16 @@ def new_override(rota_id: str):
             getattr(form, key).errors = [*getattr(form, key).errors, message]
         if start and end and not any(f.errors for f in form):
             _warn_if_no_change(rota, form, start, end, replaces)
+        proposed = (start and end and not correcting and not any(f.errors for f in form)
+                    and not held_back(form) and propose(rota, "override.create", {
+                        "kind": form.kind.data, "person": form.person.data,
+                        "replaces": replaces, "start": start, "end": end,
+                        "note": (form.note.data or "").strip()},
+                        f"{form.kind.data} {form.person.data}"
+                        + (f" for {replaces}" if replaces else "")
+                        + f" {jsonable(start)} to {jsonable(end)}"))
+        if proposed:
+            return proposed
         if start and end and not any(f.errors for f in form) and not held_back(form):
             db = appdb.db_session()
             watch(rota.id)
@@ -437,6 +449,11 @@ def delete_override(rota_id: str, override_id: int):
                             f"{local(row.start)} – {local(row.end)} ({viewer_zone().key}): "
                             "one not begun is deleted, one in progress ends now.",
                             "Remove override", url_for("rota.rota", rota_id=rota.id))
+    proposed = propose(rota, "override.delete", {"override": row.id},
+                       f"remove override {row.id}: {row.kind} {row.person_id} "
+                       f"{jsonable(row.start)} to {jsonable(row.end)}")
+    if proposed:
+        return proposed
     before, target = _override_summary(row), f"rota {rota.id} override {row.id}"
     watch(rota.id)
     snapshot = override_snapshot(db, row)

@@ -104,6 +104,7 @@ class RotaForm(FlaskForm):
                                         validators=[Optional(), NumberRange(1, 24 * 60)])
     notify_outgoing = BooleanField("Tell the outgoing person at a handoff")
     swap_approval = BooleanField("Swaps need a rota manager's approval")
+    two_person = BooleanField("Two-person rule: an edit waits for a second manager's approval")
     effective = StringField("A new zone takes effect", validators=[Optional()])
 
 

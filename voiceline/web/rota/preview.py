@@ -8,32 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from voiceline import models as m
+from voiceline.oncall.preview import PREVIEW_DAYS, Change, duty_changes
 from voiceline.oncall.store import layer_to_engine, rota_to_engine
-from voiceline.rota import edit_layer, on_duty, shifts
+from voiceline.rota import edit_layer
 
-PREVIEW_DAYS = 14
-SHOWN = 40
-
-
-@dataclass
-class Change:
-    """At `at` duty passes from `before` to `after`; `was` is who the current schedule has then."""
-
-    at: datetime
-    before: tuple[str, ...]
-    after: tuple[str, ...]
-    was: tuple[str, ...]
-
-    @property
-    def differs(self) -> bool:
-        """True when the edit changes who is on duty from this instant."""
-        return set(self.after) != set(self.was)
-
+__all__ = ["PREVIEW_DAYS", "Change", "digest", "preview_edit"]
 
 def digest(changes: dict[str, Any], priority: int) -> str:
     """A short fingerprint of an edit (members, anchor, period, windows, priority)."""
@@ -48,9 +32,4 @@ def preview_edit(rota: m.Rota, layer: m.Layer, at: datetime, changes: dict[str, 
     edited = edit_layer(layer_to_engine(layer), rota.timezone, at=at, priority=priority, **changes)
     new = replace(old, layers=tuple(edited if la.id == edited.id else la for la in old.layers))
     starts = edited.versions[-1].valid_from if edited.versions else None
-    end = at + timedelta(days=PREVIEW_DAYS)
-    segments = shifts(new, at, end)
-    out = []
-    for before, seg in zip(segments, segments[1:], strict=False):
-        out.append(Change(seg.start, before.people, seg.people, on_duty(old, seg.start).people))
-    return starts, out[:SHOWN]
+    return starts, duty_changes(old, new, at)

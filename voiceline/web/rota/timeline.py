@@ -129,6 +129,9 @@ def rota_page(rota_id: str):
     swaps = appdb.db_session().scalars(
         select(m.Swap).where(m.Swap.rota_id == row.id, m.Swap.status.in_(("open", "pending")))
         .order_by(m.Swap.start)).all()
+    waiting = appdb.db_session().scalars(
+        select(m.Proposal).where(m.Proposal.rota_id == row.id, m.Proposal.status == "open")
+        .order_by(m.Proposal.id)).all()
     user = current_user()
     rows = build_rows(row, rota, scale, names)
     on = sorted({p for r in rows for b in r.blocks for p in b.people}, key=lambda p: names.get(p, p))
@@ -139,5 +142,5 @@ def rota_page(rota_id: str):
         legend=[(p, names.get(p, p), colour(p)) for p in on],
         now=scale.percent(utcnow()), mark=_mark(scale), min_width=min_width_rem(scale.days),
         prev_start=(start - step).date(), next_start=end.date(),
-        format_members=format_members, format_windows=format_windows, swaps=swaps,
+        format_members=format_members, format_windows=format_windows, swaps=swaps, waiting=waiting,
         can_edit=has_role(user, "rota_manager"))
