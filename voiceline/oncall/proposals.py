@@ -88,9 +88,10 @@ class NotOpen(ValueError):
 
 
 def jsonable(value: Any) -> Any:
-    """An edit's values as JSON: instants as ISO-Z, tuples as lists, windows as dicts."""
+    """An edit's values as JSON: instants as ISO-Z, a naive local date-time (a layer's anchor)
+    as YYYY-MM-DDTHH:MM, tuples as lists, windows as dicts."""
     if isinstance(value, datetime):
-        return iso_z(value)
+        return value.strftime("%Y-%m-%dT%H:%M") if value.tzinfo is None else iso_z(value)
     if isinstance(value, Window):
         return value.to_dict()
     if isinstance(value, Period):
