@@ -64,6 +64,15 @@ def test_api_proposals_approve_reject_withdraw(client, demo, token, session, con
     assert rejected.get_json()["status"] == "rejected" and rejected.get_json()["reason"] == "keep it"
     session.expire_all()
     assert session.get(m.Rota, "primary").two_person is True
+    # an approved PUT is replayed through the rota file's rules: here a new layer
+    layers = client.get("/api/v1/rotas/primary", headers=first).get_json()["layers"]
+    extra = {"name": "extra", "members": ["boris"], "anchor": "2026-01-05T09:00", "every": "1d"}
+    put = client.put("/api/v1/rotas/primary", headers=first, json={"layers": [*layers, extra]})
+    assert put.status_code == 202
+    assert client.post(f"/api/v1/rotas/primary/proposals/{put.get_json()['id']}/approve",
+                       headers=admin).status_code == 200
+    after = client.get("/api/v1/rotas/primary", headers=first).get_json()["layers"]
+    assert [la["name"] for la in after] == [la["name"] for la in layers] + ["extra"]
     # deleting the override is a proposal too; its proposer withdraws it, nobody else can
     oid = session.scalar(select(m.Override.id).where(m.Override.person_id == body["add"],
                                                      m.Override.rota_id == "primary"))
@@ -77,7 +86,7 @@ def test_api_proposals_approve_reject_withdraw(client, demo, token, session, con
     assert session.get(m.Override, oid) is not None
     decided = client.get("/api/v1/rotas/primary/proposals?status=approved,rejected,withdrawn",
                          headers=admin).get_json()
-    assert [p["status"] for p in decided] == ["approved", "rejected", "withdrawn"]
+    assert [p["status"] for p in decided] == ["approved", "rejected", "approved", "withdrawn"]
     assert client.get("/api/v1/rotas/primary/proposals?status=maybe",
                       headers=admin).status_code == 400
     assert client.post("/api/v1/rotas/primary/proposals/999/approve",
@@ -85,4 +94,5 @@ def test_api_proposals_approve_reject_withdraw(client, demo, token, session, con
     actions = [a.action for a in session.scalars(select(m.AuditEntry).where(
         m.AuditEntry.action.like("proposal.%")).order_by(m.AuditEntry.id))]
     assert actions == ["proposal.create", "proposal.approve", "proposal.create",
-                       "proposal.reject", "proposal.create", "proposal.withdraw"]
+                       "proposal.reject", "proposal.create", "proposal.approve",
+                       "proposal.create", "proposal.withdraw"]

@@ -306,3 +306,35 @@ def test_a_layer_edit_is_previewed_proposed_then_applied_by_a_second_manager(rul
         assert newest.members == ["grace", "alice"] and newest.created_by == "user:second-manager"
         db.close()
     assert _proposals(app)[0][2] == "approved"
+
+
+def test_a_new_layer_waits_and_the_rota_cannot_be_deleted_under_the_rule(ruled, login,
+                                                                          post_form, as_role):
+    app = ruled
+    first = _client(app, login, "rota-manager")
+    admin = as_role("admin")
+    added = post_form(first, "/rota/primary/layers/new", data={
+        "name": "extra", "members": "carol", "anchor": "2026-01-05T09:00", "period": "1d",
+        "windows": "", "priority": "1"})
+    assert added.headers["Location"].endswith("/rota/primary/proposals")
+
+    def layers():
+        with app.app_context():
+            db = _db(app)
+            names = sorted(la.name for la in db.get(m.Rota, "primary").layers)
+            db.close()
+        return names
+
+    assert "extra" not in layers()
+    [(pid, kind, *_)] = _proposals(app)
+    assert kind == "layer.create"
+    post_form(admin, "/rota/primary/proposals", f"/rota/primary/proposals/{pid}/approve")
+    assert "extra" in layers() and _proposals(app)[0][2:5] == (
+        "approved", "user:rota-manager", "user:admin")
+    refused = post_form(admin, "/rota/primary", "/rota/primary/delete", data={"confirmed": "yes"},
+                        follow_redirects=True)
+    assert "has the two-person rule" in refused.get_data(as_text=True)
+    with app.app_context():
+        db = _db(app)
+        assert db.get(m.Rota, "primary") is not None
+        db.close()

@@ -175,6 +175,10 @@ def delete_rota(rota_id: str):
                             "deleted for good; the audit log keeps the record.",
                             "Delete rota", url_for("rota.rota", rota_id=rota.id))
     db = appdb.db_session()
+    if rota.two_person:
+        flash(f"Rota {rota.id} has the two-person rule: turn it off first (a change that "
+              "itself needs a second person's approval).", "error")
+        return redirect(url_for("rota.rota", rota_id=rota.id))
     users = [s.policy_id for s in db.scalars(select(m.PolicyStep)) if rota.id in (s.rotas or [])]
     if users:
         flash(f"Rota {rota.id} is used by policy {users[0]}; remove it there first.")

@@ -95,6 +95,11 @@ def undo(token: str):
         return redirect(url_for("rota.rotas"))
     kind, snap = taken
     db = appdb.db_session()
+    ruled = db.get(m.Rota, snap.get("rota"))
+    if ruled is not None and ruled.two_person:  # the rule was turned on since the edit
+        flash("Not undone: this rota has the two-person rule; propose the change again "
+              "instead.", "error")
+        return redirect(url_for("rota.rota", rota_id=ruled.id))
     watch()  # the snapshot names its rota inside; every rota is as good and as cheap here
     rota_id = (_restore_override if kind == "override" else _restore_layer)(db, snap)
     db.commit()
