@@ -338,3 +338,45 @@ def test_a_new_layer_waits_and_the_rota_cannot_be_deleted_under_the_rule(ruled, 
         db = _db(app)
         assert db.get(m.Rota, "primary") is not None
         db.close()
+
+
+def test_undo_is_refused_once_the_rule_is_on(demo, as_role, csrf):
+    from html.parser import HTMLParser
+
+    app = demo
+    manager = as_role("rota_manager")
+    start = utcnow() + timedelta(days=30)
+    with app.app_context():
+        db = _db(app)
+        row = m.Override(rota_id="primary", kind="add", person_id="carol", start=start,
+                         end=start + timedelta(hours=1))
+        db.add(row)
+        db.commit()
+        oid = row.id
+        db.close()
+    token = csrf(manager, "/rota/primary")
+    assert manager.post(f"/rota/primary/overrides/{oid}/delete",
+                        data={"csrf_token": token, "confirmed": "yes"}).status_code == 302
+    removed = manager.get("/rota/primary").get_data(as_text=True)
+
+    class Forms(HTMLParser):
+        actions: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "form" and "/undo/" in (dict(attrs).get("action") or ""):
+                self.actions.append(dict(attrs)["action"])
+
+    parser = Forms()
+    parser.feed(removed)
+    [undo_url] = parser.actions
+    with app.app_context():
+        db = _db(app)
+        db.get(m.Rota, "primary").two_person = True
+        db.commit()
+        db.close()
+    refused = manager.post(undo_url, data={"csrf_token": token}, follow_redirects=True)
+    assert "has the two-person rule" in refused.get_data(as_text=True)
+    with app.app_context():
+        db = _db(app)
+        assert db.get(m.Override, oid) is None
+        db.close()

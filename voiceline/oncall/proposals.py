@@ -41,7 +41,6 @@ from voiceline.oncall.preview import Change, duty_changes
 from voiceline.oncall.rules import from_now
 from voiceline.oncall.store import rota_to_engine
 from voiceline.oncall.versions import (
-    InThePast,
     change_layer_priority,
     change_point,
     change_rota_zone,
@@ -317,9 +316,13 @@ EDITS: dict[str, Callable[[Session, m.Rota, dict, Context], str]] = {
 
 def apply_edit(session: Session, rota: m.Rota, kind: str, edit: dict, ctx: Context) -> str:
     """Write one edit (EditRefused when it does not apply to the rota as it stands); a message."""
+    if kind not in EDITS:
+        raise EditRefused([f"kind: unknown edit {kind!r}"])
     try:
         return EDITS[kind](session, rota, edit, ctx)
-    except InThePast as exc:
+    except EditRefused:
+        raise
+    except ValueError as exc:  # the engine's own checks (InThePast, a layer it cannot build)
         raise EditRefused([str(exc)]) from None
 
 
