@@ -34,6 +34,7 @@ def test_api_proposals_approve_reject_withdraw(client, demo, token, session, con
     proposal = conforms(proposed, "/overrides", "post")
     assert (proposal["kind"], proposal["status"], proposal["proposed_by"]) == (
         "override.create", "open", "user:api-first")
+    assert iso_z(start) in [c["at"] for c in proposal["preview"]["changes"]]
     assert not [o for o in session.get(m.Rota, "primary").overrides if o.person_id == body["add"]]
     # the queue, with what approving would change
     assert client.get("/api/v1/rotas/primary/proposals", headers=responder).status_code == 403

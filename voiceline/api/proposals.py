@@ -25,8 +25,8 @@ def context() -> rule.Context:
 
 
 def propose(rota: m.Rota | None, kind: str, edit: dict, summary: str):
-    """A 202 with the proposal when the rota has the two-person rule (stored and committed);
-    None when the route should write the edit itself."""
+    """A 202 with the proposal and its preview when the rota has the two-person rule (stored
+    and committed); None when the route should write the edit itself."""
     if rota is None:
         return None
     session = db_session()
@@ -34,7 +34,8 @@ def propose(rota: m.Rota | None, kind: str, edit: dict, summary: str):
     if proposal is None:
         return None
     session.commit()
-    return jsonify(rule.proposal_json(proposal)), 202
+    ctx = context()
+    return jsonify(rule.proposal_json(proposal, rule.preview(session, proposal, ctx))), 202
 
 
 def _rota_or_404(rid: str) -> m.Rota:
