@@ -102,6 +102,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _via(ctx: Context) -> dict[str, str]:
+    # An edit's audit entry says `via: api` for the API, nothing for the UI (as always).
+    return {"via": ctx.via} if ctx.via != "web" else {}
+
+
 def _digest(state: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
@@ -205,7 +210,7 @@ def _layer_create(session: Session, rota: m.Rota, edit: dict, ctx: Context) -> s
     session.flush()
     write_layer_edit(session, rota, layer, at=start, created_by=ctx.actor, **changes)
     audit.record(session, ctx.actor, "layer.create", f"rota {rota.id} layer {layer.id}",
-                 via=ctx.via, after=(version_summary(newest_version(layer)) or {})
+                 **_via(ctx), after=(version_summary(newest_version(layer)) or {})
                  | {"name": layer.name, "priority": layer.priority}, **ctx.extra)
     return f"layer added: it starts {iso_z(start)}"
 
@@ -230,7 +235,7 @@ def _layer_update(session: Session, rota: m.Rota, edit: dict, ctx: Context) -> s
     after = (version_summary(newest) or {}) | {"name": layer.name, "priority": layer.priority}
     if after != before:
         audit.record(session, ctx.actor, "layer.update", f"rota {rota.id} layer {layer.id}",
-                     via=ctx.via, before=before, after=after, **ctx.extra)
+                     **_via(ctx), before=before, after=after, **ctx.extra)
     return "layer saved" + (f": {'; '.join(messages)}" if messages else "")
 
 
@@ -239,9 +244,9 @@ def _layer_end(session: Session, rota: m.Rota, edit: dict, ctx: Context) -> str:
     before = [version_summary(v) for v in layer.versions]
     end_layer(session, layer, ctx.now)
     audit.record(session, ctx.actor, "layer.end", f"rota {rota.id} layer {layer.id}",
-                 via=ctx.via, before=before, after=[version_summary(v) for v in layer.versions],
+                 **_via(ctx), before=before, after=[version_summary(v) for v in layer.versions],
                  **ctx.extra)
-    return "layer ended"
+    return "Layer ended."
 
 
 def _override_create(session: Session, rota: m.Rota, edit: dict, ctx: Context) -> str:
@@ -257,7 +262,7 @@ def _override_create(session: Session, rota: m.Rota, edit: dict, ctx: Context) -
     rota.overrides.append(row)
     session.flush()
     audit.record(session, ctx.actor, "override.create", f"rota {rota.id} override {row.id}",
-                 via=ctx.via, after=override_summary(row), **ctx.extra)
+                 **_via(ctx), after=override_summary(row), **ctx.extra)
     return f"override {row.id} added"
 
 
@@ -269,14 +274,14 @@ def _override_delete(session: Session, rota: m.Rota, edit: dict, ctx: Context) -
     try:
         result = retire_override(session, row, ctx.now)
     except OverrideIsHistory as exc:
-        raise EditRefused([f"override {row.id}: {exc}"]) from None
+        raise EditRefused([str(exc)]) from None
     if result == "ended":
-        audit.record(session, ctx.actor, "override.end", target, via=ctx.via, before=before,
+        audit.record(session, ctx.actor, "override.end", target, **_via(ctx), before=before,
                      after=override_summary(row), **ctx.extra)
-        return f"override {row.id} was in progress: it now ends now"
-    audit.record(session, ctx.actor, "override.delete", target, via=ctx.via, before=before,
+        return "The override was in progress: it now ends now."
+    audit.record(session, ctx.actor, "override.delete", target, **_via(ctx), before=before,
                  **ctx.extra)
-    return f"override {row.id} removed"
+    return "Override removed."
 
 
 def _rota_update(session: Session, rota: m.Rota, edit: dict, ctx: Context) -> str:
@@ -292,7 +297,7 @@ def _rota_update(session: Session, rota: m.Rota, edit: dict, ctx: Context) -> st
     rota.swap_approval = bool(edit.get("swap_approval"))
     rota.two_person = bool(edit.get("two_person"))
     if before != rota_summary(rota):
-        audit.record(session, ctx.actor, "rota.update", f"rota {rota.id}", via=ctx.via,
+        audit.record(session, ctx.actor, "rota.update", f"rota {rota.id}", **_via(ctx),
                      before=before, after=rota_summary(rota) | ({"zone_from": cut} if rezoned else {}),
                      **ctx.extra)
     return f"rota saved; handoffs follow {rota.timezone} from {iso_z(cut)}" if rezoned else "rota saved"

@@ -12,14 +12,13 @@ from voiceline import appdb, audit
 from voiceline import models as m
 from voiceline.instants import utcnow
 from voiceline.oncall.edit import (
-    OverrideIsHistory,
-    end_layer,
     lock_rota,
     override_problems,
-    retire_override,
     write_layer_edit,
 )
 from voiceline.oncall.proposals import (
+    EditRefused,
+    apply_edit,
     current_version,
     jsonable,
     override_summary,
@@ -54,7 +53,7 @@ from voiceline.web.rota.forms import (
 from voiceline.web.rota.members import picked as _picked
 from voiceline.web.rota.members import reorder_requested
 from voiceline.web.rota.preview import PREVIEW_DAYS, digest, preview_edit
-from voiceline.web.rota.proposals import propose
+from voiceline.web.rota.proposals import context, propose
 from voiceline.web.rota.undo import layer_snapshot, override_snapshot
 from voiceline.web.timefmt import local, to_input, viewer_zone
 from voiceline.web.warnings import held_back, warn
@@ -343,14 +342,15 @@ def end_layer_view(rota_id: str, layer_id: int):
     if proposed:
         return proposed
     db = appdb.db_session()
-    before = [_version_summary(v) for v in layer.versions]
     watch(rota.id)
     snapshot = layer_snapshot(layer)
-    end_layer(db, layer, utcnow())
-    audit.record(db, actor(), "layer.end", f"rota {rota.id} layer {layer.id}", before=before,
-                 after=[_version_summary(v) for v in layer.versions])
+    try:
+        message = apply_edit(db, rota, "layer.end", {"layer": layer.id}, context())
+    except EditRefused as exc:
+        flash(f"Not ended: {exc}.", "error")
+        return redirect(url_for("rota.rota", rota_id=rota.id))
     db.commit()
-    offer_undo("layer", snapshot, "Layer ended.", lambda t: url_for("rota.undo", token=t))
+    offer_undo("layer", snapshot, message, lambda t: url_for("rota.undo", token=t))
     return redirect(url_for("rota.rota", rota_id=rota.id))
 
 
@@ -458,21 +458,13 @@ def delete_override(rota_id: str, override_id: int):
                        f"{jsonable(row.start)} to {jsonable(row.end)}")
     if proposed:
         return proposed
-    before, target = _override_summary(row), f"rota {rota.id} override {row.id}"
     watch(rota.id)
     snapshot = override_snapshot(db, row)
     try:
-        result = retire_override(db, row, utcnow())
-    except OverrideIsHistory as exc:
+        message = apply_edit(db, rota, "override.delete", {"override": row.id}, context())
+    except EditRefused as exc:
         flash(f"Not removed: {exc}.", "error")
         return redirect(url_for("rota.rota", rota_id=rota.id))
-    if result == "ended":
-        audit.record(db, actor(), "override.end", target, before=before,
-                     after=_override_summary(row))
-        message = "The override was in progress: it now ends now."
-    else:
-        audit.record(db, actor(), "override.delete", target, before=before)
-        message = "Override removed."
     db.commit()
     offer_undo("override", snapshot, message, lambda t: url_for("rota.undo", token=t))
     return redirect(url_for("rota.rota", rota_id=rota.id))
