@@ -17,9 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("rotas", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("two_person", sa.Boolean(), server_default=sa.false(),
-                                      nullable=False))
+    # A plain ADD COLUMN (no batch copy of the table on SQLite): the rotas table keeps the
+    # directory_version triggers of 0011_dirversion.
+    op.add_column("rotas", sa.Column("two_person", sa.Boolean(), server_default=sa.false(),
+                                     nullable=False))
     op.create_table(
         "rota_proposals",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -48,5 +49,4 @@ def downgrade() -> None:
     with op.batch_alter_table("rota_proposals", schema=None) as batch_op:
         batch_op.drop_index("ix_rota_proposals_rota_status")
     op.drop_table("rota_proposals")
-    with op.batch_alter_table("rotas", schema=None) as batch_op:
-        batch_op.drop_column("two_person")
+    op.drop_column("rotas", "two_person")  # SQLite 3.35+ drops a column in place
