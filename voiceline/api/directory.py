@@ -176,10 +176,10 @@ def get_rota(rid: str):
 def put_rota(rid: str):
     session = db_session()
     body, effective = json_body(), instant_arg("effective")
-    rota = session.get(m.Rota, rid)
-    if rota is not None and rota.two_person:
+    # Only the flag is read here: the PUT below reads the rota under its lock.
+    if session.scalar(select(m.Rota.two_person).where(m.Rota.id == rid)):
         check_entry(session, "rotas", rid, body, effective)
-        return propose(rota, "rota.put", {"entry": body, "effective": effective},
+        return propose(session.get(m.Rota, rid), "rota.put", {"entry": body, "effective": effective},
                        f"PUT the rota: {', '.join(sorted(body)) or 'nothing'}")
     created = put_entry(session, "rotas", rid, body, actor(), effective)
     session.commit()
