@@ -1,6 +1,6 @@
 """twoperson: the two-person rule per rota, and the proposals waiting for approval
 
-Revision ID: 0011_twoperson
+Revision ID: 0012_twoperson
 Revises: 0011_dirversion
 Create Date: 2026-12-02 05:30:00
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 import voiceline.db
 
-revision = "0011_twoperson"
+revision = "0012_twoperson"
 down_revision = "0011_dirversion"
 branch_labels = None
 depends_on = None
