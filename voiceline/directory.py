@@ -164,6 +164,7 @@ class _Copies:
 
 
 _UNREAD = object()
+_BY_ENGINE: weakref.WeakKeyDictionary[Any, _Copies] = weakref.WeakKeyDictionary()
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -171,7 +172,6 @@ def _forget_token(session: Session, transaction) -> None:
     """The next transaction reads the token again (a session may outlive a transaction)."""
     if transaction.parent is None:
         session.info.pop(_SESSION_TOKEN, None)
-_BY_ENGINE: weakref.WeakKeyDictionary[Any, _Copies] = weakref.WeakKeyDictionary()
 
 
 def _copies(session: Session) -> _Copies:
@@ -183,7 +183,7 @@ def _copies(session: Session) -> _Copies:
 
 
 def _detached(row: Any) -> Any:
-    """A clean detached copy of a loaded hotline or caller (a caller with its phones)."""
+    """A clean detached copy of a loaded hotline, caller (with its phones) or person."""
     if row is None:
         return None
     copy = _copy_columns(row)

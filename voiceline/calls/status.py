@@ -72,7 +72,7 @@ def _fold(call: Call, callback: Status, at: datetime) -> bool:
         call.duration_seconds = duration
     if call.state == CallState.DONE:
         return False  # a finished call is never reopened
-    awaits = False
+    awaits = False  # finish keeps the ended_at and duration set above
     if status in {"failed", "busy", "no-answer"} or call.state in {CallState.FALLBACK, CallState.NEW}:
         # NEW: only a status callback ever saw this call (its incoming request never stored)
         finish(call, "failed", at)
@@ -83,9 +83,6 @@ def _fold(call: Call, callback: Status, at: datetime) -> bool:
         awaits = call.outcome == "missed"
     else:
         finish(call, "abandoned", at)
-    call.ended_at = at
-    if duration is not None:
-        call.duration_seconds = duration
     return awaits
 
 
