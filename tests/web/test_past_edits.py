@@ -80,6 +80,32 @@ def test_ui_refuses_a_past_override_and_an_admin_gives_a_reason(app, demo, as_ro
     assert _audit(app, "override.correct").detail["reason"] == "carol covered that day"
 
 
+def _overrides(app, rota: str) -> int:
+    with appdb.session_factory(app)() as session:
+        return len(session.scalars(select(m.Override).where(m.Override.rota_id == rota)).all())
+
+
+def test_a_correction_of_the_record_cannot_reach_past_now(app, demo, accounts, as_role, post_form,
+                                                          client):
+    """An admin's correction covers the past only: what is still to come goes through the rota's
+    rules (a two-person rota's approval too), so a correction ending after now is refused."""
+    admin = _headers(app, accounts["admin"])
+    now = utcnow()
+    before = _overrides(app, "backup")
+    refused = client.post("/api/v1/corrections", headers=admin, json={
+        "rota": "backup", "start": iso_z(now - timedelta(days=2)), "end": iso_z(now + timedelta(days=2)),
+        "add": "alice", "reason": "a way round the rules"})
+    assert refused.status_code == 409 and "correcting the record covers the past only" in \
+        refused.get_json()["error"]
+    ahead = post_form(as_role("admin"), "/rota/backup/overrides/new", data={
+        "kind": "add", "person": "carol", "replaces": "", "correction": "a way round the rules",
+        "start": (now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"),
+        "end": (now + timedelta(days=4)).strftime("%Y-%m-%dT%H:%M")})
+    assert ahead.status_code == 200 and "correcting the record covers the past only" in \
+        ahead.get_data(as_text=True)
+    assert _overrides(app, "backup") == before
+
+
 def test_a_swap_that_began_35_hours_ago_cannot_be_taken(app, demo, accounts, as_role, post_form):
     db = _db(app)
     now = utcnow().replace(tzinfo=UTC)

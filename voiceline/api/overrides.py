@@ -76,7 +76,7 @@ def _create(correction: str | None):
         raise ApiError(422, "validation failed", ["rota: missing (the rota id)"])
     entry = {k: v for k, v in body.items() if k not in ("rota", "reason")}
     lock_rota(session, rota_id)  # check and write as one step, whatever other servers do
-    o = validate_override(session, rota_id, entry, None if correction else utcnow())
+    o = validate_override(session, rota_id, entry, utcnow(), correcting=bool(correction))
     if not correction:
         proposed = propose(session.get(m.Rota, rota_id), "override.create", {
             "kind": o.kind, "person": o.person, "replaces": o.replaces, "start": o.start,

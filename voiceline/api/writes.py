@@ -16,7 +16,15 @@ from voiceline.appdb import db_session
 from voiceline.instants import iso_z, utcnow
 from voiceline.oncall.edit import KnownPeople, draft_of
 from voiceline.oncall.notify import watch_rotas
-from voiceline.oncall.rules import PAST_WORDS, Draft, first_overlap, from_now, starts_in_the_past
+from voiceline.oncall.rules import (
+    FUTURE_CORRECTION_WORDS,
+    PAST_WORDS,
+    Draft,
+    corrects_the_future,
+    first_overlap,
+    from_now,
+    starts_in_the_past,
+)
 from voiceline.rotafile import RotaFileError
 from voiceline.rotafile.check import Checker, OverrideSpec
 from voiceline.rotafile.put import put_entry as put_rotafile_entry
@@ -56,11 +64,11 @@ def check_entry(session: Session, section: str, entry_id: str, entry: dict[str, 
                                                   "past; the past stays as it was recorded"])
 
 
-def validate_override(session: Session, rota_id: str, entry: dict[str, Any],
-                      now: datetime | None = None) -> OverrideSpec:
+def validate_override(session: Session, rota_id: str, entry: dict[str, Any], now: datetime,
+                      correcting: bool = False) -> OverrideSpec:
     """Check a new override of a rota as the rota file does, against the rota's stored overrides
-    (oncall.rules); return it normalised. With `now`, one starting in the past is a 409 (only a
-    correction of the record, which passes None, may write the past)."""
+    (oncall.rules); return it normalised. One starting in the past is a 409, unless it is a
+    correction of the record (`correcting`), which must end by `now` instead (409)."""
     rota = session.get(m.Rota, rota_id)
     if rota is None:
         raise ApiError(422, "validation failed", [f"rota: no rota {rota_id!r}"])
@@ -74,8 +82,12 @@ def validate_override(session: Session, rota_id: str, entry: dict[str, Any],
             check.fail(where, f"overlaps override {clash.other} for person {clash.person!r}")
     if check.problems or parsed is None:
         raise ApiError(422, "validation failed", check.problems)
-    if now is not None and starts_in_the_past(parsed.start, now):
+    if correcting:
+        if corrects_the_future(parsed.end, now):
+            raise ApiError(409, f"end: {iso_z(parsed.end)} {FUTURE_CORRECTION_WORDS}")
+        return parsed
+    if starts_in_the_past(parsed.start, now):
         raise ApiError(409, f"start: {iso_z(parsed.start)} {PAST_WORDS} (POST /api/v1/corrections)")
-    if now is not None and parsed.start is not None:
+    if parsed.start is not None:
         parsed.start = from_now(parsed.start, now)
     return parsed

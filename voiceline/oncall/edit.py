@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from voiceline import models as m
 from voiceline.oncall.rules import (
+    FUTURE_CORRECTION_WORDS,
     PAST_WORDS,
     Draft,
+    corrects_the_future,
     first_overlap,
     shape_problems,
     starts_in_the_past,
@@ -128,15 +130,18 @@ def lock_rota(session: Session, rota_id: str) -> m.Rota | None:
 
 def override_problems(session: Session, rota: m.Rota, *, kind: str, person: str | None,
                       replaces: str | None, start: datetime | None, end: datetime | None,
-                      exclude_id: int | None = None,
-                      now: datetime | None = None) -> dict[str, str]:
+                      exclude_id: int | None = None, now: datetime | None = None,
+                      correcting: bool = False) -> dict[str, str]:
     """Why an override cannot be saved, keyed by field ('' when it can): the rules of oncall.rules.
 
-    With `now`, one starting in the past is refused too (a correction of the record passes None).
+    With `now`, one starting in the past is refused too; a correction of the record
+    (`correcting`) may start in the past but must end by `now`.
     """
     draft = Draft(kind, person, replaces, start, end)
     problems: dict[str, str] = {}
-    if now is not None and starts_in_the_past(start, now):
+    if now is not None and correcting and corrects_the_future(end, now):
+        problems["end"] = f"{end:%Y-%m-%d %H:%MZ} {FUTURE_CORRECTION_WORDS}"
+    elif now is not None and not correcting and starts_in_the_past(start, now):
         problems["start"] = f"{start:%Y-%m-%d %H:%MZ} {PAST_WORDS}"
     for problem in shape_problems(draft, KnownPeople(session)):
         # A field shows its first problem (an unknown person before replacing themselves).

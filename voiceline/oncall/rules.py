@@ -16,6 +16,8 @@ OVERRIDE_KINDS = ("add", "remove", "replace")
 PAST_GRACE = timedelta(hours=1)
 PAST_WORDS = ("is in the past: the past stays as it was recorded (an admin can correct the "
               "record, with a reason)")
+FUTURE_CORRECTION_WORDS = ("is after now: correcting the record covers the past only (what is "
+                           "still to come is an ordinary override, under the rota's rules)")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,12 @@ def first_overlap(draft: Draft, others: Iterable[tuple[object, Draft]]) -> Probl
 def starts_in_the_past(start: datetime | None, now: datetime) -> bool:
     """Whether an override or swap starting at `start` would rewrite who was on duty before now."""
     return start is not None and start < now - PAST_GRACE
+
+
+def corrects_the_future(end: datetime | None, now: datetime) -> bool:
+    """Whether a correction of the record (an admin's override in the past) would reach past
+    now: what is still to come is changed as an ordinary override (the two-person rule too)."""
+    return end is not None and end > now
 
 
 def from_now(start: datetime, now: datetime) -> datetime:

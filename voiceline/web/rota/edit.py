@@ -384,7 +384,7 @@ def new_override(rota_id: str):
         now = utcnow()
         problems = override_problems(appdb.db_session(), rota, kind=form.kind.data,
                                      person=form.person.data or None, replaces=replaces,
-                                     start=start, end=end, now=None if correcting else now)
+                                     start=start, end=end, now=now, correcting=correcting)
         if start and not correcting:
             start = from_now(start, now)
         for key, message in problems.items():
