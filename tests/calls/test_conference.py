@@ -333,3 +333,34 @@ def test_fake_rest_call_sids_never_repeat_across_instances():
                        .text)["sid"] for _ in range(2)]
     assert sids[0] != sids[1]
     assert all(sid.startswith("CA") and len(sid) == 34 for sid in sids)
+
+
+def _taken_by_alice(twilio, fake_rest, sid: str):
+    """alice picks up and presses 1; returns alice's leg sid and her calls.create."""
+    _, created = start(twilio, fake_rest, sid)
+    alice = fake_rest.placed()[0][0]
+    screen = twilio.post(path(created[0]["Url"]), leg(sid, alice, "+12025550101"))
+    twilio.post(path(screen.root.find("Gather").get("action")),
+                leg(sid, alice, "+12025550101", Digits="1"))
+    return alice, created[0]
+
+
+def test_the_caller_is_not_left_alone_when_the_taker_hangs_up(conf, twilio, fake_rest, db):
+    """The taker does not end the room on leaving (so * can bring a colleague in): when their
+    call ends and nobody else took it, the caller's call is ended too, not left in silence."""
+    alice, made = _taken_by_alice(twilio, fake_rest, "CAconf9")
+    assert ("CAconf9", {"Status": "completed"}) not in fake_rest.updates()
+    twilio.post(path(made["StatusCallback"]), leg("CAconf9", alice, "+12025550101",
+                                                  CallStatus="completed", SequenceNumber="4"))
+    assert ("CAconf9", {"Status": "completed"}) in fake_rest.updates()
+    call = db.scalar(select(Call).where(Call.sid == "CAconf9"))
+    db.refresh(call)
+    assert "taker_left" in [e.kind for e in call.events]
+
+
+def test_the_caller_leaving_ends_the_takers_call(conf, twilio, fake_rest):
+    """Twilio may post the taker's <Dial> action after the room ended; ending the taker's call
+    when the caller leaves keeps them out of a new, empty room of the same name."""
+    alice, _ = _taken_by_alice(twilio, fake_rest, "CAconf10")
+    twilio.post("/voice/conference/end", params("CAconf10", WATCH, CallStatus="completed"))
+    assert (alice, {"Status": "completed"}) in fake_rest.updates()

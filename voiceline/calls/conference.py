@@ -156,10 +156,14 @@ def wait_music(ctx: Context, call: Call | None, fetch: int) -> str:
     return str(reply.pause(WAIT_PAUSE).redirect(ctx.links("conference_wait", n=fetch + 1)))
 
 
-def end_pending(ctx: Context, call: Call, keep: CallLeg | None = None) -> None:
-    """End every other live ringing leg (REST), and drop those not placed yet."""
+def end_pending(ctx: Context, call: Call, keep: CallLeg | None = None, *,
+                everyone: bool = False) -> None:
+    """End every other live ringing leg (REST), and drop those not placed yet; `everyone`:
+    the taker, colleagues and listeners too (the caller is gone: the room is over)."""
     for leg in call.legs:
-        if leg is keep or leg.purpose != RING or leg.status not in LIVE or leg.screen == "accepted":
+        if leg is keep or leg.status not in LIVE:
+            continue
+        if not everyone and (leg.purpose != RING or leg.screen == "accepted"):
             continue
         if leg.sid is None:
             leg.status = "canceled"  # never placed: the dialer only places queued legs
@@ -178,7 +182,9 @@ def caller_left(ctx: Context, call: Call, call_status: str) -> str:
     elif call.state == CallState.RINGING:
         finish(call, "abandoned", ctx.at)
         add_event(ctx.session, call, "caller_hung_up", ctx.at, step=call.step, status=call_status)
-    end_pending(ctx, call)
+    # Everyone: a taker whose <Dial> action comes after the room ended would otherwise be
+    # put into a new, empty room of the same name.
+    end_pending(ctx, call, everyone=True)
     return str(Reply(call.language).hangup())
 
 

@@ -53,21 +53,32 @@ def check_step(ctx: Context, call: Call) -> None:
     legs = group_legs(ctx, call)
     if not legs or not all(_over(leg, ctx, ring_seconds) for leg in legs):
         return
+    if add_event(ctx.session, call, "conference_step_over", ctx.at, step=call.step,
+                 round=call.round, group=call.dial_group,
+                 dedupe_key=f"conf_over:{call.sid}:{call.round}:{call.step}:{call.dial_group}") is None:
+        return  # another request (a leg's callback, the waitUrl) saw it first and rang on
     for leg in legs:  # ended by the deadline without a callback: hang it up, it is not wanted
         if leg.sid and leg.status not in ENDED:
             ctx.after.append(End(leg.sid, "canceled" if leg.answered_at is None else "completed"))
-    add_event(ctx.session, call, "conference_step_over", ctx.at, step=call.step, round=call.round,
-              group=call.dial_group,
-              dedupe_key=f"conf_over:{call.sid}:{call.round}:{call.step}:{call.dial_group}")
     call.dial_group += 1
     dial_current(ctx, call, Reply(call.language))
     if call.state == CallState.VOICEMAIL:  # nobody left to ring: out of the conference, to voicemail
         ctx.after.append(Redirect(call.sid, ctx.links("conference_resume")))
 
 def leg_changed(ctx: Context, leg: CallLeg) -> None:
-    """After a conference leg's status callback: the step may be over."""
+    """After a conference leg's status callback: the step may be over; or the one who took the
+    call hung up, and the caller must not be left alone in a silent room (a taker does not end
+    the conference on leaving, so that * can bring a colleague in: their call ending does)."""
     if leg.purpose == RING:
         check_step(ctx, leg.call)
+    call = leg.call
+    if (call.state == CallState.CONNECTED and leg.purpose in {RING, COLLEAGUE}
+            and leg.screen == "accepted" and leg.status in ENDED
+            and not any(o.purpose in {RING, COLLEAGUE} and o.screen == "accepted"
+                        and o.status not in ENDED for o in call.legs)):
+        if add_event(ctx.session, call, "taker_left", ctx.at, step=leg.step, person_id=leg.person_id,
+                     dedupe_key=f"taker_left:{call.sid}") is not None:
+            ctx.after.append(End(call.sid, "completed"))
 
 def screen(ctx: Context, leg: CallLeg, request: LegKeys) -> str:
     """A conference leg picked up: a ringing leg while the call rings, a colleague's while it is
