@@ -380,3 +380,27 @@ def test_undo_is_refused_once_the_rule_is_on(demo, as_role, csrf):
         db = _db(app)
         assert db.get(m.Override, oid) is None
         db.close()
+
+
+def test_a_whole_state_proposal_made_before_another_change_is_stale(ruled, login, post_form,
+                                                                    as_role):
+    """Two rota-form proposals from the same state: once the first is approved, approving the
+    second would silently undo it (a rota form carries every setting), so it is refused."""
+    app = ruled
+    manager, admin = _client(app, login, "rota-manager"), as_role("admin")
+    data = {"id": "primary", "name": "Primary", "timezone": "America/New_York", "two_person": "y"}
+    assert post_form(manager, "/rota/primary/edit",
+                     data={**data, "swap_approval": "y"}).status_code == 302
+    assert post_form(manager, "/rota/primary/edit",
+                     data={**data, "name": "Primary desk"}).status_code == 302
+    (one, *_), (two, *_) = _proposals(app)
+    assert post_form(admin, "/rota/primary/proposals",
+                     f"/rota/primary/proposals/{one}/approve").status_code == 302
+    post_form(admin, "/rota/primary/proposals", f"/rota/primary/proposals/{two}/approve")
+    with app.app_context():
+        db = _db(app)
+        rota = db.get(m.Rota, "primary")
+        assert (rota.swap_approval, rota.name) == (True, "Primary")  # the first stays
+        db.close()
+    [_, (_, _, status, _, _, reason)] = _proposals(app)
+    assert status == "stale" and "would undo that change" in reason

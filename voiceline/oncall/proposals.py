@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, overload
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -109,6 +110,21 @@ def _via(ctx: Context) -> dict[str, str]:
 
 def _digest(state: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+# Edits that carry a whole state (a layer's, or the rota's settings or file entry) rather than
+# one change: replayed after the rota changed, they would silently undo that change.
+WHOLE_STATE = frozenset({"layer.update", "rota.update", "rota.put"})
+CHANGED_SINCE = ("the rota was changed after this proposal was made, and approving it now would "
+                 "undo that change: propose it again from the rota as it stands")
+
+
+def basis_digest(rota: m.Rota) -> str:
+    """What a proposal was based on: the rota's schedule and its settings."""
+    settings = {a.key: getattr(rota, a.key) for a in sa_inspect(m.Rota).column_attrs
+                if a.key not in ("created_at", "updated_at")}
+    return hashlib.sha256(json.dumps({"state": state_of(rota), "settings": settings},
+                                     sort_keys=True, default=str).encode()).hexdigest()
 
 
 # -- the shared pieces of the edit paths (also used by the UI's own writes) -------------------
@@ -351,7 +367,8 @@ def gate(session: Session, rota: m.Rota, kind: str, edit: dict, summary: str,
     state = state_of(rota)
     proposal = m.Proposal(rota_id=rota.id, kind=kind, edit=data, summary=summary[:2000],
                           proposed_by=ctx.actor[:200], proposed_at=ctx.now, via=ctx.via,
-                          base_digest=_digest(state), base_state=state, status=OPEN, reason="")
+                          base_digest=basis_digest(rota), base_state=state, status=OPEN,
+                          reason="")
     session.add(proposal)
     session.flush()
     audit.record(session, ctx.actor, "proposal.create", f"rota {rota.id} proposal {proposal.id}",
@@ -384,7 +401,9 @@ def preview(session: Session, proposal: m.Proposal, ctx: Context) -> Preview:
     if rota is None:
         return Preview([], "the rota no longer exists", True)
     old = rota_to_engine(rota)
-    changed = _digest(state_of(rota)) != proposal.base_digest
+    changed = basis_digest(rota) != proposal.base_digest
+    if changed and proposal.kind in WHOLE_STATE:
+        return Preview([], CHANGED_SINCE, True)
     try:
         apply_edit(session, rota, proposal.kind, proposal.edit, ctx)
         session.flush()
@@ -422,6 +441,8 @@ def approve(session: Session, rota_id: str, proposal_id: int, ctx: Context) -> m
     replay = Context(ctx.actor, ctx.now, ctx.via, ctx.region, ctx.notice_days,
                      {"proposal": proposal_id, "proposed_by": proposer})
     try:
+        if kind in WHOLE_STATE and basis_digest(rota) != proposal.base_digest:
+            raise EditRefused([CHANGED_SINCE])
         message = apply_edit(session, rota, kind, edit, replay)
     except EditRefused as exc:
         discard(session)
