@@ -208,3 +208,56 @@ def test_history_cli_prints_the_same_diff(app, runner, tmp_path):
     assert "2030-01-08T00:00:00Z .. 2030-01-09T00:00:00Z  a -> b" in text
     early = runner.invoke(args=["history", "--rota", "r", "--from", "2001-01-01T00:00Z"])
     assert early.exit_code != 0 and "no recorded state" in early.output
+
+
+def test_a_rolled_back_edit_leaves_no_actor_for_the_next_commit(app, runner, tmp_path):
+    """The actor and action of an edit that was rolled back are not those of the next change
+    committed in the same session (a proposal's preview replays and rolls back, then the page
+    goes on)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from voiceline import appdb, audit
+    from voiceline import models as m
+
+    path = tmp_path / "1.yaml"
+    path.write_text(yaml.safe_dump(_doc(True)))
+    assert runner.invoke(args=["import", str(path)]).exit_code == 0
+    with app.app_context():
+        db = appdb.session_factory(app)()
+        override = db.scalars(select(m.Override)).first()
+        override.end = override.end + timedelta(hours=1)
+        audit.record(db, "user:mallory", "override.update", "a change that is rolled back")
+        db.flush()
+        db.rollback()
+        override = db.scalars(select(m.Override)).first()
+        override.end = override.end + timedelta(hours=2)
+        db.commit()
+        newest = db.scalars(select(m.RotaState).order_by(m.RotaState.id.desc())).first()
+        assert (newest.actor, newest.action) == ("", "")
+        db.close()
+
+
+def test_a_change_still_pending_at_the_commit_is_recorded(app, runner, tmp_path):
+    """History notes what a flush writes; a change nobody flushed before the commit (no query,
+    no audit entry after it) is recorded all the same."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from voiceline import appdb
+    from voiceline import models as m
+    from voiceline.instants import iso_z
+
+    path = tmp_path / "1.yaml"
+    path.write_text(yaml.safe_dump(_doc(True)))
+    assert runner.invoke(args=["import", str(path)]).exit_code == 0
+    with app.app_context():
+        db = appdb.session_factory(app)()
+        override = db.scalars(select(m.Override)).first()
+        override.end = override.end + timedelta(hours=3)
+        db.commit()
+        newest = db.scalars(select(m.RotaState).order_by(m.RotaState.id.desc())).first()
+        assert newest.state["overrides"][0]["end"] == iso_z(override.end)
+        db.close()

@@ -91,9 +91,11 @@ def _baseline(session: Session, rota_id: str) -> None:
 
 
 def _record(session: Session) -> None:
+    # Flushed first (the commit would flush next anyway): changes still pending at the commit
+    # are noted by _note like those flushed before.
+    session.flush()
     if not session.info.get(_TOUCHED):
         return
-    session.flush()
     touched = session.info.pop(_TOUCHED, set())
     for rota_id in sorted(touched):
         rota = session.get(m.Rota, rota_id)
@@ -113,11 +115,20 @@ def _record(session: Session) -> None:
         session.info.pop(key, None)
 
 
+def _forget(session: Session, previous_transaction) -> None:
+    """A rolled-back transaction's touched rotas, actor and action go with it (a later commit
+    in the same session must not record them)."""
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        for key in (_TOUCHED, "actor", "action"):
+            session.info.pop(key, None)
+
+
 def init_history() -> None:
     """Install the hooks on every Session (once)."""
     if not event.contains(Session, "before_flush", _note):
         event.listen(Session, "before_flush", _note)
         event.listen(Session, "before_commit", _record)
+        event.listen(Session, "after_soft_rollback", _forget)
 
 
 def rota_as_of(session: Session, rota_id: str, at: datetime) -> tuple[Rota, datetime] | None:

@@ -54,9 +54,6 @@ from voiceline.rotafile.put import put_entry
 
 OPEN = "open"
 STATUSES = ("open", "approved", "rejected", "withdrawn", "stale")
-# What a replay leaves in the session besides rows (history, audit, notices): cleared with it.
-_SESSION_KEYS = ("voiceline.rotas_touched", "actor", "action", "voiceline.audit_anchor_file",
-                 "voiceline.rota_change")
 
 
 @dataclass(frozen=True)
@@ -348,10 +345,9 @@ def apply_edit(session: Session, rota: m.Rota, kind: str, edit: dict, ctx: Conte
 
 
 def discard(session: Session) -> None:
-    """Roll back everything a replay wrote, and what it left in the session's info."""
+    """Roll back everything a replay wrote (history, audit and notices forget what it left in
+    the session's info on a rollback)."""
     session.rollback()
-    for key in _SESSION_KEYS:
-        session.info.pop(key, None)
 
 
 # -- proposals -----------------------------------------------------------------------------
