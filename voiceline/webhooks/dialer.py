@@ -136,8 +136,7 @@ def listen_in(session: Any, call: Any, person: Any, actor: str) -> Any:
     """A supervisor listens in, muted (conference mode): their phone is called, screened, and
     joins the room muted; audited (`calls.listen`) and committed, then the call is placed.
     Returns the leg, or None when the call is not live in a conference."""
-    ctx = Context(session=session, at=utcnow(), links=links,
-                  settings=CallSettings.from_config(current_app.config, request.host_url))
+    ctx = request_context(session)
     leg = conference_legs.listen(ctx, call, person, actor)
     if leg is None:
         return None
@@ -148,17 +147,28 @@ def listen_in(session: Any, call: Any, person: Any, actor: str) -> Any:
 
 
 def links(endpoint: str, **params) -> str:
-    """The absolute URL of a /voice/ step as Twilio must request it (webhooks.views.links)."""
+    """The absolute URL of a /voice/ step as Twilio must request it."""
     return public_url(url_for(f"voice.{endpoint}", **params))
+
+
+def call_settings() -> CallSettings:
+    """The call settings of this app, its public URL the base of every link."""
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    return CallSettings.from_config(current_app.config, base)
+
+
+def request_context(session: Any) -> Context:
+    """The context of call work in this request: the app's clock (tests and replays pin it),
+    its links and settings (the webhooks' and the UI's alike)."""
+    return Context(session=session, at=current_app.extensions[CLOCK](), links=links,
+                   settings=call_settings())
 
 
 def _with_ctx(step: Callable[[Context], None]) -> list[Any]:
     """Run `step` in a transaction of its own; returns the REST work it queued."""
     session = appdb.session_factory()()
     try:
-        base = current_app.config.get("PUBLIC_URL") or request.host_url
-        ctx = Context(session=session, at=current_app.extensions[CLOCK](), links=links,
-                      settings=CallSettings.from_config(current_app.config, base))
+        ctx = request_context(session)
         step(ctx)
         session.commit()
         return ctx.after

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, abort, current_app, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import ImmutableMultiDict
@@ -17,7 +17,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from voiceline import appdb
 from voiceline.calls import conference, machine, status
 from voiceline.calls.capture import write as capture_write
-from voiceline.calls.context import CallSettings, Context
+from voiceline.calls.context import Context
 from voiceline.calls.machine import Step
 from voiceline.calls.states import CallState
 from voiceline.calls.store import add_event, call_by_sid, leg_by_sid
@@ -32,19 +32,14 @@ from voiceline.calls.twiml import (
 from voiceline.extensions import CLOCK
 from voiceline.models.calls import CallLeg
 from voiceline.phones import try_e164
-from voiceline.webhooks.dialer import run_after
+from voiceline.webhooks.dialer import call_settings, links, request_context, run_after
 from voiceline.webhooks.edge import clean_form
 from voiceline.webhooks.params import DialEnded, Incoming, Keys, LegKeys, Recording, Status
-from voiceline.webhooks.signature import public_url, twilio_signed, twiml_response
+from voiceline.webhooks.signature import twilio_signed, twiml_response
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 MAX_BODY = 64 * 1024  # Twilio's requests are a few KB; refuse anything absurd before parsing
-
-
-def links(endpoint: str, **params) -> str:
-    """The absolute URL of a /voice/ step as Twilio must request it."""
-    return public_url(url_for(f"voice.{endpoint}", **params))
 
 
 def form() -> ImmutableMultiDict:
@@ -60,17 +55,8 @@ def _now():
     return current_app.extensions[CLOCK]()  # tests and replays pin the instant
 
 
-def _settings() -> CallSettings:
-    base = current_app.config.get("PUBLIC_URL") or request.host_url
-    return CallSettings.from_config(current_app.config, base)
-
-
-def _context(session) -> Context:
-    return Context(session=session, at=_now(), links=links, settings=_settings())
-
-
 def _fallback() -> str:
-    settings = _settings()
+    settings = call_settings()
     hotline = try_e164(form().get("To"), settings.region)
     return fallback_twiml(list(settings.fallback_numbers), hotline,
                           done_url=links("fallback_done"), record_url=links("fallback_done"),
@@ -135,7 +121,7 @@ def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[],
     # inside one app context (simulate, replay) must still see each request's fresh state.
     session = request_session()
     try:
-        ctx = _context(session)
+        ctx = request_context(session)
         twiml = handler(ctx)
         session.commit()
         _run_after(ctx)
@@ -277,7 +263,7 @@ def _callback(step: str, handler: Callable[[Context], None]):
     _sid()
     session = request_session()
     try:
-        ctx = _context(session)
+        ctx = request_context(session)
         handler(ctx)
         session.commit()
         _run_after(ctx)
@@ -339,7 +325,7 @@ def fallback():
 @twilio_signed
 def fallback_done():
     """After the fallback dial or message: hang up, or take a message when nobody answered."""
-    settings = _settings()
+    settings = call_settings()
     dial_status = form().get("DialCallStatus")
     # A leg that declined at the screening also ends the <Dial>: only a bridge counts as taken.
     bridged = form().get("DialBridged") != "false"
