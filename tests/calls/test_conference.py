@@ -364,3 +364,29 @@ def test_the_caller_leaving_ends_the_takers_call(conf, twilio, fake_rest):
     alice, _ = _taken_by_alice(twilio, fake_rest, "CAconf10")
     twilio.post("/voice/conference/end", params("CAconf10", WATCH, CallStatus="completed"))
     assert (alice, {"Status": "completed"}) in fake_rest.updates()
+
+
+def test_a_queued_leg_of_a_group_that_is_over_is_never_placed(conf, twilio, fake_rest, db):
+    """The waitUrl's backstop places queued legs: one of a step already over (left queued by a
+    worker that died) is canceled instead of ringing a phone for a step nobody waits on."""
+    from datetime import timedelta
+
+    answer, _ = start(twilio, fake_rest, "CAconf11")
+    for sid, made in fake_rest.placed():  # step 1 declines: step 2 rings
+        screen = twilio.post(path(made["Url"]), leg("CAconf11", sid, made["To"]))
+        twilio.post(path(screen.root.find("Gather").get("action")),
+                    leg("CAconf11", sid, made["To"], Digits="9"))
+    call = db.scalar(select(Call).where(Call.sid == "CAconf11"))
+    db.refresh(call)
+    assert call.step == 2
+    old = CallLeg(call_id=call.id, person_id="grace", number="+12025550102", step=1, round=0,
+                  dial_group=0, status="queued", purpose="ring",
+                  started_at=call.started_at - timedelta(minutes=5))
+    db.add(old)
+    db.commit()
+    before = len(fake_rest.created())
+    wait = answer.root.find("Dial/Conference").get("waitUrl")
+    twilio.post(path(wait), params("CAconf11", WATCH))
+    assert len(fake_rest.created()) == before
+    db.refresh(old)
+    assert old.status == "canceled"

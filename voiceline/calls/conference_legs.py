@@ -226,13 +226,22 @@ def prompts_present() -> bool:
             "conference_no_step", "conference_ended", "conference_listen")
     return all(key in table for table in prompts.CATALOGUE.values() for key in keys)
 
+def _wanted(leg: CallLeg) -> bool:
+    """Whether the call still wants this leg rung: it is in the state the leg's role needs, and
+    a ringing leg belongs to the group ringing now (not one that is over)."""
+    call = leg.call
+    if leg.purpose != RING:
+        return call.state == CallState.CONNECTED
+    return (call.state == CallState.RINGING
+            and (leg.round, leg.step, leg.dial_group) == (call.round, call.step, call.dial_group))
+
+
 def claim_leg(ctx: Context, leg_id: int) -> CallLeg | None:
     """Take a queued leg for placing (one worker only); None when it is not to be placed now."""
     leg = ctx.session.get(CallLeg, leg_id)
     if leg is None:
         return None
-    wanted_state = CallState.RINGING if leg.purpose == RING else CallState.CONNECTED
-    if leg.call.state != wanted_state:
+    if not _wanted(leg):
         if leg.status == "queued" and leg.sid is None:
             leg.status = "canceled"  # the call moved on before this leg's turn
         return None
@@ -243,6 +252,17 @@ def claim_leg(ctx: Context, leg_id: int) -> CallLeg | None:
         return None
     leg.status = "dialing"
     return leg
+
+def still_wanted(ctx: Context, leg_id: int) -> bool:
+    """Right before calls.create (after waiting for its slot): a claimed leg the call no longer
+    wants is canceled, not placed (its phone would ring for a call already taken or over)."""
+    leg = ctx.session.get(CallLeg, leg_id)
+    if leg is None:
+        return False
+    if leg.status == "dialing" and leg.sid is None and not _wanted(leg):
+        leg.status = "canceled"
+    return leg.status == "dialing"
+
 
 def release(ctx: Context, leg_id: int) -> None:
     """A claimed leg that could not be placed now goes back to the queue."""

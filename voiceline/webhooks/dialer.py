@@ -198,6 +198,10 @@ def _place(rest: TwilioRest, spec: tuple[int, str, str, str, str, int], cps: flo
     wait = (slot - utcnow()).total_seconds()
     if wait > 0:
         time.sleep(wait)
+        wanted: list[bool] = []  # the call may have been taken or ended meanwhile
+        _with_ctx(lambda ctx: wanted.append(conference_legs.still_wanted(ctx, leg_id)))
+        if not wanted[0]:
+            return True, []
     try:
         sid = rest.create_call(to=to, from_=from_, url=url, status_url=status_url, timeout=timeout)
     except RestFailure as exc:
