@@ -113,3 +113,31 @@ def test_values_in_a_sentence_are_part_of_the_cached_document():
     one = str(Reply("en-US").say("pin_locked", minutes=15))
     two = str(Reply("en-US").say("pin_locked", minutes=60))
     assert "15 minutes" in one and "60 minutes" in two
+
+
+def test_a_webhook_opens_no_cookie_session_and_the_ui_keeps_its_own(hotline, monkeypatch):
+    """Twilio's requests carry no browser session: a /voice/ request never reads or writes
+    the cookie session (no Set-Cookie, not even for a request that brings a cookie), while a
+    page of the UI still gets its session."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    from voiceline.calls.twilio_side import sign
+
+    opened = []
+    real_open = SecureCookieSessionInterface.open_session
+    monkeypatch.setattr(SecureCookieSessionInterface, "open_session",
+                        lambda self, app, request: opened.append(request.path)
+                        or real_open(self, app, request))
+    client = hotline.test_client()
+    client.set_cookie("session", "not-a-valid-cookie")
+    base = hotline.config.get("PUBLIC_URL") or "http://localhost"
+    body = params("CAnocookie1")
+    answer = client.post("/voice/incoming", data=body, headers={
+        "X-Twilio-Signature": sign(hotline.config["TWILIO_AUTH_TOKEN"], base + "/voice/incoming", body)})
+    assert answer.status_code == 200
+    assert [c.tag for c in ET.fromstring(answer.data)] == ["Gather"]
+    assert "Set-Cookie" not in answer.headers
+    assert opened == []
+    page = hotline.test_client().get("/login")
+    assert page.status_code == 200 and "/login" in opened
+    assert "session=" in page.headers.get("Set-Cookie", "")

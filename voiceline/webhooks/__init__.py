@@ -1,6 +1,19 @@
 """The webhooks area: Twilio's /voice/ blueprint."""
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+
+WEBHOOK_PREFIX = "/voice/"
+
+
+class WebhookSessions(SecureCookieSessionInterface):
+    """The cookie session of the UI; none at all for Twilio's /voice/ requests (signed by
+    Twilio, never a browser's: no cookie to read, no signing serializer built per request)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(WEBHOOK_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask) -> None:
@@ -13,6 +26,7 @@ def init_app(app: Flask) -> None:
     from voiceline.webhooks.cli import twilio_group
     from voiceline.webhooks.views import bp
 
+    app.session_interface = WebhookSessions()
     for blueprint in (bp, reachability.bp):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # signed by Twilio, no cookie session: a CSRF token means nothing here
