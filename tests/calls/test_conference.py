@@ -390,3 +390,33 @@ def test_a_queued_leg_of_a_group_that_is_over_is_never_placed(conf, twilio, fake
     assert len(fake_rest.created()) == before
     db.refresh(old)
     assert old.status == "canceled"
+
+
+def test_a_leg_placed_late_rings_its_full_time_before_the_step_is_given_up(
+        conf, twilio, fake_rest, hotline, db, monkeypatch):
+    """The step's backstop deadline (ring time plus grace, for legs whose callbacks never come)
+    counts from when a leg was placed, not from when it was queued: a leg the waitUrl placed
+    20 s late (a dead worker's, or one paced behind many others) still rings its 25 s."""
+    from datetime import timedelta
+
+    from tests.calls.conftest import AT
+    from voiceline.extensions import CLOCK
+    from voiceline.webhooks import views
+
+    monkeypatch.setattr(views, "run_after", lambda work: None)  # the worker dies after its answer
+    answer = twilio.post("/voice/incoming", params("CAconf13", WATCH))
+    monkeypatch.undo()
+    wait_url = path(answer.root.find("Dial/Conference").get("waitUrl"))
+    hotline.extensions[CLOCK] = lambda: AT + timedelta(seconds=20)
+    twilio.post(wait_url, params("CAconf13", WATCH))
+    assert [c["To"] for c in fake_rest.created()] == ["+12025550101", "+12025550102"]
+    hotline.extensions[CLOCK] = lambda: AT + timedelta(seconds=41)  # queued 41 s ago, placed 21 s ago
+    twilio.post(wait_url, params("CAconf13", WATCH))
+    assert len(fake_rest.created()) == 2 and fake_rest.updates() == []  # still ringing them
+    call = db.scalar(select(Call).where(Call.sid == "CAconf13"))
+    db.refresh(call)
+    assert call.step == 1 and call.state == "ringing"
+    hotline.extensions[CLOCK] = lambda: AT + timedelta(seconds=61)  # placed 41 s ago, no callback
+    twilio.post(wait_url, params("CAconf13", WATCH))
+    assert sorted(data["Status"] for _sid, data in fake_rest.updates()) == ["canceled", "canceled"]
+    assert fake_rest.created()[-1]["To"] == "+74951234567"  # step 2

@@ -273,11 +273,14 @@ def release(ctx: Context, leg_id: int) -> None:
 
 def placed(ctx: Context, leg_id: int, sid: str, slot: datetime | None = None) -> None:
     """Twilio accepted the call: keep its CallSid (a callback may have brought it already);
-    the timeline keeps the calls-per-second slot it was placed in."""
+    the timeline keeps the calls-per-second slot it was placed in. Its ring time starts now,
+    not when it was queued: the step's backstop deadline counts from here (a leg paced behind
+    others, retried after a 429 or placed by the waitUrl for a dead worker rings in full)."""
     leg = ctx.session.get(CallLeg, leg_id)
     if leg is None:
         return
     leg.sid = leg.sid or sid
+    leg.started_at = ctx.at
     if leg.status == "dialing":
         leg.status = "initiated"
     add_event(ctx.session, leg.call, "leg_placed", ctx.at, step=leg.step, person_id=leg.person_id,
