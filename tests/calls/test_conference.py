@@ -420,3 +420,33 @@ def test_a_leg_placed_late_rings_its_full_time_before_the_step_is_given_up(
     twilio.post(wait_url, params("CAconf13", WATCH))
     assert sorted(data["Status"] for _sid, data in fake_rest.updates()) == ["canceled", "canceled"]
     assert fake_rest.created()[-1]["To"] == "+74951234567"  # step 2
+
+
+def test_a_later_rounds_leg_gets_its_own_calls_create_retries(conf, twilio, fake_rest, db):
+    """calls.create retries are counted per leg: the 429s of alice's leg in an earlier round
+    (or group) do not use up the retries of her leg ringing now."""
+    from datetime import timedelta
+
+    from voiceline.calls import conference_legs
+    from voiceline.calls.context import Context
+    from voiceline.calls.dialer import MAX_RETRIES
+    from voiceline.calls.store import add_event
+
+    start(twilio, fake_rest, "CAconf14")
+    call = db.scalar(select(Call).where(Call.sid == "CAconf14"))
+    first = db.scalar(select(CallLeg).where(CallLeg.call_id == call.id, CallLeg.person_id == "alice"))
+    ctx = Context(session=db, at=first.started_at + timedelta(seconds=1), links=lambda *a, **k: "")
+    for _ in range(MAX_RETRIES):  # the earlier round's leg was retried to the limit
+        add_event(db, call, "leg_create_retry", first.started_at, step=first.step,
+                  person_id="alice", reason="429")
+    assert conference_legs.retries(ctx, first.id) == MAX_RETRIES
+    later = CallLeg(call_id=call.id, person_id="alice", number=first.number, step=first.step,
+                    round=1, dial_group=0, status="queued", purpose="ring",
+                    started_at=first.started_at + timedelta(minutes=2))
+    db.add(later)
+    db.flush()
+    assert conference_legs.retries(ctx, later.id) == 0
+    add_event(db, call, "leg_create_retry", later.started_at + timedelta(seconds=1), step=later.step,
+              person_id="alice", reason="429")
+    assert conference_legs.retries(ctx, later.id) == 1
+    db.rollback()

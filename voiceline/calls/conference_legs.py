@@ -308,13 +308,15 @@ def create_failed(ctx: Context, leg_id: int, reason: str, again: bool) -> None:
         check_step(ctx, leg.call)
 
 def retries(ctx: Context, leg_id: int) -> int:
-    """How often placing this leg was retried."""
+    """How often placing this leg was retried (since it was queued: the same person's leg of an
+    earlier round or group had retries of its own)."""
     leg = ctx.session.get(CallLeg, leg_id)
     if leg is None:
         return 0
     return len(ctx.session.scalars(select(CallEvent.id).where(
         CallEvent.call_id == leg.call_id, CallEvent.kind == "leg_create_retry",
-        CallEvent.person_id == leg.person_id, CallEvent.step == leg.step)).all())
+        CallEvent.person_id == leg.person_id, CallEvent.step == leg.step,
+        CallEvent.at >= leg.started_at)).all())
 
 def pending(ctx: Context, call: Call) -> list[CallLeg]:
     """Legs still waiting to be placed (the waitUrl's backstop places them)."""
