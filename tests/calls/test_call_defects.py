@@ -375,3 +375,20 @@ def test_a_fallback_message_recorded_after_the_calls_end_is_still_told(hotline, 
     assert (call.outcome, call.recording_sid) == ("failed", "RE9")
     assert [n.key for n in db.scalars(select(m.OutboxMessage).where(
         m.OutboxMessage.purpose == "voicemail"))] == ["voicemail:CAfbvm:duty-chief"]
+
+
+def test_every_language_speaks_every_sentence_with_the_same_blanks():
+    """A sentence missing in one language fails its callers with a KeyError mid-call (the
+    fallback), and a placeholder spelled differently fails .format(): every language of the
+    catalogue has every key of the default one, with the same {blanks}."""
+    import string
+
+    def blanks(sentence: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(sentence) if name}
+
+    default = prompts.CATALOGUE[prompts.DEFAULT_LANGUAGE]
+    assert len(prompts.CATALOGUE) >= 2
+    for language, table in prompts.CATALOGUE.items():
+        assert set(table) == set(default), language
+        assert {key: blanks(text) for key, text in table.items()} == {
+            key: blanks(text) for key, text in default.items()}, language

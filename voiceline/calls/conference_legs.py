@@ -10,7 +10,6 @@ from typing import cast
 from sqlalchemy import select, update
 
 from voiceline import directory
-from voiceline.calls import prompts
 from voiceline.calls.conference import (
     COLLEAGUE,
     COLLEAGUE_GROUP,
@@ -219,12 +218,6 @@ def listen(ctx: Context, call: Call, person: Person, user: str) -> CallLeg | Non
               text=f"{person.name} asked to listen in (muted)")
     place(ctx, call, [leg], 30)
     return leg
-
-def prompts_present() -> bool:
-    """The catalogue speaks every conference sentence in every language (checked by a test)."""
-    keys = ("conference_hold", "conference_taken", "conference_bring_menu", "conference_bringing",
-            "conference_no_step", "conference_ended", "conference_listen")
-    return all(key in table for table in prompts.CATALOGUE.values() for key in keys)
 
 def _wanted(leg: CallLeg) -> bool:
     """Whether the call still wants this leg rung: it is in the state the leg's role needs, and
