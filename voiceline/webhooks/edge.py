@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from itertools import chain
 
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
@@ -23,7 +24,10 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 def clean_form(form: Mapping[str, str] | MultiDict) -> ImmutableMultiDict:
     """The request's form values with control characters removed and an unusable Timestamp
     dropped (the step then uses its own clock)."""
-    items = form.items(multi=True) if isinstance(form, MultiDict) else form.items()
+    items = list(form.items(multi=True) if isinstance(form, MultiDict) else form.items())
+    if isinstance(form, ImmutableMultiDict) and not CONTROL.search("".join(chain(*items))) \
+            and all(_usable_timestamp(value) for key, value in items if key == "Timestamp"):
+        return form  # nothing to clean (every request of a real call): no copy
     cleaned = [(CONTROL.sub("", key), CONTROL.sub("", value)) for key, value in items]
     cleaned = [(key, value) for key, value in cleaned
                if key != "Timestamp" or _usable_timestamp(value)]
