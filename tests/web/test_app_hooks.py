@@ -45,3 +45,25 @@ def test_proxyfix_clock_and_http_client_are_set_up_by_create_app(app_config):
 def test_pin_tries_is_a_setting():
     assert load_settings({})["CALLS_PIN_TRIES"] == 3
     assert load_settings({"VOICELINE_PIN_TRIES": "5"})["CALLS_PIN_TRIES"] == 5
+
+
+def test_a_gunicorn_workers_app_keeps_its_start_objects_out_of_full_collections(
+        app_config, monkeypatch):
+    """In a gunicorn worker the app's start-up objects are frozen out of the garbage
+    collector (a full collection walking them all paused a worker 50-60 ms, with SQLite's
+    write lock held at times); a test's or a command's app is left alone."""
+    import gc
+    import sys
+    import types
+
+    gc.unfreeze()
+    create_app({**app_config, "TESTING": False})
+    assert gc.get_freeze_count() == 0  # not served by gunicorn
+    monkeypatch.setitem(sys.modules, "gunicorn.arbiter", types.ModuleType("gunicorn.arbiter"))
+    create_app(app_config)  # TESTING
+    assert gc.get_freeze_count() == 0
+    try:
+        create_app({**app_config, "TESTING": False})
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
