@@ -23,6 +23,7 @@ from sqlalchemy import Engine, event
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 _FIRST_POLL, _MAX_POLL = 0.0001, 0.002  # seconds between tries while another writer holds it
+SHORTEN_AFTER = 0.05  # seconds: a wait this long is taken off SQLite's busy timeout
 
 
 class WriteTurns:
@@ -32,6 +33,7 @@ class WriteTurns:
         self.path = database + ".write-lock"
         self.wait_seconds = wait_seconds
         self._held: dict[int, int] = {}  # id(DBAPI connection) -> the file descriptor it locked
+        self._shortened: set[int] = set()  # connections whose busy timeout is cut for now
 
     def install(self, engine: Engine) -> None:
         event.listen(engine, "before_cursor_execute", self._before_statement)
@@ -66,30 +68,56 @@ class WriteTurns:
             self.acquire(dbapi_connection)
 
     def acquire(self, dbapi_connection: Any) -> bool:
-        """Wait for this connection's turn to write (False: waited the busy timeout, going on)."""
+        """Wait for this connection's turn to write (False: waited the busy timeout, going on).
+
+        The wait comes out of the statement's busy timeout: after a long one, SQLite's busy
+        handler gets only what is left, so the two together never wait longer than SQLite alone
+        would (a writer behind a stuck one fails at the busy timeout, not at twice it)."""
+        began = time.monotonic()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + self.wait_seconds
-        pause = _FIRST_POLL
+        pause, got = _FIRST_POLL, False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                got = True
+                break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    return False
+                if time.monotonic() - began >= self.wait_seconds:
+                    break
                 time.sleep(pause)
                 pause = min(pause * 2, _MAX_POLL)
-                continue
             except OSError:  # a file system without flock: SQLite's own locking only
-                os.close(fd)
-                return False
-            self._held[id(_raw(dbapi_connection))] = fd
-            return True
+                return self._unlocked(fd, dbapi_connection, 0.0)
+        if not got:
+            return self._unlocked(fd, dbapi_connection, time.monotonic() - began)
+        raw = _raw(dbapi_connection)
+        self._held[id(raw)] = fd
+        self._shorten(raw, time.monotonic() - began)
+        return True
+
+    def _unlocked(self, fd: int, dbapi_connection: Any, waited: float) -> bool:
+        os.close(fd)
+        self._shorten(_raw(dbapi_connection), waited)
+        return False
+
+    def _shorten(self, raw: Any, waited: float) -> None:
+        if waited < SHORTEN_AFTER:
+            return
+        left_ms = max(1, int((self.wait_seconds - waited) * 1000))
+        raw.execute(f"PRAGMA busy_timeout={left_ms}")
+        self._shortened.add(id(raw))
 
     def release(self, dbapi_connection: Any) -> None:
-        fd = self._held.pop(id(_raw(dbapi_connection)), None)
+        raw = _raw(dbapi_connection)
+        fd = self._held.pop(id(raw), None)
         if fd is not None:
             os.close(fd)  # closing the descriptor gives the flock back
+        if id(raw) in self._shortened:
+            self._shortened.discard(id(raw))
+            try:
+                raw.execute(f"PRAGMA busy_timeout={int(self.wait_seconds * 1000)}")
+            except Exception:  # noqa: BLE001 - a closed connection is not used again
+                pass
 
     def _released_with_connection(self, dbapi_connection: Any, *_args: Any) -> None:
         self.release(dbapi_connection)

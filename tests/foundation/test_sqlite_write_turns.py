@@ -110,3 +110,33 @@ def test_an_in_memory_database_has_no_lock_file(tmp_path, monkeypatch):
         conn.exec_driver_sql("INSERT INTO t DEFAULT VALUES")
     assert list(tmp_path.iterdir()) == []
     engine.dispose()
+
+
+def test_waiting_for_the_turn_comes_out_of_the_busy_timeout(database):
+    """Behind a stuck turn and a locked database, a writer fails at the busy timeout, not at
+    twice it (the turn's wait, then SQLite's busy handler again); the connection's busy
+    timeout is whole again afterwards."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    engine = make_engine(f"sqlite:///{database}", Timeouts(statement_ms=600), pool_size=1,
+                         max_overflow=0)  # one connection: the one whose timeout was cut
+    fd = os.open(f"{database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # SQLite's own write lock, held elsewhere
+    try:
+        began = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"), engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (v) VALUES ('never')"))
+        waited = time.monotonic() - began
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        os.close(fd)
+    assert 0.55 <= waited < 1.0  # 0.6 s in all, not 1.2 s
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 600
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    engine.dispose()
