@@ -104,10 +104,11 @@ def make_engine(url: str, timeouts: Timeouts | None = None, **kwargs) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        if not memory:  # writers of every process take turns (see voiceline.sqlite_writes)
-            from voiceline.sqlite_writes import WriteTurns
+        from voiceline.sqlite_writes import WriteTurns, beside
 
-            WriteTurns(str(parsed.database), busy_ms / 1000).install(engine)
+        turns = beside(parsed.database, ".write-lock")
+        if turns is not None:  # writers of every process take turns (see voiceline.sqlite_writes)
+            WriteTurns(turns, busy_ms / 1000).install(engine)
         return engine
     if parsed.drivername.startswith("postgresql"):
         kwargs["connect_args"] = {**_pg_connect_args(parsed.query, timeouts),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -29,8 +30,8 @@ SHORTEN_AFTER = 0.05  # seconds: a wait this long is taken off SQLite's busy tim
 class WriteTurns:
     """The lock file of one SQLite database, shared by every connection of an engine."""
 
-    def __init__(self, database: str, wait_seconds: float) -> None:
-        self.path = database + ".write-lock"
+    def __init__(self, path: Path, wait_seconds: float) -> None:
+        self.path = path
         self.wait_seconds = wait_seconds
         self._held: dict[int, int] = {}  # id(DBAPI connection) -> the file descriptor it locked
         self._shortened: set[int] = set()  # connections whose busy timeout is cut for now
@@ -73,32 +74,19 @@ class WriteTurns:
         The wait comes out of the statement's busy timeout: after a long one, SQLite's busy
         handler gets only what is left, so the two together never wait longer than SQLite alone
         would (a writer behind a stuck one fails at the busy timeout, not at twice it)."""
-        began = time.monotonic()
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        pause, got = _FIRST_POLL, False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                got = True
-                break
-            except BlockingIOError:
-                if time.monotonic() - began >= self.wait_seconds:
-                    break
-                time.sleep(pause)
-                pause = min(pause * 2, _MAX_POLL)
-            except OSError:  # a file system without flock: SQLite's own locking only
-                return self._unlocked(fd, dbapi_connection, 0.0)
-        if not got:
-            return self._unlocked(fd, dbapi_connection, time.monotonic() - began)
         raw = _raw(dbapi_connection)
+        began, pause = time.monotonic(), _FIRST_POLL
+        while (fd := try_exclusive(self.path)) is None:
+            if time.monotonic() - began >= self.wait_seconds:
+                self._shorten(raw, time.monotonic() - began)
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, _MAX_POLL)
+        if fd < 0:  # a file system without flock: SQLite's own locking only
+            return False
         self._held[id(raw)] = fd
         self._shorten(raw, time.monotonic() - began)
         return True
-
-    def _unlocked(self, fd: int, dbapi_connection: Any, waited: float) -> bool:
-        os.close(fd)
-        self._shorten(_raw(dbapi_connection), waited)
-        return False
 
     def _shorten(self, raw: Any, waited: float) -> None:
         if waited < SHORTEN_AFTER:
@@ -121,6 +109,29 @@ class WriteTurns:
 
     def _released_with_connection(self, dbapi_connection: Any, *_args: Any) -> None:
         self.release(dbapi_connection)
+
+
+def beside(database: str | None, suffix: str) -> Path | None:
+    """The lock file `<database file><suffix>` of a SQLite database file (None: in memory or a
+    `file:` URI, which have no file of that name to put one beside)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve().with_name(Path(database).name + suffix)
+
+
+def try_exclusive(path: Path) -> int | None:
+    """The descriptor of `path` holding an exclusive flock (closing it gives the lock back);
+    None while another descriptor holds it; -1 where the file system has no flock."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
 
 
 def _raw(connection: Any) -> Any:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from voiceline.sqlite_writes import beside, try_exclusive
+
 log = logging.getLogger(__name__)
 PG_LOCK_KEY = 0x766C7363  # "vlsc": voiceline scheduler
 
@@ -83,9 +85,7 @@ def require_direct_session(engine: Engine) -> None:
 def _lock_path(engine: Engine, instance_path: Path) -> Path:
     """Beside the SQLite file (one database, one lock, whatever the instance folder); else instance/."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if database and database != ":memory:" and not database.startswith("file:"):
-        return Path(database).resolve().with_name(Path(database).name + ".scheduler-lock")
-    return instance_path / "scheduler.lock"
+    return beside(database, ".scheduler-lock") or instance_path / "scheduler.lock"
 
 
 class SchedulerLock:
@@ -141,12 +141,11 @@ class SchedulerLock:
         if self._fd is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        fd = try_exclusive(self.path)
+        if fd is None:
             return False
+        if fd < 0:
+            raise OSError(f"{self.path}: this file system has no flock; the scheduler lock needs one")
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
