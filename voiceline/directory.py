@@ -108,8 +108,8 @@ _LOADERS = {
 COPIED_TABLES = ("hotlines", "callers", "caller_phones", "people", "policies", "policy_steps",
                  "rotas", "layers", "layer_versions", "overrides")
 MAX_COPIES = 20_000  # rows kept per process before starting again (a few MB at most)
-_TOKEN = text("SELECT token FROM directory_version WHERE id = 1")
 _SESSION_TOKEN = "vl_directory_token"
+_SESSION_LOCK_TOKEN = "vl_lock_token"  # row 2: renewed when a PIN lock-out starts or ends
 
 
 class _Copies:
@@ -153,8 +153,7 @@ class _Copies:
     def _current(self, session: Session) -> _Copies:
         token = session.info.get(_SESSION_TOKEN, _UNREAD)
         if token is _UNREAD:  # once per transaction
-            token = session.connection().scalar(_TOKEN)
-            session.info[_SESSION_TOKEN] = token
+            token = read_tokens(session)[0]
         if token == self.token:
             return self
         engine = session.get_bind()
@@ -164,6 +163,36 @@ class _Copies:
 
 
 _UNREAD = object()
+# Both tokens as columns of another read (`token_read`): the same snapshot as that read's rows.
+TOKEN_COLUMNS = tuple(
+    select(text("token")).select_from(text("directory_version")).where(text(f"id = {row}"))
+    .scalar_subquery().label(name) for row, name in ((1, "vl_directory"), (2, "vl_locks")))
+_TOKENS = select(*TOKEN_COLUMNS)
+
+
+def read_tokens(session: Session) -> tuple[int | None, int | None]:
+    """The directory's and the lock-outs' tokens for this transaction (read once: the first
+    time, in one statement, unless a read has brought them along, see `token_read`)."""
+    if _SESSION_TOKEN not in session.info:
+        row = session.connection().execute(_TOKENS).one()
+        token_read(session, row[0], row[1])
+    return session.info[_SESSION_TOKEN], session.info[_SESSION_LOCK_TOKEN]
+
+
+def token_unread(session: Session) -> bool:
+    """This transaction has not read the tokens yet (see `token_read`)."""
+    return _SESSION_TOKEN not in session.info
+
+
+def token_read(session: Session, token: int | None, lock_token: int | None) -> None:
+    """Take the tokens a session's first read of this transaction fetched beside its rows
+    (`TOKEN_COLUMNS`): no statement of their own, and the copies are checked against them as
+    against tokens read by themselves (a row read after is at least as new)."""
+    if _SESSION_TOKEN not in session.info:
+        session.info[_SESSION_TOKEN] = token
+        session.info[_SESSION_LOCK_TOKEN] = lock_token
+
+
 _BY_ENGINE: weakref.WeakKeyDictionary[Any, _Copies] = weakref.WeakKeyDictionary()
 
 
@@ -172,6 +201,7 @@ def _forget_token(session: Session, transaction) -> None:
     """The next transaction reads the token again (a session may outlive a transaction)."""
     if transaction.parent is None:
         session.info.pop(_SESSION_TOKEN, None)
+        session.info.pop(_SESSION_LOCK_TOKEN, None)
 
 
 def _copies(session: Session) -> _Copies:

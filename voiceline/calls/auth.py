@@ -12,14 +12,15 @@ the lock, still allow it, and the lock is never held while a (legacy, slow) hash
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, TextualSelect, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
+from voiceline import directory
 from voiceline.models.calls import Call, PinLockout
 from voiceline.models.directory import Caller
 from voiceline.pins import PinKeys, hash_pin, is_legacy, verify_pin
@@ -120,26 +121,62 @@ def _lock_of(row: Bucket | None, at: datetime) -> Lock | None:
 
 def current_lock(session: Session, caller_id: str | None, number: str | None,
                  at: datetime) -> Lock | None:
-    """A plain read (no counting), one statement for both buckets: the caller's lock first,
-    else the number's."""
+    """A plain read (no counting): the caller's lock first, else the number's.
+
+    From the process's copy of lock-out times when the lock-out token is the one it was read
+    under (no statement), else one statement for both buckets. Advisory (an early "locked"):
+    a PIN step decides on the rows it holds.
+    """
     keys = [key for key in (caller_key(caller_id), number) if key]
     if not keys:
         return None
-    rows = {row.number: row for row in session.execute(_LOCKS_OF, {"keys": keys})}
+    times = _lock_times(session, keys)
     for key in keys:
-        row = rows.get(key)
-        if row is not None and row.locked_until is not None and row.locked_until > at:
+        until = times[key]
+        if until is not None and until > at:
             scope = "caller" if key.startswith(CALLER_PREFIX) else "number"
-            return Lock(scope, key, row.locked_until)
+            return Lock(scope, key, until)
     return None
+
+
+class _LockTimes:
+    """Each bucket's locked_until (None: unlocked or no row) as read under one lock-out token."""
+
+    def __init__(self, token: int | None) -> None:
+        self.token = token
+        self.until: dict[str, datetime | None] = {}
+
+
+MAX_LOCK_TIMES = 20_000  # buckets kept per process before starting again (calls from spoofed
+# numbers must not grow a process without bound)
+_LOCK_TIMES: weakref.WeakKeyDictionary[Any, _LockTimes] = weakref.WeakKeyDictionary()
+
+
+def _lock_times(session: Session, keys: list[str]) -> dict[str, datetime | None]:
+    """locked_until of each bucket: copies taken under this transaction's lock-out token (a
+    lock started or ended since renews it), the others read in one statement and kept."""
+    token = directory.read_tokens(session)[1]
+    engine = session.get_bind()
+    copies = _LOCK_TIMES.get(engine)
+    if copies is None or copies.token != token:
+        copies = _LockTimes(token)
+        if token is not None:  # no token (an unmigrated schema): nothing is kept
+            _LOCK_TIMES[engine] = copies
+    times = {key: copies.until[key] for key in keys if key in copies.until}
+    missing = [key for key in keys if key not in times]
+    if missing:
+        found = {row.number: row.locked_until
+                 for row in session.execute(_LOCKS_OF, {"keys": missing})}
+        if len(copies.until) >= MAX_LOCK_TIMES:
+            copies.until.clear()
+        for key in missing:
+            times[key] = copies.until[key] = found.get(key)
+    return times
 
 
 _LOCKOUTS = cast(Table, PinLockout.__table__)
 _LOCKS_OF = (select(_LOCKOUTS.c.number, _LOCKOUTS.c.locked_until)
              .where(_LOCKOUTS.c.number.in_(bindparam("keys", expanding=True))))
-_NEW_BUCKETS = {name: module.insert(_LOCKOUTS).on_conflict_do_nothing(index_elements=["number"])
-                for name, module in (("postgresql", postgresql), ("sqlite", sqlite))}
-
 
 @dataclass
 class Bucket:
@@ -210,10 +247,22 @@ class Guard:
                 for r in rows])
 
 
-_HOLD = (select(_LOCKOUTS.c.number, _LOCKOUTS.c.failures, _LOCKOUTS.c.locked_until,
-                _LOCKOUTS.c.updated_at)
-         .where(_LOCKOUTS.c.number.in_(bindparam("keys", expanding=True)))
-         .order_by(_LOCKOUTS.c.number).with_for_update())
+def _holding(count: int) -> TextualSelect:
+    """INSERT `count` buckets (:k0, :k1...), or on a stored one a no-op UPDATE that locks it,
+    RETURNING each as it is then. The same SQL on SQLite and PostgreSQL; written out, since
+    SQLAlchemy compiles a multi-row VALUES construct again on every execution."""
+    rows = ", ".join(f"(:k{i}, 0, :at)" for i in range(count))
+    sql = (f"INSERT INTO pin_lockouts (number, failures, updated_at) VALUES {rows} "
+           "ON CONFLICT (number) DO UPDATE SET failures = pin_lockouts.failures "
+           "RETURNING number, failures, locked_until, updated_at")
+    return (text(sql).bindparams(bindparam("at", type_=_LOCKOUTS.c.updated_at.type))
+            .columns(_LOCKOUTS.c.number, _LOCKOUTS.c.failures, _LOCKOUTS.c.locked_until,
+                     _LOCKOUTS.c.updated_at))
+
+
+_HOLD = {count: _holding(count) for count in (1, 2)}  # a call has one or two buckets
+
+
 _SAVE = (update(_LOCKOUTS).where(_LOCKOUTS.c.number == bindparam("key"))
          .values(failures=bindparam("n"), locked_until=bindparam("until"), updated_at=bindparam("at")))
 
@@ -221,20 +270,21 @@ _SAVE = (update(_LOCKOUTS).where(_LOCKOUTS.c.number == bindparam("key"))
 def hold(session: Session, caller_id: str | None, number: str | None, at: datetime) -> Guard:
     """Lock the buckets of the claimed caller and of the calling number for this transaction.
 
-    The insert comes first: on SQLite it is the transaction's first statement and takes the
-    database's write lock (like BEGIN IMMEDIATE), so no other request checks or counts until
-    this one commits; on PostgreSQL the rows are then locked FOR UPDATE, in key order (no
-    deadlock between two calls locking the same buckets). Plain rows, not ORM objects: the
-    Guard writes back only what a try changed, in one statement.
+    One statement, an upsert: a new bucket is inserted, a stored one gets a no-op update
+    that locks its row, and RETURNING gives both as they are under the lock. On SQLite it is
+    the transaction's first write and takes the database's write lock (like BEGIN
+    IMMEDIATE), so no other request checks or counts until this one commits; on PostgreSQL
+    the rows are locked in key order (no deadlock between two calls locking the same
+    buckets), and a row another call holds is returned as that call committed it. Plain
+    rows, not ORM objects: the Guard writes back only what a try changed, in one statement.
     """
     keys = sorted(k for k in (caller_key(caller_id), number) if k)
     if not keys:
         return Guard(session, None, None)
-    rows = [{"number": k, "failures": 0, "updated_at": at} for k in keys]
+    values: dict[str, object] = {f"k{i}": key for i, key in enumerate(keys)}
+    values["at"] = at
     connection = session.connection()
-    # Parameter sets, not a multi-row VALUES list: the compiled statement is cached per process.
-    connection.execute(_NEW_BUCKETS[connection.dialect.name], rows)
     found = {row.number: Bucket(row.number, row.failures, row.locked_until, row.updated_at)
-             for row in connection.execute(_HOLD, {"keys": keys})}
+             for row in connection.execute(_HOLD[len(keys)], values)}
     return Guard(session, found.get(caller_key(caller_id) or "") if caller_id else None,
                  found.get(number) if number else None)

@@ -21,7 +21,7 @@ from voiceline.calls import conference_legs, escalation, flow, prompts, status
 from voiceline.calls.context import Context
 from voiceline.calls.escalation import dial_current, enter_voicemail, fallback_reply
 from voiceline.calls.states import Answer, CallState, Prompt
-from voiceline.calls.store import call_by_sid
+from voiceline.calls.store import call_by_sid, write_new
 from voiceline.calls.twiml import Reply
 from voiceline.models.calls import Call, CallLeg
 from voiceline.webhooks.params import Incoming
@@ -163,7 +163,7 @@ def incoming(ctx: Context, request: Incoming) -> str:
     """
     try:
         call, answer = flow.incoming(ctx, request)
-        ctx.session.flush()
+        write_new(ctx.session, call)
     except (IntegrityError, PendingRollbackError):  # the CallSid is stored (checked below):
         # Twilio repeated the request, a status callback came first, or another worker is
         # answering it now. A savepoint's flush may have met the clash first (PendingRollback).

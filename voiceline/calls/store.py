@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, event, func, insert, select
+from sqlalchemy import Table, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
+from voiceline import directory
 from voiceline import models as m
 from voiceline.calls.states import CallState
 from voiceline.db import rowcount
@@ -17,10 +20,20 @@ from voiceline.models.calls import Call, CallEvent, CallLeg
 
 
 def call_by_sid(session: Session, sid: str | None) -> Call | None:
-    """The call with this Twilio CallSid, if any."""
+    """The call with this Twilio CallSid, if any.
+
+    As a transaction's first read (a webhook step's), it also fetches the directory's tokens
+    (one statement, not two: every step then reads its hotline and caller copies).
+    """
     if not sid:
         return None
-    return session.scalar(_CALL_BY_SID, {"sid": sid})
+    if not directory.token_unread(session):
+        return session.scalar(_CALL_BY_SID, {"sid": sid})
+    row = session.execute(_CALL_AND_TOKENS, {"sid": sid}).first()
+    if row is None:
+        return None
+    directory.token_read(session, row[1], row[2])
+    return row[0]
 
 
 def leg_by_sid(session: Session, sid: str | None) -> CallLeg | None:
@@ -32,6 +45,7 @@ def leg_by_sid(session: Session, sid: str | None) -> CallLeg | None:
 
 # Built once per process: every webhook request starts with one of these.
 _CALL_BY_SID = select(Call).where(Call.sid == bindparam("sid"))
+_CALL_AND_TOKENS = select(Call, *directory.TOKEN_COLUMNS).where(Call.sid == bindparam("sid"))
 _LEG_BY_SID = select(CallLeg).where(CallLeg.sid == bindparam("sid"))
 
 
@@ -103,6 +117,86 @@ _PLAIN_EVENT = insert(_EVENTS)
 # INSERT ... ON CONFLICT (dedupe_key) DO NOTHING per dialect, built once per process
 _DEDUPED_EVENT = {name: module.insert(_EVENTS).on_conflict_do_nothing(index_elements=["dedupe_key"])
                   for name, module in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+# --- A webhook's rows, written without the unit of work --------------------------------------
+#
+# A webhook request changes one call record (and perhaps its legs), so the ORM's flush (sorting
+# dependencies, collecting histories, one mapper's events) costs more than the statement it
+# sends. The two shapes that cover nearly every request are written here with one Core
+# statement per row, through the same connection, types and defaults; anything else (a new
+# leg, a deleted row, a relationship change) is left to the ORM's flush at the commit.
+
+
+def write_new(session: Session, call: Call) -> None:
+    """Write a call record made in this request (and its waiting timeline entries) now.
+
+    One INSERT when the record is the only new row; the record is then persistent and clean,
+    with every column as written (defaults included). Otherwise, a flush. Either way a stored
+    CallSid raises IntegrityError (the caller rolls back).
+    """
+    if call.id is not None:
+        return
+    if session.deleted or len(session.new) != 1 or call not in session.new:
+        session.flush()
+        return
+    state = inspect(call)
+    values = {key: state.dict[key] for key in _CALL_COLUMNS if key in state.dict}
+    connection = session.connection()
+    result = connection.execute(_INSERT_CALL, values)
+    written_values = result.last_inserted_params()
+    session.expunge(call)
+    for key in _CALL_COLUMNS:
+        set_committed_value(call, key, written_values.get(key))
+    set_committed_value(call, "id", result.inserted_primary_key[0])
+    make_transient_to_detached(call)
+    session.add(call)  # persistent, clean: the commit has nothing more to write for it
+    pending = session.info.get(_PENDING)
+    if pending:
+        waiting = []
+        for owner, entry in pending:
+            if owner is call:
+                _write(connection, {**entry, "call_id": call.id})
+            else:
+                waiting.append((owner, entry))
+        session.info[_PENDING] = waiting
+
+
+def write_changes(session: Session) -> None:
+    """Write changed calls and legs with one UPDATE each (only the changed columns) before
+    the commit; when anything else is pending, leave it all to the commit's flush.
+
+    Like the ORM's, an UPDATE that matches no row (deleted meanwhile) raises StaleDataError.
+    """
+    if session.new or session.deleted:
+        return
+    changed = []
+    for state in session.identity_map._modified:  # noqa: SLF001 - the ORM's own dirty list
+        columns = _UPDATABLE.get(state.class_)
+        keys = state.committed_state.keys()
+        if columns is None or not keys <= columns:
+            return  # another kind of row, or a relationship changed: the flush does it all
+        changed.append(state)
+    if not changed:
+        return
+    connection = session.connection()
+    for state in changed:
+        values = {key: state.dict[key] for key in state.committed_state}
+        if values:  # SET the columns given, WHERE id = _id (compiled once per column set)
+            values["_id"] = state.dict["id"]
+            if rowcount(connection.execute(_UPDATES[state.class_], values)) != 1:
+                raise StaleDataError(f"{state.class_.__tablename__} row {values['_id']} is gone")
+        state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - written: clean
+
+
+_CALL_TABLE = cast(Table, Call.__table__)
+_INSERT_CALL = insert(_CALL_TABLE)
+_CALL_COLUMNS = tuple(attr.key for attr in Call.__mapper__.column_attrs if attr.key != "id")
+_UPDATABLE = {model: frozenset(attr.key for attr in model.__mapper__.column_attrs) - {"id"}
+              for model in (Call, CallLeg)}
+_UPDATES = {model: update(cast(Table, model.__table__))
+            .where(cast(Table, model.__table__).c.id == bindparam("_id"))
+            for model in (Call, CallLeg)}
+
 
 def finish(call: Call, outcome: str, at: datetime) -> bool:
     """Close the call with `outcome` unless it is already closed; True when this call closed it."""

@@ -92,7 +92,8 @@ class DirectoryVersion(Base):
     policy_steps, rotas, layers, layer_versions, overrides), whoever writes: the UI, the API,
     an import, a SQL shell. Webhooks keep a per-process copy of the rows they read and trust
     it only while the token they read first in their transaction is the one it was taken
-    under (voiceline/directory.py)."""
+    under (voiceline/directory.py). Row 2 is the same for PIN lock-outs: renewed when a
+    bucket's locked_until changes (voiceline/calls/auth.py keeps a copy of lock-out times)."""
 
     __tablename__ = "directory_version"
 

@@ -20,7 +20,7 @@ from voiceline.calls.capture import write as capture_write
 from voiceline.calls.context import Context
 from voiceline.calls.machine import Step
 from voiceline.calls.states import CallState
-from voiceline.calls.store import add_event, call_by_sid, leg_by_sid
+from voiceline.calls.store import add_event, call_by_sid, leg_by_sid, write_changes
 from voiceline.calls.twiml import (
     Reply,
     fallback_goodbye,
@@ -123,7 +123,7 @@ def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[],
     try:
         ctx = request_context(session)
         twiml = handler(ctx)
-        session.commit()
+        _commit(session)
         _run_after(ctx)
         return twiml_response(twiml)
     except Exception:
@@ -133,6 +133,12 @@ def _answer(step: str, handler: Callable[[Context], str], on_error: Callable[[],
         return twiml_response(on_error())
     finally:
         session.close()
+
+
+def _commit(session: Session) -> None:
+    """End a step: the changed call and legs in one UPDATE each (calls.store), then COMMIT."""
+    write_changes(session)
+    session.commit()
 
 
 def _run_after(ctx: Context) -> None:
@@ -265,7 +271,7 @@ def _callback(step: str, handler: Callable[[Context], None]):
     try:
         ctx = request_context(session)
         handler(ctx)
-        session.commit()
+        _commit(session)
         _run_after(ctx)
     except Exception:
         session.rollback()
