@@ -213,3 +213,24 @@ def test_a_new_call_beside_another_new_row_is_flushed_by_the_orm(hotline):
         with appdb.session_factory(hotline)() as fresh:
             assert store.call_by_sid(fresh, "CAboth1") is not None
             assert fresh.get(PinLockout, "+12025550999").failures == 1
+
+
+
+def test_a_call_written_then_rolled_back_leaves_the_session(hotline):
+    """Like a flushed one: the same session can write a new record again (SQLite may give
+    the rolled-back id again)."""
+    with hotline.app_context():
+        session = appdb.session_factory(hotline)()
+        first = Call(sid="CAback1", started_at=AT, state="new")
+        session.add(first)
+        store.write_new(session, first)
+        assert first in session and first.id is not None
+        session.rollback()
+        assert first not in session
+        again = Call(sid="CAback1", started_at=AT, state="new")
+        session.add(again)
+        store.write_new(session, again)
+        session.commit()
+        session.close()
+        with appdb.session_factory(hotline)() as fresh:
+            assert store.call_by_sid(fresh, "CAback1").id == again.id

@@ -8,7 +8,6 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from voiceline import directory
@@ -107,9 +106,21 @@ def _write_pending_events(session: Session, _flush_context) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending_events(session: Session, previous_transaction) -> None:
-    """A rolled-back call record takes its waiting entries with it."""
+    """A rolled-back call record takes its waiting entries with it, and one write_new wrote
+    leaves the session, as a flushed one would (its row is gone; its id may be given again)."""
     if not previous_transaction.nested:
         session.info.pop(_PENDING, None)
+        for call in session.info.pop(_WRITTEN_NEW, ()):
+            if call in session:
+                session.expunge(call)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_written(session: Session) -> None:
+    session.info.pop(_WRITTEN_NEW, None)
+
+
+_WRITTEN_NEW = "vl_written_new"
 
 
 _EVENTS = cast(Table, CallEvent.__table__)
@@ -131,8 +142,9 @@ def write_new(session: Session, call: Call) -> None:
     """Write a call record made in this request (and its waiting timeline entries) now.
 
     One INSERT when the record is the only new row; the record is then persistent and clean,
-    with every column as written (defaults included). Otherwise, a flush. Either way a stored
-    CallSid raises IntegrityError (the caller rolls back).
+    with every column as written (defaults included), and a rollback takes it out of the
+    session again, as it would a flushed one. Otherwise, a flush. Either way a stored CallSid
+    raises IntegrityError (the caller rolls back).
     """
     if call.id is not None:
         return
@@ -143,13 +155,15 @@ def write_new(session: Session, call: Call) -> None:
     values = {key: state.dict[key] for key in _CALL_COLUMNS if key in state.dict}
     connection = session.connection()
     result = connection.execute(_INSERT_CALL, values)
+    call_id = result.inserted_primary_key[0]
     written_values = result.last_inserted_params()
     session.expunge(call)
-    for key in _CALL_COLUMNS:
-        set_committed_value(call, key, written_values.get(key))
-    set_committed_value(call, "id", result.inserted_primary_key[0])
+    # Every column as written, straight into the instance's dict: making it detached next
+    # commits them all (no history), as a load would.
+    state.dict.update({key: written_values.get(key) for key in _CALL_COLUMNS}, id=call_id)
     make_transient_to_detached(call)
     session.add(call)  # persistent, clean: the commit has nothing more to write for it
+    session.info.setdefault(_WRITTEN_NEW, []).append(call)  # a rollback forgets it (below)
     pending = session.info.get(_PENDING)
     if pending:
         waiting = []
