@@ -21,18 +21,23 @@ def people_with_role(session: Session, role: str) -> list[m.Person]:
     return [p for p in people if role in (p.roles or [])]
 
 
-def caller_by_number(session: Session, e164: str | None) -> m.Caller | None:
-    """The active caller owning this E.164 number, if any (from the process's copy)."""
+def caller_by_number(session: Session, e164: str | None, *, shared: bool = False) -> m.Caller | None:
+    """The active caller owning this E.164 number, if any (from the process's copy).
+
+    `shared`: the process's copy itself (no per-session instance) for a caller that is only
+    read; setting any of its attributes raises SharedCopyError.
+    """
     if not e164:
         return None
-    return _copies(session).get(session, "caller-number", e164)
+    return _copies(session).get(session, "caller-number", e164, shared=shared)
 
 
 def hotline_by_number(session: Session, e164: str | None) -> m.Hotline | None:
-    """The hotline dialled at this E.164 number, if any (from the process's copy)."""
+    """The hotline dialled at this E.164 number, if any: the process's copy itself, read
+    only (webhooks never change a hotline; setting an attribute raises SharedCopyError)."""
     if not e164:
         return None
-    return _copies(session).get(session, "hotline-number", e164)
+    return _copies(session).get(session, "hotline-number", e164, shared=True)
 
 
 def caller(session: Session, caller_id: str | None) -> m.Caller | None:
@@ -43,10 +48,10 @@ def caller(session: Session, caller_id: str | None) -> m.Caller | None:
 
 
 def hotline(session: Session, hotline_id: str | None) -> m.Hotline | None:
-    """The hotline with this id (`session.get`, from the process's copy)."""
+    """The hotline with this id: the process's copy itself, read only (as hotline_by_number)."""
     if not hotline_id:
         return None
-    return _copies(session).get(session, "hotline", hotline_id)
+    return _copies(session).get(session, "hotline", hotline_id, shared=True)
 
 
 def person(session: Session, person_id: str | None) -> m.Person | None:
@@ -131,7 +136,7 @@ class _Copies:
         if copy is not None and kind.endswith("-number"):  # found by its id next time
             self.rows[(kind.removesuffix("-number"), copy.id)] = copy
 
-    def get(self, session: Session, kind: str, key: str) -> Any:
+    def get(self, session: Session, kind: str, key: str, shared: bool = False) -> Any:
         copies = self._current(session)
         try:
             row = copies.rows[(kind, key)]
@@ -144,6 +149,8 @@ class _Copies:
         present = session.identity_map.get(inspect(row).identity_key)
         if present is not None:  # loaded (perhaps changed) in this session already: that one
             return present
+        if shared:  # read only: no instance of the session's own (a merge costs 30-40 us)
+            return row
         merged = session.merge(row, load=False)
         held = session.info.get("held")  # a webhook request's session: for the rest of it
         if held is not None:
@@ -163,6 +170,27 @@ class _Copies:
 
 
 _UNREAD = object()
+
+
+class SharedCopyError(RuntimeError):
+    """An attribute of the process's copy of a row was set: it is shared by every request
+    of the process, so a change there would be seen by all of them and written by none."""
+
+
+# Every copy: hotlines and read-only callers are handed out as they are (`shared`).
+_SHARED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _refuse_change(target: Any, value: Any, oldvalue: Any, _initiator: Any) -> Any:
+    if target in _SHARED:
+        raise SharedCopyError(f"{type(target).__name__} {getattr(target, 'id', '')!r} is the "
+                              "process's shared copy: change a row loaded in a session instead")
+    return value
+
+
+for _model in (m.Hotline, m.Caller, m.CallerPhone):
+    for _attr in _model.__mapper__.column_attrs:
+        event.listen(getattr(_model, _attr.key), "set", _refuse_change, retval=True)
 # Both tokens as columns of another read (`token_read`): the same snapshot as that read's rows.
 TOKEN_COLUMNS = tuple(
     select(text("token")).select_from(text("directory_version")).where(text(f"id = {row}"))
@@ -228,4 +256,5 @@ def _copy_columns(row: Any) -> Any:
     for attr in mapper.column_attrs:
         set_committed_value(copy, attr.key, getattr(row, attr.key))
     make_transient_to_detached(copy)
+    _SHARED.add(copy)
     return copy

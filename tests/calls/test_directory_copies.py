@@ -162,3 +162,33 @@ def test_calls_from_many_unknown_numbers_do_not_grow_the_copies_without_bound(ho
             assert directory.caller_by_number(session, f"+1303555{i:04d}") is None
         assert len(directory._copies(session).rows) <= 50
         assert directory.caller_by_number(session, WATCH).id == "watch-officer"
+
+
+def test_a_hotline_is_handed_out_as_the_processs_copy_and_cannot_be_changed_there(hotline, twilio):
+    """No per-request instance of a hotline (webhooks only read it), and no way to change
+    the copy every request of the process shares; a session's own row still changes."""
+    from voiceline import directory
+    from voiceline.models.directory import Hotline
+
+    twilio.post("/voice/incoming", params("CAshared1"))  # the copies are warm
+    factory = appdb.session_factory(hotline)
+    with factory() as one, factory() as two:
+        first = directory.hotline_by_number(one, HOTLINE)
+        assert first is directory.hotline(two, first.id)  # the same object in both sessions
+        assert first not in one and first not in two
+        with pytest.raises(directory.SharedCopyError):
+            first.caller_policy = "open"
+        assert first.caller_policy == "pin"
+        caller = directory.caller_by_number(one, WATCH, shared=True)
+        with pytest.raises(directory.SharedCopyError):
+            caller.language = "ru-RU"
+        own = directory.caller_by_number(two, WATCH)  # the default: the session's instance
+        assert own is not caller and own in two
+        own.language = "ru-RU"
+        loaded = one.get(Hotline, first.id)  # loaded by the session itself: changeable
+        assert loaded is not first
+        loaded.name = "renamed"
+        one.commit()
+        two.commit()
+    answer = twilio.post("/voice/incoming", params("CAshared2"))  # the edits renewed the token
+    assert answer.root.find("Gather").find("Say").get("language") == "ru-RU"

@@ -39,7 +39,7 @@ def incoming(ctx: Context, request: Incoming, call: Call | None = None) -> tuple
     to_e164 = try_e164(request.to_number, region)
     from_e164 = try_e164(request.from_number, region)
     hotline = hotline_by_number(ctx.session, to_e164)
-    caller = caller_by_number(ctx.session, from_e164)
+    caller = caller_by_number(ctx.session, from_e164, shared=True)  # only read here
     fields = dict(hotline_id=hotline.id if hotline else None,
                   to_number=(to_e164 or request.to_number)[:32], from_number=request.from_number[:64],
                   caller_id=caller.id if caller else None,
