@@ -51,6 +51,22 @@ def db(hotline):
         session.close()
 
 
+def sql_shell(app, statement: str, **values) -> None:
+    """A write as from a SQL shell: no voiceline code runs."""
+    from sqlalchemy import text
+
+    with appdb.engine(app).begin() as conn:
+        conn.execute(text(statement), values)
+
+
+def version_token(app, row: int = 1) -> int:
+    """A token of directory_version: row 1 the directory's, row 2 the lock-outs'."""
+    from sqlalchemy import text
+
+    with appdb.engine(app).connect() as conn:
+        return conn.scalar(text("SELECT token FROM directory_version WHERE id = :row"), {"row": row})
+
+
 def params(sid: str, from_number: str = WATCH, **extra: str) -> dict[str, str]:
     """A parent call's parameters to the demo hotline."""
     return call_params(sid, from_number, HOTLINE, **extra)

@@ -9,7 +9,7 @@ from sqlalchemy import event, text
 from voiceline import appdb
 from voiceline.pins import PinKeys, hash_pin
 
-from .conftest import HOTLINE, WATCH, params
+from .conftest import HOTLINE, WATCH, params, sql_shell, version_token
 
 ACTIONS = ("insert", "update", "delete")
 
@@ -19,17 +19,6 @@ def app_config(tmp_path, any_db_url):
     return {"TESTING": True, "DATABASE_URL": any_db_url, "SECRET_KEY": "test-secret-key",
             "INSTANCE_PATH": str(tmp_path / "instance"), "PUBLIC_URL": "https://hotline.example.org",
             "TWILIO_AUTH_TOKEN": "test-auth-token", "TWILIO_ACCOUNT_SID": None}
-
-
-def _sql(app, statement: str, **values) -> None:
-    """A write as from a SQL shell: no voiceline code runs."""
-    with appdb.engine(app).begin() as conn:
-        conn.execute(text(statement), values)
-
-
-def _token(app) -> int:
-    with appdb.engine(app).connect() as conn:
-        return conn.scalar(text("SELECT token FROM directory_version WHERE id = 1"))
 
 
 def _statements(app):
@@ -52,7 +41,7 @@ def test_a_warm_process_reads_no_hotline_or_caller_row(hotline, twilio):
 def test_a_caller_disabled_from_a_sql_shell_is_unknown_to_the_next_call(hotline, twilio):
     first = twilio.post("/voice/incoming", params("CAoff1"))  # fills the copies
     assert first.root.find("Gather").get("action").startswith("https://hotline.example.org/voice/pin")
-    _sql(hotline, "UPDATE callers SET active = :no WHERE id = 'watch-officer'", no=False)
+    sql_shell(hotline, "UPDATE callers SET active = :no WHERE id = 'watch-officer'", no=False)
     second = twilio.post("/voice/incoming", params("CAoff2"))
     # Not the caller any more: no known language, so the language menu comes first.
     assert second.root.find("Gather").get("action").startswith(
@@ -62,7 +51,7 @@ def test_a_caller_disabled_from_a_sql_shell_is_unknown_to_the_next_call(hotline,
 def test_a_pin_changed_from_a_sql_shell_counts_at_the_next_entry(hotline, twilio):
     twilio.post("/voice/incoming", params("CApin1"))
     new_hash = hash_pin("1357", PinKeys.from_config(hotline.config))
-    _sql(hotline, "UPDATE callers SET pin_hash = :h WHERE id = 'watch-officer'", h=new_hash)
+    sql_shell(hotline, "UPDATE callers SET pin_hash = :h WHERE id = 'watch-officer'", h=new_hash)
     old = twilio.post(twilio.follow("gather"), params("CApin1", Digits="2468"))
     assert old.root.find("Gather").get("action").startswith("https://hotline.example.org/voice/pin")
     twilio.post("/voice/incoming", params("CApin2"))
@@ -73,8 +62,8 @@ def test_a_pin_changed_from_a_sql_shell_counts_at_the_next_entry(hotline, twilio
 
 def test_a_number_moved_to_another_caller_is_that_callers_at_once(hotline, twilio):
     twilio.post("/voice/incoming", params("CAmove1"))
-    _sql(hotline, "DELETE FROM caller_phones WHERE number = :n", n=WATCH)
-    _sql(hotline, "INSERT INTO caller_phones (caller_id, number, position) VALUES ('ops-desk', :n, 5)",
+    sql_shell(hotline, "DELETE FROM caller_phones WHERE number = :n", n=WATCH)
+    sql_shell(hotline, "INSERT INTO caller_phones (caller_id, number, position) VALUES ('ops-desk', :n, 5)",
          n=WATCH)
     twilio.post("/voice/incoming", params("CAmove2"))
     from voiceline.models.calls import Call
@@ -86,7 +75,7 @@ def test_a_number_moved_to_another_caller_is_that_callers_at_once(hotline, twili
 
 def test_a_hotline_renumbered_is_unknown_at_its_old_number(hotline, twilio):
     twilio.post("/voice/incoming", params("CAnum1"))
-    _sql(hotline, "UPDATE hotlines SET number = '+12025550199' WHERE number = :n", n=HOTLINE)
+    sql_shell(hotline, "UPDATE hotlines SET number = '+12025550199' WHERE number = :n", n=HOTLINE)
     answer = twilio.post("/voice/incoming", params("CAnum2"))
     assert answer.root.find("Gather") is None  # the fallback, not the PIN prompt
 
@@ -110,9 +99,9 @@ def test_every_write_to_a_directory_table_renews_the_token(hotline, table):
                           "DELETE FROM caller_phones WHERE number = '+12025550178'"),
     }[table]
     for action, statement in zip(ACTIONS, writes, strict=True):
-        before = _token(hotline)
-        _sql(hotline, statement)
-        assert _token(hotline) != before, f"{action} on {table} kept the token"
+        before = version_token(hotline)
+        sql_shell(hotline, statement)
+        assert version_token(hotline) != before, f"{action} on {table} kept the token"
 
 
 def _dialled(twilio, sid: str) -> list[str]:
@@ -125,7 +114,7 @@ def _dialled(twilio, sid: str) -> list[str]:
 
 def test_a_responders_phone_changed_from_a_sql_shell_is_rung_at_the_next_call(hotline, twilio):
     assert _dialled(twilio, "CAring1") == ["+12025550101"]  # alice, step 1
-    _sql(hotline, "UPDATE people SET phone = '+12025550111' WHERE id = 'alice'")
+    sql_shell(hotline, "UPDATE people SET phone = '+12025550111' WHERE id = 'alice'")
     assert _dialled(twilio, "CAring2") == ["+12025550111"]
 
 
@@ -133,7 +122,7 @@ def test_an_override_added_from_a_sql_shell_decides_the_next_ring(hotline, twili
     assert _dialled(twilio, "CAover1") == ["+12025550101"]
     with appdb.engine(hotline).connect() as conn:
         rota = conn.scalar(text("SELECT l.rota_id FROM layer_versions v JOIN layers l ON l.id = v.layer_id WHERE CAST(v.members AS TEXT) LIKE '%alice%' LIMIT 1"))
-    _sql(hotline, "INSERT INTO overrides (rota_id, kind, person_id, replaces_id, start, \"end\", "
+    sql_shell(hotline, "INSERT INTO overrides (rota_id, kind, person_id, replaces_id, start, \"end\", "
                   "note, created_at) VALUES (:r, 'replace', 'boris', 'alice', "
                   "'2026-03-10 00:00:00.000000', '2026-03-11 00:00:00.000000', '', "
                   "'2026-03-01 00:00:00.000000')", r=rota)

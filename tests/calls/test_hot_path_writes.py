@@ -17,7 +17,7 @@ from voiceline.calls import store
 from voiceline.models.calls import Call, CallEvent, PinLockout
 from voiceline.models.directory import Caller
 
-from .conftest import AT, WATCH, params
+from .conftest import AT, WATCH, params, sql_shell, version_token
 
 
 @pytest.fixture
@@ -39,17 +39,6 @@ def statements(app):
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-
-
-def _sql(app, statement: str, **values) -> None:
-    """A write as from a SQL shell: no voiceline code runs."""
-    with appdb.engine(app).begin() as conn:
-        conn.execute(text(statement), values)
-
-
-def _lock_token(app) -> int:
-    with appdb.engine(app).connect() as conn:
-        return conn.scalar(text("SELECT token FROM directory_version WHERE id = 2"))
 
 
 def _starts(seen: list[str], *prefixes: str) -> list[str]:
@@ -112,27 +101,27 @@ def test_a_warm_incoming_call_reads_no_bucket(hotline, twilio):
 def test_a_lock_set_or_lifted_from_a_sql_shell_decides_the_next_call(hotline, twilio, db):
     assert twilio.post("/voice/incoming", params("CAsh1")).root.find("Gather") is not None
     until = (AT + timedelta(minutes=30)).replace(tzinfo=None).isoformat(sep=" ")
-    _sql(hotline, "INSERT INTO pin_lockouts (number, failures, locked_until, updated_at) "
+    sql_shell(hotline, "INSERT INTO pin_lockouts (number, failures, locked_until, updated_at) "
                   "VALUES (:n, 0, :u, :u)", n=WATCH, u=until)
     twilio.post("/voice/incoming", params("CAsh2"))
     assert db.scalar(select(Call.outcome).where(Call.sid == "CAsh2")) == "rejected"
-    _sql(hotline, "UPDATE pin_lockouts SET locked_until = NULL WHERE number = :n", n=WATCH)
+    sql_shell(hotline, "UPDATE pin_lockouts SET locked_until = NULL WHERE number = :n", n=WATCH)
     again = twilio.post("/voice/incoming", params("CAsh3"))
     assert again.root.find("Gather").get("action").startswith("https://hotline.example.org/voice/pin")
 
 
 def test_the_lock_token_is_renewed_only_when_a_lock_starts_or_ends(hotline, twilio):
-    before = _lock_token(hotline)
+    before = version_token(hotline, 2)
     twilio.post("/voice/incoming", params("CAtok1"))
     twilio.post(twilio.follow("gather"), params("CAtok1", Digits="1111"))  # counted, no lock
     twilio.post(twilio.follow("gather"), params("CAtok1", Digits="2468"))  # count cleared
-    assert _lock_token(hotline) == before
-    _sql(hotline, "UPDATE pin_lockouts SET locked_until = :u WHERE number = :n", n=WATCH,
+    assert version_token(hotline, 2) == before
+    sql_shell(hotline, "UPDATE pin_lockouts SET locked_until = :u WHERE number = :n", n=WATCH,
          u=(AT + timedelta(minutes=5)).replace(tzinfo=None).isoformat(sep=" "))
-    locked = _lock_token(hotline)
+    locked = version_token(hotline, 2)
     assert locked != before
-    _sql(hotline, "DELETE FROM pin_lockouts WHERE number = :n", n=WATCH)
-    assert _lock_token(hotline) != locked
+    sql_shell(hotline, "DELETE FROM pin_lockouts WHERE number = :n", n=WATCH)
+    assert version_token(hotline, 2) != locked
 
 
 def test_every_lock_trigger_is_there(hotline):
@@ -145,9 +134,9 @@ def test_every_lock_trigger_is_there(hotline):
 
 
 def test_a_directory_write_leaves_the_lock_token_alone(hotline):
-    before = _lock_token(hotline)
-    _sql(hotline, "UPDATE callers SET name = name || '.' WHERE id = 'watch-officer'")
-    assert _lock_token(hotline) == before
+    before = version_token(hotline, 2)
+    sql_shell(hotline, "UPDATE callers SET name = name || '.' WHERE id = 'watch-officer'")
+    assert version_token(hotline, 2) == before
 
 
 def test_changed_calls_are_written_by_one_update_and_the_commit_has_nothing_left(hotline, twilio):
@@ -192,8 +181,8 @@ def test_a_changed_call_deleted_meanwhile_is_an_error_not_a_silent_loss(hotline,
         call = store.call_by_sid(session, "CAgone1")
         session.commit()  # the row is read; another session deletes it before the change
         call.state = "ringing"
-        _sql(hotline, "DELETE FROM call_events WHERE call_id = :i", i=call.id)
-        _sql(hotline, "DELETE FROM calls WHERE sid = 'CAgone1'")
+        sql_shell(hotline, "DELETE FROM call_events WHERE call_id = :i", i=call.id)
+        sql_shell(hotline, "DELETE FROM calls WHERE sid = 'CAgone1'")
         with pytest.raises(StaleDataError):
             store.write_changes(session)
         session.rollback()
