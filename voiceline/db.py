@@ -20,6 +20,7 @@ from sqlalchemy import (
     make_url,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -87,7 +88,7 @@ def make_engine(url: str, timeouts: Timeouts | None = None, **kwargs) -> Engine:
     timeouts = timeouts or GENEROUS
     parsed = make_url(url)
     memory = parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:")
-    if not memory:
+    if not memory and kwargs.get("poolclass") is not NullPool:  # a NullPool has no wait
         kwargs.setdefault("pool_timeout", timeouts.pool_seconds)
     if parsed.drivername.startswith("sqlite"):
         busy_ms = int(timeouts.statement_ms)
