@@ -158,18 +158,13 @@ class _Copies:
         return merged
 
     def _current(self, session: Session) -> _Copies:
-        token = session.info.get(_SESSION_TOKEN, _UNREAD)
-        if token is _UNREAD:  # once per transaction
-            token = read_tokens(session)[0]
+        token = read_tokens(session)[0]  # once per transaction
         if token == self.token:
             return self
         engine = session.get_bind()
         fresh = _Copies(token)
         _BY_ENGINE[engine] = fresh
         return fresh
-
-
-_UNREAD = object()
 
 
 class SharedCopyError(RuntimeError):
@@ -191,6 +186,8 @@ def _refuse_change(target: Any, value: Any, oldvalue: Any, _initiator: Any) -> A
 for _model in (m.Hotline, m.Caller, m.CallerPhone):
     for _attr in _model.__mapper__.column_attrs:
         event.listen(getattr(_model, _attr.key), "set", _refuse_change, retval=True)
+
+
 # Both tokens as columns of another read (`token_read`): the same snapshot as that read's rows.
 TOKEN_COLUMNS = tuple(
     select(text("token")).select_from(text("directory_version")).where(text(f"id = {row}"))

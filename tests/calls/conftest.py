@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -49,6 +50,23 @@ def db(hotline):
         session = appdb.session_factory(hotline)()
         yield session
         session.close()
+
+
+@contextmanager
+def statements(app):
+    """The SQL the app's engine sends inside the block (whitespace folded)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    engine = appdb.engine(app)
+
+    def listener(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
 
 
 def sql_shell(app, statement: str, **values) -> None:

@@ -4,12 +4,12 @@ never trusted past a write, whoever makes it (triggers renew the token; SQLite a
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from voiceline import appdb
 from voiceline.pins import PinKeys, hash_pin
 
-from .conftest import HOTLINE, WATCH, params, sql_shell, version_token
+from .conftest import HOTLINE, WATCH, params, sql_shell, statements, version_token
 
 ACTIONS = ("insert", "update", "delete")
 
@@ -21,17 +21,10 @@ def app_config(tmp_path, any_db_url):
             "TWILIO_AUTH_TOKEN": "test-auth-token", "TWILIO_ACCOUNT_SID": None}
 
 
-def _statements(app):
-    seen: list[str] = []
-    event.listen(appdb.engine(app), "before_cursor_execute",
-                 lambda _c, _cur, statement, *_a: seen.append(statement))
-    return seen
-
-
 def test_a_warm_process_reads_no_hotline_or_caller_row(hotline, twilio):
     twilio.post("/voice/incoming", params("CAwarm1"))
-    seen = _statements(hotline)
-    answer = twilio.post("/voice/incoming", params("CAwarm2"))
+    with statements(hotline) as seen:
+        answer = twilio.post("/voice/incoming", params("CAwarm2"))
     assert answer.root.find("Gather").get("action").startswith("https://hotline.example.org/voice/pin")
     reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     assert not [s for s in reads if "FROM hotlines" in s or "FROM callers" in s], reads

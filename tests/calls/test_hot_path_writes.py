@@ -5,11 +5,10 @@ times, renewed whoever starts or ends a lock."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm.exc import StaleDataError
 
 from voiceline import appdb
@@ -17,7 +16,7 @@ from voiceline.calls import store
 from voiceline.models.calls import Call, CallEvent, PinLockout
 from voiceline.models.directory import Caller
 
-from .conftest import AT, WATCH, params, sql_shell, version_token
+from .conftest import AT, WATCH, params, sql_shell, statements, version_token
 
 
 @pytest.fixture
@@ -25,20 +24,6 @@ def app_config(tmp_path, any_db_url):
     return {"TESTING": True, "DATABASE_URL": any_db_url, "SECRET_KEY": "test-secret-key",
             "INSTANCE_PATH": str(tmp_path / "instance"), "PUBLIC_URL": "https://hotline.example.org",
             "TWILIO_AUTH_TOKEN": "test-auth-token", "TWILIO_ACCOUNT_SID": None}
-
-
-@contextmanager
-def statements(app):
-    seen: list[str] = []
-    engine = appdb.engine(app)
-
-    def listener(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def _starts(seen: list[str], *prefixes: str) -> list[str]:
